@@ -1,0 +1,58 @@
+"""The ``portalcrawl`` command: one console script, one module per subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from portalcrawl import __version__
+
+# Each module defines register(subparsers) that adds its parser and sets ``handler`` to a
+# function taking the parsed arguments and returning the exit status.
+COMMAND_MODULES = (
+    "crawl",
+    "demo",
+    "extract",
+    "links",
+    "eval",
+    "search",
+    "export",
+    "stats",
+    "state",
+    "sites",
+)
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+EXIT_TEMPFAIL = 75
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="portalcrawl",
+        description="Crawl government and regional news portals into a searchable SQLite archive.",
+    )
+    parser.add_argument("--version", action="version", version=f"portalcrawl {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"portalcrawl.cli.{name}").register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.handler(args))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # `portalcrawl export | head` closes stdout early; that is not an error.
+        return EXIT_OK

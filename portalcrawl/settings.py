@@ -1,0 +1,68 @@
+"""Scrapy settings for portalcrawl: polite defaults, every project setting prefixed PORTALCRAWL_."""
+
+BOT_NAME = "portalcrawl"
+SPIDER_MODULES = ["portalcrawl.spiders"]
+NEWSPIDER_MODULE = "portalcrawl.spiders"
+
+# Identify ourselves honestly, with a page that explains the crawler and how to reach its operator.
+USER_AGENT = "portalcrawl/0.1 (+https://github.com/portalcrawl/portalcrawl; archive of public news columns)"
+# Government portals publish robots.txt for a reason; obey it.
+ROBOTSTXT_OBEY = True
+# Gov servers are small: at most two requests in flight per host, spaced and adapted to latency.
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 2
+DOWNLOAD_DELAY = 0.5
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+# Slow portals are common, but a server that never answers must not hold a cron run forever.
+DOWNLOAD_TIMEOUT = 30
+# Article pages are small; anything larger is a mistake or an attack (gzip bombs count expanded size).
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+# Retry transient failures a little; 403/412/521 walls are not retried (see the block detector).
+RETRY_ENABLED = True
+RETRY_TIMES = 2
+REDIRECT_MAX_TIMES = 5
+# Let non-2xx answers reach the block detector and the run statistics instead of vanishing.
+HTTPERROR_ALLOW_ALL = False
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+LOG_LEVEL = "INFO"
+FEED_EXPORT_ENCODING = "utf-8"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+
+DOWNLOADER_MIDDLEWARES = {
+    # Runs before Scrapy's robots/offsite checks see nothing to do with it: refuses unsafe URLs early.
+    "portalcrawl.middlewares.url_filter.UrlFilterMiddleware": 50,
+    # Classifies WAF/challenge/rate-limit answers before RetryMiddleware (550) would retry them.
+    "portalcrawl.middlewares.blocking.BlockDetectionMiddleware": 560,
+    # Re-decodes pages whose HTTP charset and <meta> charset disagree (after decompression at 590).
+    "portalcrawl.middlewares.encoding.EncodingSanityMiddleware": 580,
+}
+
+ITEM_PIPELINES = {
+    "portalcrawl.pipelines.dates.NormalizeDatesPipeline": 100,
+    "portalcrawl.pipelines.dedupe.DropDuplicatesPipeline": 200,
+    "portalcrawl.pipelines.boilerplate.StripBoilerplatePipeline": 300,
+    "portalcrawl.pipelines.storage.StoreArticlesPipeline": 900,
+}
+
+EXTENSIONS = {
+    # One crawl_runs row per run, with counts and an ok|partial|failed|blocked outcome.
+    "portalcrawl.extensions.crawl_runs.RecordCrawlRun": 500,
+}
+
+# Where the archive lives; relative paths are relative to the working directory.
+PORTALCRAWL_DB_PATH = "output/portalcrawl.db"
+# Directory of site profiles (<slug>.toml); empty means the profiles shipped in portalcrawl/sites/.
+PORTALCRAWL_SITES_DIR = ""
+# Storage flushes buffered articles when this many are waiting ...
+PORTALCRAWL_FLUSH_ITEMS = 100
+# ... or when the oldest has waited this many seconds, so a kill -9 loses at most this much.
+PORTALCRAWL_FLUSH_SECONDS = 2.0
+# Listing pages followed per start URL when neither the profile nor -a max_pages says otherwise.
+PORTALCRAWL_MAX_PAGES = 200
+# Time zone for dates shown without one, when the profile does not name one.
+PORTALCRAWL_TIMEZONE = "Asia/Shanghai"
