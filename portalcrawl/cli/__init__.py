@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "search",
     "export",
     "stats",
+    "runs",
     "state",
     "sites",
 )
