@@ -1,0 +1,123 @@
+"""Further pages of a listing: next links, numbered pagers and the TRS script pagers, in follow order."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+import lxml.html
+
+NEXT_TEXTS = {
+    "下一页",
+    "下页",
+    "下一頁",
+    "后页",
+    "後頁",
+    "next",
+    "next page",
+    "next»",
+    "next ›",
+    "›",
+    "»",
+    ">",
+    ">>",
+    "下一页>",
+    "下一页»",
+    "下一页>>",
+    "下一页 >",
+    "下一页 >>",
+}
+NEXT_MARKER = re.compile(r"\bnext\b|\bnxt\b|next[-_]?page|pagenext|page[-_]next", re.IGNORECASE)
+PAGE_NUMBER = re.compile(r"^\[?\s*(\d{1,5})\s*\]?$")
+PAGER_CONTAINER = re.compile(r"page|pag|pg\b|fenye|fy\b|pages|paging|pager|nav", re.IGNORECASE)
+# createPageHTML(count, current, 'index', 'html') and the 6-argument form with a div id first.
+CREATE_PAGE_HTML = re.compile(
+    r"createPageHTML\(\s*(?:['\"][^'\"]*['\"]\s*,\s*)?(\d+)\s*,\s*(\d+)\s*,\s*['\"](\w+)['\"]\s*,\s*['\"](\w+)['\"]"
+)
+COUNT_PAGE = re.compile(r"\bvar\s+countPage\s*=\s*['\"]?(\d+)")
+CURRENT_PAGE = re.compile(r"\bvar\s+currentPage\s*=\s*['\"]?(\d+)")
+SKIPPED_HREF = re.compile(r"^\s*(?:javascript:|mailto:|#|$)", re.IGNORECASE)
+# The pager script generates at most this many candidates past the current page per listing page.
+MAX_SCRIPT_CANDIDATES = 500
+
+
+def next_listing_pages(root: lxml.html.HtmlElement, scripts: str, base: str, url: str) -> list[str]:
+    """Absolute further listing pages, the likeliest next page first.
+
+    Script pagers are emitted as candidates for both 0-based and 1-based numbering: the spider
+    follows them in order and stops on 404 or a page without new links, so the count is never trusted
+    alone.
+    """
+    here = _without_fragment(url)
+    pages = [*_next_links(root, base), *_script_pages(scripts, url), *_numbered_links(root, base)]
+    return [p for p in dict.fromkeys(pages) if p != here]
+
+
+def _without_fragment(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
+
+
+def _link(href: str | None, base: str) -> str | None:
+    if href is None or SKIPPED_HREF.match(href):
+        return None
+    absolute = urljoin(base, href.strip())
+    if urlsplit(absolute).scheme not in ("http", "https"):
+        return None
+    return _without_fragment(absolute)
+
+
+def _text(anchor: lxml.html.HtmlElement) -> str:
+    return " ".join(anchor.text_content().split()).lower()
+
+
+def _next_links(root: lxml.html.HtmlElement, base: str) -> list[str]:
+    found = []
+    for anchor in root.iter("a", "link"):
+        if anchor.tag == "link":
+            if (anchor.get("rel") or "").lower() == "next" and (link := _link(anchor.get("href"), base)):
+                found.append(link)
+            continue
+        marker = f"{anchor.get('class') or ''} {anchor.get('id') or ''} {anchor.get('rel') or ''}"
+        if (_text(anchor) in NEXT_TEXTS or NEXT_MARKER.search(marker) or anchor.get("rel") == "next") and (
+            link := _link(anchor.get("href"), base)
+        ):
+            found.append(link)
+    return found
+
+
+def _numbered_links(root: lxml.html.HtmlElement, base: str) -> list[str]:
+    """Page-number links inside a pager, in ascending page order."""
+    numbered: list[tuple[int, str]] = []
+    for anchor in root.iter("a"):
+        number = PAGE_NUMBER.match(_text(anchor))
+        if not number or not (link := _link(anchor.get("href"), base)):
+            continue
+        in_pager = any(
+            PAGER_CONTAINER.search(f"{a.get('class') or ''} {a.get('id') or ''}")
+            for a in list(anchor.iterancestors())[:3]
+        )
+        siblings = [s for s in anchor.itersiblings() if s.tag == "a"][:2]
+        if in_pager or any(PAGE_NUMBER.match(_text(s)) for s in siblings):
+            numbered.append((int(number.group(1)), link))
+    return [link for _, link in sorted(numbered, key=lambda pair: pair[0])]
+
+
+def _script_pages(scripts: str, url: str) -> list[str]:
+    match = CREATE_PAGE_HTML.search(scripts)
+    if match:
+        count, current, name, extension = int(match[1]), int(match[2]), match[3], match[4]
+    else:
+        count_match, current_match = COUNT_PAGE.search(scripts), CURRENT_PAGE.search(scripts)
+        if not (count_match and current_match):
+            return []
+        count, current, name = int(count_match[1]), int(current_match[1]), "index"
+        extension = _extension_of(url)
+    directory = urljoin(url, "./")
+    last = min(count, current + 1 + MAX_SCRIPT_CANDIDATES)
+    return [f"{directory}{name}_{n}.{extension}" for n in range(current + 1, last + 1)]
+
+
+def _extension_of(url: str) -> str:
+    match = re.search(r"\.(s?html?)$", urlsplit(url).path)
+    return match.group(1) if match else "html"

@@ -1,0 +1,404 @@
+"""The one generic spider: pages a portal's listings, fetches new articles, stops where it left off."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import scrapy
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest, UsageError
+from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from portalcrawl import database
+from portalcrawl.extract import article as article_extraction
+from portalcrawl.extract.dates import parse_date
+from portalcrawl.extract.listing import Listing, ListingRequest, extract_listing
+from portalcrawl.items import Article
+from portalcrawl.profiles import ProfileError, SiteProfile, load_profile
+from portalcrawl.signals import fetch_failed
+from portalcrawl.urls import canonical_url, is_fetchable_url
+
+TRUE_VALUES = {"1", "true", "yes", "on"}
+FALSE_VALUES = {"", "0", "false", "no", "off"}
+# A pager candidate that 404s may just be the wrong 0/1-based guess; two in a row is the end.
+MAX_CONSECUTIVE_LISTING_FAILURES = 2
+# Pages that bring no link unseen in this run: one can be a wrong-base repeat of page 1, two is the end.
+MAX_STALE_LISTING_PAGES = 2
+HTML_TYPES = re.compile(rb"text/html|application/xhtml|text/xml|application/xml", re.IGNORECASE)
+
+
+@dataclass
+class ListingChain:
+    """The paging state of one start URL's listing in this run."""
+
+    start_url: str
+    trusted_run_id: int | None
+    recheck_due: bool
+    pages: int = 0
+    failures: int = 0
+    stale: int = 0
+    visited: set[str] = field(default_factory=set)
+    queue: list[str | ListingRequest] = field(default_factory=list)
+
+
+def _candidate_key(candidate: str | ListingRequest) -> str:
+    if isinstance(candidate, str):
+        return canonical_url(candidate)
+    form = "&".join(f"{k}={v}" for k, v in sorted(candidate.form.items()))
+    return f"{candidate.method} {canonical_url(candidate.url)} {form}"
+
+
+class PortalSpider(scrapy.Spider):
+    name = "portal"
+
+    def __init__(
+        self,
+        *,
+        site: str | None = None,
+        url: str | None = None,
+        max_pages: str | int | None = None,
+        since: str | None = None,
+        full: str | bool | None = None,
+        sites_dir: str | None = None,
+        default_max_pages: int = 200,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.profile = self._profile(site, url, sites_dir)
+        self.max_pages = self._max_pages(max_pages, self.profile.max_pages or default_max_pages)
+        self.since = self._since(since if since is not None else self.profile.since)
+        self.full = self._flag("full", full)
+        self.allowed_domains = list(self.profile.domains)
+        self.chains: dict[str, ListingChain] = {}
+        self.requested_articles: set[str] = set()
+        self.db: Any = None
+        self.db_path = ""
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PortalSpider:
+        kwargs.setdefault("sites_dir", crawler.settings.get("PORTALCRAWL_SITES_DIR") or None)
+        kwargs.setdefault("default_max_pages", crawler.settings.getint("PORTALCRAWL_MAX_PAGES", 200))
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.db_path = crawler.settings.get("PORTALCRAWL_DB_PATH", "")
+        return spider
+
+    # -- arguments -------------------------------------------------------------------------------
+
+    @staticmethod
+    def _profile(site: str | None, url: str | None, sites_dir: str | None) -> SiteProfile:
+        if bool(site) == bool(url):
+            raise UsageError("portal spider: give exactly one of -a site=SLUG or -a url=URL[,URL]")
+        if site:
+            try:
+                return load_profile(site, sites_dir)
+            except ProfileError as exc:
+                raise UsageError(f"portal spider: {exc}") from None
+        urls = [u.strip() for u in (url or "").split(",") if u.strip()]
+        for start_url in urls:
+            if not re.match(r"^https?://[^/\s]+", start_url):
+                raise UsageError(f"portal spider: -a url: {start_url!r} is not an http(s) URL")
+        if not urls:
+            raise UsageError("portal spider: -a url: no URL given")
+        return SiteProfile.ad_hoc(urls)
+
+    @staticmethod
+    def _max_pages(value: str | int | None, default: int) -> int:
+        if value is None:
+            return default
+        try:
+            pages = int(value)
+        except ValueError:
+            raise UsageError(
+                f"portal spider: -a max_pages: expected a positive integer, got {value!r}"
+            ) from None
+        if pages < 1:
+            raise UsageError(f"portal spider: -a max_pages: expected a positive integer, got {value!r}")
+        return pages
+
+    @staticmethod
+    def _since(value: str | None) -> date | None:
+        if value is None:
+            return None
+        try:
+            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+                return date.fromisoformat(value)
+        except ValueError:
+            pass
+        raise UsageError(f"portal spider: -a since: expected YYYY-MM-DD, got {value!r}")
+
+    @staticmethod
+    def _flag(name: str, value: str | bool | None) -> bool:
+        if isinstance(value, bool):
+            return value
+        text = (value or "").strip().lower()
+        if text in TRUE_VALUES:
+            return True
+        if text in FALSE_VALUES:
+            return False
+        raise UsageError(f"portal spider: -a {name}: expected 1 or 0, got {value!r}")
+
+    # -- start -----------------------------------------------------------------------------------
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        if self.db_path:
+            self.db = database.open_database(self.db_path)
+        for start_url in self.profile.start_urls:
+            chain = ListingChain(start_url, *self._listing_trust(start_url))
+            self.chains[start_url] = chain
+            chain.visited.add(_candidate_key(start_url))
+            yield self._listing_request(chain, start_url)
+
+    def _listing_trust(self, start_url: str) -> tuple[int | None, bool]:
+        """The run up to which "all known" may stop this listing, and whether known articles are due."""
+        if self.db is None:
+            return None, False
+        state = database.get_listing_state(self.db, self.profile.slug, start_url)
+        if not state or not state.get("last_complete_run_id"):
+            return None, False
+        recheck_due = False
+        if self.profile.recheck_days and state.get("last_complete_at"):
+            completed = datetime.fromisoformat(state["last_complete_at"])
+            if completed.tzinfo is None:
+                completed = completed.replace(tzinfo=UTC)
+            recheck_due = datetime.now(UTC) - completed >= timedelta(days=self.profile.recheck_days)
+        return int(state["last_complete_run_id"]), recheck_due
+
+    def _listing_request(self, chain: ListingChain, candidate: str | ListingRequest) -> scrapy.Request:
+        meta = {"handle_httpstatus_all": True, "portalcrawl_chain": chain.start_url}
+        if isinstance(candidate, str):
+            return scrapy.Request(
+                candidate, callback=self.parse_listing, errback=self.listing_failed, meta=meta
+            )
+        return scrapy.FormRequest(
+            candidate.url,
+            method=candidate.method,
+            formdata=candidate.form or None,
+            headers=candidate.headers,
+            callback=self.parse_listing,
+            errback=self.listing_failed,
+            meta={**meta, "portalcrawl_data_request": True},
+        )
+
+    # -- listings --------------------------------------------------------------------------------
+
+    def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
+        chain = self.chains[response.meta["portalcrawl_chain"]]
+        if not 200 <= response.status < 300:
+            yield from self._listing_error(chain, response.url, response.status, f"HTTP {response.status}")
+            return
+        chain.failures = 0
+        chain.pages += 1
+        self.crawler.stats.inc_value("portalcrawl/spider/listing_pages")
+        text = response.text if isinstance(response, TextResponse) else response.body
+        try:
+            listing = extract_listing(text, response.url)
+        except Exception as exc:
+            self._extraction_failed(response.url, exc)
+            return
+        links = self._article_links(listing)
+        new_in_run = [link for link in links if link not in self.requested_articles]
+        known = self._known(links)
+        due = self.full or chain.recheck_due
+        for link in new_in_run:
+            self.requested_articles.add(link)
+            if link in known and not due:
+                self.crawler.stats.inc_value("portalcrawl/spider/known_skipped")
+                continue
+            yield self._article_request(link, response.url, listing.dates.get(link))
+
+        stop = self._stop_reason(chain, listing, links, new_in_run)
+        if stop:
+            self.logger.info("listing %s: stopped after %d pages: %s", chain.start_url, chain.pages, stop)
+            chain.queue = []
+            return
+        candidates: list[str | ListingRequest] = [
+            page for page in listing.next_pages if is_fetchable_url(page, self.profile.domains)
+        ]
+        candidates += [r for r in listing.requests if is_fetchable_url(r.url, self.profile.domains)]
+        candidates = [c for c in candidates if _candidate_key(c) not in chain.visited]
+        # A data group (dataproxy XML, JSON) names no further pages: carry on with its page's queue.
+        if candidates or not response.meta.get("portalcrawl_data_request"):
+            chain.queue = candidates
+        yield from self._follow(chain)
+
+    def _stop_reason(self, chain: ListingChain, listing: Listing, links: list[str], new: list[str]) -> str:
+        if chain.pages >= self.max_pages:
+            return f"max_pages={self.max_pages} reached"
+        if links and chain.trusted_run_id is not None and not self.full:
+            trusted = self._known(links, max_run_id=chain.trusted_run_id)
+            if all(link in trusted for link in links):
+                return f"all articles known (up to run {chain.trusted_run_id})"
+        if self.since and links:
+            shown = [
+                parse_date(listing.dates[link], tz=self.profile.timezone)
+                for link in links
+                if link in listing.dates
+            ]
+            days = [d.value.date() for d in shown if d is not None]
+            if days and len(days) == len(links) and max(days) < self.since:
+                return f"all shown dates older than {self.since}"
+        chain.stale = chain.stale + 1 if not new else 0
+        if chain.stale >= MAX_STALE_LISTING_PAGES:
+            return "no new links"
+        return ""
+
+    def _follow(self, chain: ListingChain) -> Iterator[scrapy.Request]:
+        while chain.queue:
+            candidate = chain.queue.pop(0)
+            key = _candidate_key(candidate)
+            if key in chain.visited:
+                continue
+            chain.visited.add(key)
+            yield self._listing_request(chain, candidate)
+            return
+
+    def _listing_error(
+        self, chain: ListingChain, url: str, status: int | None, reason: str
+    ) -> Iterator[scrapy.Request]:
+        chain.failures += 1
+        if url == chain.start_url or chain.pages == 0:
+            self.crawler.stats.inc_value("portalcrawl/spider/listing_errors")
+            self.crawler.signals.send_catch_log(fetch_failed, url=url, status=status, reason=reason)
+        else:
+            # A pager candidate past the last page: the normal end of a listing, not an error.
+            self.crawler.stats.inc_value("portalcrawl/spider/listing_end_misses")
+        if chain.failures < MAX_CONSECUTIVE_LISTING_FAILURES:
+            yield from self._follow(chain)
+
+    def listing_failed(self, failure: Failure) -> Iterator[scrapy.Request]:
+        request = failure.request  # type: ignore[attr-defined]
+        chain = self.chains[request.meta["portalcrawl_chain"]]
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            # Refused by a middleware that already reported it (robots, URL filter, block detector).
+            return
+        yield from self._listing_error(
+            chain, request.url, None, failure.getErrorMessage() or repr(failure.value)
+        )
+
+    def _article_links(self, listing: Listing) -> list[str]:
+        pattern = re.compile(self.profile.article_url_pattern) if self.profile.article_url_pattern else None
+        links = []
+        for link in listing.article_links:
+            if not is_fetchable_url(link, self.profile.domains):
+                self.crawler.stats.inc_value("portalcrawl/spider/offsite_links")
+                continue
+            if pattern and not pattern.search(link):
+                continue
+            links.append(canonical_url(link))
+            if link in listing.dates:
+                listing.dates.setdefault(links[-1], listing.dates[link])
+        return list(dict.fromkeys(links))
+
+    def _known(self, links: list[str], *, max_run_id: int | None = None) -> set[str]:
+        if self.db is None or not links:
+            return set()
+        return database.known_urls(self.db, links, site=self.profile.slug, max_run_id=max_run_id)
+
+    # -- articles --------------------------------------------------------------------------------
+
+    def _article_request(self, url: str, listing_url: str, listing_date: str | None) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=self.parse_article,
+            errback=self.article_failed,
+            meta={"handle_httpstatus_all": True},
+            cb_kwargs={"article_url": url, "listing_url": listing_url, "listing_date": listing_date},
+        )
+
+    def parse_article(
+        self, response: Response, article_url: str, listing_url: str, listing_date: str | None
+    ) -> Iterator[Article | scrapy.Request]:
+        article = self._extract_page(response, article_url)
+        if article is None:
+            return
+        article.final_url = response.url
+        article.site = self.profile.slug
+        article.listing_url = listing_url
+        article.listing_date = listing_date
+        text = response.text
+        pages = [p for p in article_extraction.continuation_pages(text, response.url) if p != response.url]
+        if not pages:
+            yield article
+            return
+        yield self._continuation_request(article, [], pages)
+
+    def _continuation_request(
+        self, first: Article, others: list[Article], pages: list[str]
+    ) -> scrapy.Request:
+        return scrapy.Request(
+            pages[0],
+            callback=self.parse_continuation,
+            errback=self.continuation_failed,
+            meta={"handle_httpstatus_all": True, "portalcrawl_pages": (first, others, pages[1:])},
+        )
+
+    def parse_continuation(self, response: Response) -> Iterator[Article | scrapy.Request]:
+        first, others, remaining = response.meta["portalcrawl_pages"]
+        page = self._extract_page(
+            response, canonical_url(response.request.url if response.request else response.url)
+        )
+        if page is not None:
+            others = [*others, page]
+        if remaining and page is not None:
+            yield self._continuation_request(first, others, remaining)
+            return
+        yield article_extraction.merge_pages(first, others)
+
+    def continuation_failed(self, failure: Failure) -> Iterator[Article]:
+        request = failure.request  # type: ignore[attr-defined]
+        first, others, _ = request.meta["portalcrawl_pages"]
+        self._fetch_failed(request.url, None, failure.getErrorMessage() or repr(failure.value))
+        yield article_extraction.merge_pages(first, others)
+
+    def _extract_page(self, response: Response, article_url: str) -> Article | None:
+        if not 200 <= response.status < 300:
+            self.crawler.stats.inc_value("portalcrawl/spider/http_errors")
+            self._fetch_failed(response.url, response.status, f"HTTP {response.status}")
+            return None
+        content_type = response.headers.get(b"Content-Type") or b""
+        if not isinstance(response, TextResponse) or (content_type and not HTML_TYPES.search(content_type)):
+            self.crawler.stats.inc_value("portalcrawl/spider/non_html")
+            self.logger.info(
+                "skipping non-HTML article page %s (%s)", response.url, content_type.decode("latin-1")
+            )
+            return None
+        self.crawler.stats.inc_value("portalcrawl/spider/article_pages")
+        try:
+            article: Article = article_extraction.extract_article(
+                response.text, response.url, fetched_at=datetime.now(UTC), profile=self.profile
+            )
+        except Exception as exc:
+            self._extraction_failed(response.url, exc)
+            return None
+        article.url = article_url
+        return article
+
+    def article_failed(self, failure: Failure) -> None:
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            return
+        request = failure.request  # type: ignore[attr-defined]
+        self._fetch_failed(request.url, None, failure.getErrorMessage() or repr(failure.value))
+
+    def _extraction_failed(self, url: str, exc: Exception) -> None:
+        self.crawler.stats.inc_value("portalcrawl/spider/extract_errors")
+        self.logger.error("extraction failed for %s: %s: %s", url, type(exc).__name__, exc)
+        self._fetch_failed(url, None, f"extraction failed: {type(exc).__name__}: {exc}")
+
+    def _fetch_failed(self, url: str, status: int | None, reason: str) -> None:
+        self.crawler.signals.send_catch_log(fetch_failed, url=url, status=status, reason=reason)
+
+    # -- end -------------------------------------------------------------------------------------
+
+    def closed(self, reason: str) -> None:
+        run_id = self.crawler.stats.get_value("portalcrawl/run_id")
+        if self.db is not None:
+            if reason == "finished" and run_id:
+                for start_url in self.chains:
+                    database.mark_listing_complete(self.db, self.profile.slug, start_url, int(run_id))
+            self.db.close()

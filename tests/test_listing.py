@@ -1,0 +1,89 @@
+"""Listing extraction on saved listing pages (fixtures) and on the labelled corpus listings."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from urllib.parse import urljoin
+
+import pytest
+
+from portalcrawl.extract.listing import extract_listing
+
+FIXTURES = Path(__file__).parent / "fixtures" / "listings"
+CORPUS = Path("/work/shared/corpus")
+CASES = sorted(p for p in FIXTURES.glob("*/*") if p.suffix != ".json")
+
+
+@pytest.mark.parametrize("page", CASES, ids=[str(p.relative_to(FIXTURES)) for p in CASES])
+def test_fixture_listing(page: Path) -> None:
+    expected = json.loads(page.with_suffix(".json").read_text(encoding="utf-8"))
+    listing = extract_listing(page.read_bytes(), expected.pop("url"))
+    assert asdict(listing) == expected
+
+
+def test_str_and_bytes_agree() -> None:
+    page = FIXTURES / "trs" / "column_0based.html"
+    url = "http://www.example.gov.cn/xwzx/jrjj/"
+    assert extract_listing(page.read_text(encoding="utf-8"), url) == extract_listing(page.read_bytes(), url)
+
+
+def test_trs_next_page_first_then_both_bases() -> None:
+    html = '<ul><li><a href="./202601/t20260116_1.html">标题一二三四五</a></li></ul>'
+    html += "<script>createPageHTML(3, 1, 'index', 'html');</script>"
+    listing = extract_listing(html, "http://a.gov.cn/col/index_1.html")
+    assert listing.next_pages == ["http://a.gov.cn/col/index_2.html", "http://a.gov.cn/col/index_3.html"]
+
+
+def test_query_pagination_next_link() -> None:
+    html = """<ul class="news"><li><a href="show.php?itemid=5">第五条消息内容标题</a> 2026-01-05</li>
+    <li><a href="show.php?itemid=4">第四条消息内容标题</a> 2026-01-04</li></ul>
+    <div class="pages"><a href="list.php?catid=3&page=1">1</a><a href="list.php?catid=3&page=2">2</a>
+    <a href="list.php?catid=3&page=2">下一页</a></div>"""
+    listing = extract_listing(html, "http://www.example.com/news/list.php?catid=3&page=1")
+    assert listing.article_links == [
+        "http://www.example.com/news/show.php?itemid=5",
+        "http://www.example.com/news/show.php?itemid=4",
+    ]
+    assert listing.next_pages == ["http://www.example.com/news/list.php?catid=3&page=2"]
+    assert listing.dates["http://www.example.com/news/show.php?itemid=4"] == "2026-01-04"
+
+
+def test_empty_and_garbage_pages() -> None:
+    assert extract_listing("", "http://a.gov.cn/").article_links == []
+    assert extract_listing(b"\x00\xff\xfe", "http://a.gov.cn/").article_links == []
+    assert extract_listing("{not json", "http://a.gov.cn/x.json").article_links == []
+
+
+def _corpus_listings() -> list[tuple[dict[str, object], str]]:
+    manifest = {}
+    for line in (CORPUS / "manifest.jsonl").read_text(encoding="utf-8").splitlines():
+        entry = json.loads(line)
+        manifest[entry["file"]] = entry
+    cases = []
+    for line in (CORPUS / "labels.jsonl").read_text(encoding="utf-8").splitlines():
+        label = json.loads(line)
+        if "article_links" in label:
+            entry = manifest[label["file"]]
+            cases.append((label, entry.get("url") or "https://" + label["file"].split("__")[0] + "/"))
+    return cases
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not available")
+def test_corpus_listing_precision_recall() -> None:
+    found = expected_total = returned = 0
+    for label, url in _corpus_listings():
+        expected = [urljoin(url, str(href)) for href in label["article_links"]]  # type: ignore[attr-defined]
+        links = extract_listing((CORPUS / "pages" / str(label["file"])).read_bytes(), url).article_links
+        # Labels stop at the first 30 links of the main list: compare as many of ours.
+        compared = links[: len(expected)] if len(expected) >= 30 else links
+        found += len(set(expected) & set(links))
+        expected_total += len(expected)
+        returned += len(compared)
+        hits = len(set(expected) & set(compared))
+        assert returned and hits <= len(compared)
+    recall = found / expected_total
+    precision = found / returned
+    assert recall >= 0.95, recall
+    assert precision >= 0.95, precision
