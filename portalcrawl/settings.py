@@ -21,11 +21,18 @@ DOWNLOAD_TIMEOUT = 30
 # Article pages are small; anything larger is a mistake or an attack (gzip bombs count expanded size).
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+# A truncated body (connection closed before Content-Length) is an error, never a half article.
+DOWNLOAD_FAIL_ON_DATALOSS = True
+# Name lookups of dead portals fail fast instead of holding a slot for Scrapy's default minute.
+DNS_TIMEOUT = 15
 # Retry transient failures a little; 403/412/521 walls are not retried (see the block detector).
 RETRY_ENABLED = True
 RETRY_TIMES = 2
+# Scrapy's list, stated on purpose: gateway/server hiccups and 429 (paced by Retry-After), no walls.
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408, 429]
+# Portals chain a redirect or two (http→https, / → index.html); more than this is a loop.
 REDIRECT_MAX_TIMES = 5
-# Let non-2xx answers reach the block detector and the run statistics instead of vanishing.
+# Non-2xx answers reach the spider's errback as HttpError unless a request asks for them.
 HTTPERROR_ALLOW_ALL = False
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
@@ -66,3 +73,9 @@ PORTALCRAWL_FLUSH_SECONDS = 2.0
 PORTALCRAWL_MAX_PAGES = 200
 # Time zone for dates shown without one, when the profile does not name one.
 PORTALCRAWL_TIMEZONE = "Asia/Shanghai"
+# Blocked answers (WAF walls, rate-limit storms) from one host after which the run stops requesting it.
+PORTALCRAWL_BLOCK_THRESHOLD = 3
+# Longest Retry-After (seconds) a 429/503 may pause a host for; servers sometimes ask for hours.
+PORTALCRAWL_MAX_RETRY_AFTER = 120
+# Longest robots.txt Crawl-delay (seconds) applied; a larger one is capped and logged.
+PORTALCRAWL_MAX_CRAWL_DELAY = 60
