@@ -159,10 +159,15 @@ def sites_dir(configured: str | Path | None) -> Path:
 def load_profile(slug: str, directory: str | Path | None = None) -> SiteProfile:
     """Load ``<directory>/<slug>.toml`` (the packaged ``sites/`` when no directory is given)."""
     base = sites_dir(directory)
+    if not SLUG_PATTERN.match(slug):
+        # A slug is a file name inside the sites directory, never a path out of it.
+        raise ProfileError(
+            f"unknown site {slug!r}: not a valid site name (lower-case letters, digits, - _ .)"
+        )
     path = base / f"{slug}.toml"
     if not path.is_file():
         available = ", ".join(p.stem for p in sorted(base.glob("*.toml"))) or "none"
-        raise ProfileError(f"{path}: no such site profile (available in {base}: {available})")
+        raise ProfileError(f"unknown site {slug!r}: no {path} (available in {base}: {available})")
     return load_profile_file(path)
 
 
