@@ -1,0 +1,199 @@
+"""Crawl throughput: a bare Scrapy spider against `scrapy crawl portal` with every pipeline, on loopback.
+
+Starts the sample-portal server in its own process with N articles in the TRS gov layout, then alternately
+runs (a) a bare spider (same listing and article requests, title and body by two parsel selectors, no
+pipelines) and (b) ``scrapy crawl portal`` with every pipeline and SQLite storage. Politeness is off for
+both (no delay, no AutoThrottle, same concurrency). Prints medians of items/s, the ratio b/a, each child's
+peak RSS and CPU milliseconds per article.
+
+    python benchmarks/crawl.py --articles 2000 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PORTAL = REPO_ROOT / "tests" / "portals" / "trs"
+ARTICLE_LINK = re.compile(r"t\d{8}_\d+\.html$")
+PAGE_COUNT = re.compile(r"createPageHTML\((\d+),\s*0,")
+
+
+@dataclass
+class Run:
+    kind: str
+    items: int
+    seconds: float
+    peak_rss_mb: float
+    cpu_seconds: float
+
+    @property
+    def items_per_second(self) -> float:
+        return self.items / self.seconds
+
+    @property
+    def cpu_ms_per_item(self) -> float:
+        return 1000 * self.cpu_seconds / max(self.items, 1)
+
+
+def settings(concurrency: int) -> dict[str, str]:
+    return {
+        "DOWNLOAD_DELAY": "0",
+        "AUTOTHROTTLE_ENABLED": "0",
+        "CONCURRENT_REQUESTS": str(concurrency),
+        "CONCURRENT_REQUESTS_PER_DOMAIN": str(concurrency),
+        "LOG_LEVEL": "WARNING",
+    }
+
+
+def bare_spider(start_url: str, concurrency: int) -> None:
+    """Child process (a): the least a crawler of this portal must do, and print how many items."""
+    import scrapy
+    from scrapy.crawler import CrawlerProcess
+
+    class BareSpider(scrapy.Spider):
+        name = "bare"
+        allowed_domains = ("127.0.0.1",)
+
+        async def start(self) -> Any:
+            yield scrapy.Request(start_url, callback=self.parse_listing, cb_kwargs={"first": True})
+
+        def parse_listing(self, response: Any, first: bool = False) -> Iterator[Any]:
+            for href in response.css("ul a::attr(href)").getall():
+                if ARTICLE_LINK.search(href.split("#")[0]):
+                    yield response.follow(href, callback=self.parse_article)
+            pages = PAGE_COUNT.search(response.text) if first else None
+            for page in range(1, int(pages.group(1)) if pages else 0):
+                yield response.follow(f"index_{page}.html", callback=self.parse_listing)
+
+        def parse_article(self, response: Any) -> Iterator[dict[str, str]]:
+            yield {
+                "url": response.url,
+                "title": response.css("meta[name=ArticleTitle]::attr(content)").get(""),
+                "body": " ".join(response.css(".TRS_Editor ::text").getall()),
+            }
+
+    process = CrawlerProcess({**settings(concurrency), "TELNETCONSOLE_ENABLED": False})
+    crawler = process.create_crawler(BareSpider)
+    process.crawl(crawler)
+    process.start()
+    assert crawler.stats is not None
+    print(json.dumps({"items": crawler.stats.get_value("item_scraped_count", 0)}))
+
+
+def measure(kind: str, command: list[str], count_items: Any) -> Run:
+    """Run a child to completion and read its own resource usage (``wait4``, not all children's)."""
+    with tempfile.TemporaryFile("w+") as output:
+        started = time.perf_counter()
+        process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT, text=True)
+        _, status, usage = os.wait4(process.pid, 0)
+        seconds = time.perf_counter() - started
+        process.returncode = os.waitstatus_to_exitcode(status)
+        output.seek(0)
+        log = output.read()
+    if process.returncode != 0:
+        raise SystemExit(f"{kind} failed ({process.returncode}):\n{log[-3000:]}")
+    return Run(
+        kind=kind,
+        items=count_items(log),
+        seconds=seconds,
+        peak_rss_mb=usage.ru_maxrss / 1024,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
+    )
+
+
+def run_bare(start_url: str, concurrency: int) -> Run:
+    command = [sys.executable, __file__, "--bare-spider", start_url, "--concurrency", str(concurrency)]
+    return measure("bare", command, lambda log: json.loads(log.strip().splitlines()[-1])["items"])
+
+
+def run_portalcrawl(start_url: str, concurrency: int, articles: int, work: Path) -> Run:
+    db = work / f"bench-{time.monotonic_ns()}.db"
+    command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"url={start_url}"]
+    options = {
+        **settings(concurrency),
+        "PORTALCRAWL_DB_PATH": str(db),
+        "PORTALCRAWL_MAX_PAGES": str(articles),
+    }
+    for name, value in options.items():
+        command += ["-s", f"{name}={value}"]
+
+    def stored(_log: str) -> int:
+        with sqlite3.connect(db) as connection:
+            return int(connection.execute("select count(*) from articles").fetchone()[0])
+
+    return measure("portalcrawl", command, stored)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--bare-spider", metavar="URL", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.bare_spider:
+        bare_spider(args.bare_spider, args.concurrency)
+        return 0
+
+    server = subprocess.Popen(
+        [sys.executable, "-m", "portalcrawl.demo.server", str(PORTAL), "--articles", str(args.articles)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    runs: list[Run] = []
+    try:
+        assert server.stdout is not None
+        server.stdout.readline()
+        start_url = server.stdout.readline().split("\t")[2].strip()
+        with tempfile.TemporaryDirectory() as work:
+            for round_number in range(args.repeat):
+                for kind in ("bare", "portalcrawl"):
+                    if kind == "bare":
+                        run = run_bare(start_url, args.concurrency)
+                    else:
+                        run = run_portalcrawl(start_url, args.concurrency, args.articles, Path(work))
+                    runs.append(run)
+                    print(
+                        f"round {round_number + 1} {run.kind:12} {run.items:6d} items {run.seconds:7.2f} s "
+                        f"{run.items_per_second:8.1f} items/s  peak RSS {run.peak_rss_mb:6.1f} MB  "
+                        f"{run.cpu_ms_per_item:6.2f} CPU ms/article",
+                        flush=True,
+                    )
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    def median(kind: str, metric: str) -> float:
+        return statistics.median(getattr(r, metric) for r in runs if r.kind == kind)
+
+    print(f"\nmedians over {args.repeat} rounds, {args.articles} articles, concurrency {args.concurrency}:")
+    for kind in ("bare", "portalcrawl"):
+        print(
+            f"  {kind:12} {median(kind, 'items_per_second'):8.1f} items/s  "
+            f"peak RSS {median(kind, 'peak_rss_mb'):6.1f} MB  "
+            f"{median(kind, 'cpu_ms_per_item'):6.2f} CPU ms/article"
+        )
+    ratio = median("portalcrawl", "items_per_second") / median("bare", "items_per_second")
+    print(f"  ratio portalcrawl/bare items/s: {ratio:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,913 @@
+"""A sample-portal HTTP server on loopback: fixture portals of each CMS family, rendered on request."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import string
+import threading
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.utils import format_datetime
+from functools import cache
+from html import escape
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+from zoneinfo import ZoneInfo
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+DEMO_PORTAL_DIR = Path(__file__).parent / "portal"
+DEMO_CONTENT = DEMO_PORTAL_DIR / "content.json"
+CHINA = ZoneInfo("Asia/Shanghai")
+# Families that share another family's markup and differ only in URLs.
+TEMPLATE_FAMILY = {"hanweb-old": "hanweb"}
+# How each family shows the publication time, as strftime format and the precision it implies.
+SHOWN_DATE = {
+    "trs": ("%Y-%m-%d %H:%M:%S", "second"),
+    "trs-1based": ("%Y-%m-%d %H:%M", "minute"),
+    "hanweb": ("%Y-%m-%d %H:%M", "minute"),
+    "hanweb-old": ("%Y-%m-%d %H:%M", "minute"),
+    "dedecms": ("%Y-%m-%d %H:%M", "minute"),
+    "destoon": ("%Y-%m-%d %H:%M:%S", "second"),
+    # gov.cn shows minutes but states seconds in meta firstpublishedtime, which is the date of record.
+    "govcn": ("%Y-%m-%d %H:%M:%S", "second"),
+    "query": ("%Y年%m月%d日 %H:%M", "minute"),
+    "numbered": ("%Y-%m-%d %H:%M", "minute"),
+    "rss": ("%Y-%m-%d %H:%M:%S", "second"),
+}
+FAMILIES = tuple(SHOWN_DATE)
+# Article URL paths per family (``str.format`` fields: path, day, doc, col, page suffix).
+ARTICLE_PATHS = {
+    "trs": "{path}{day:%Y%m}/t{day:%Y%m%d}_{doc}.html",
+    "trs-1based": "{path}{day:%Y%m}/t{day:%Y%m%d}_{doc}.shtml",
+    "hanweb": "/art/{day.year}/{day.month}/{day.day}/art_{col}_{doc}.html",
+    "hanweb-old": "/art/{day.year}/{day.month}/{day.day}/art_{col}_{doc}.html",
+    "dedecms": "{path}{day:%Y}/{day:%m%d}/{doc}.html",
+    "destoon": "{path}show-{doc}{page}.html",
+    "govcn": "{path}{day:%Y%m}/content_{doc}.htm",
+    "query": "{path}detail.jsp?id={doc}",
+    "numbered": "{path}{day:%Y}/{day:%m%d}/{doc}.html",
+    "rss": "{path}{doc}.html",
+}
+HANWEB_GROUP = 45
+HANWEB_PER_PAGE = 15
+# The newest synthetic article is never dated after this, so dates stay plausible for the crawler.
+LATEST_DATE = datetime(2026, 6, 30, 18, 0, tzinfo=CHINA)
+# Strings that appear on every article page outside the body; a clean extraction contains none.
+BOILERPLATE_MARKERS = (
+    "网站标识码",
+    "版权所有",
+    "ICP备",
+    "打印本页",
+    "关闭窗口",
+    "责任编辑",
+    "当前位置",
+    "分享到",
+    "上一篇",
+    "点击排行",
+)
+PDF_BODY = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
+ROBOTS_TXT = "User-agent: *\nDisallow: /private/\n"
+
+
+@dataclass(frozen=True)
+class Content:
+    """Word pools from which article ``n`` of a column is assembled deterministically."""
+
+    places: list[str]
+    actions: list[str]
+    topics: list[str]
+    leads: list[str]
+    paragraphs: list[str]
+    sources: list[str]
+    authors: list[str]
+    editors: list[str]
+    attachments: list[str]
+
+    @classmethod
+    def load(cls, path: Path) -> Content:
+        return cls(**json.loads(path.read_text(encoding="utf-8")))
+
+
+@dataclass
+class Column:
+    """One news column of a portal; articles are numbered 1..count, the highest is the newest."""
+
+    name: str
+    title: str
+    family: str
+    path: str
+    count: int
+    per_page: int
+    encoding: str
+    first_id: int
+    start: datetime
+    step: timedelta
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def start_path(self) -> str:
+        return {
+            "trs": self.path,
+            "trs-1based": f"{self.path}index.shtml",
+            "hanweb": f"/col/col{self.col_id}/index.html",
+            "hanweb-old": f"/col/col{self.col_id}/index.html",
+            "dedecms": self.path,
+            "destoon": f"{self.path}list-{self.col_id}.html",
+            "govcn": f"{self.path}home.htm",
+            "query": f"{self.path}list.jsp?page=1",
+            "numbered": f"{self.path}index.html",
+            "rss": f"{self.path}news.xml",
+        }[self.family]
+
+    @property
+    def col_id(self) -> int:
+        return int(self.options.get("col_id", 5))
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(self.count / self.per_page))
+
+    def published(self, n: int) -> datetime:
+        return self.start + self.step * n
+
+    def doc_id(self, n: int) -> int:
+        return self.first_id + n
+
+    def number(self, doc_id: int) -> int | None:
+        n = doc_id - self.first_id
+        return n if 1 <= n <= self.count else None
+
+    def newest_first(self, first: int, last: int) -> list[int]:
+        """Article numbers at list positions ``first..last`` (1-based, newest first)."""
+        return [self.count + 1 - i for i in range(first, min(last, self.count) + 1)]
+
+    def page_articles(self, page: int) -> list[int]:
+        """Article numbers on listing page ``page`` (0-based)."""
+        return self.newest_first(page * self.per_page + 1, (page + 1) * self.per_page)
+
+    def article_path(self, n: int, page: int = 1) -> str:
+        return ARTICLE_PATHS[self.family].format(
+            path=self.path,
+            day=self.published(n),
+            doc=self.doc_id(n),
+            col=self.col_id,
+            page=f"-{page}" if page > 1 else "",
+        )
+
+    def attachment_paths(self, n: int) -> list[str]:
+        every = int(self.options.get("attachments_every", 3))
+        if not every or n % every:
+            return []
+        day = self.published(n)
+        doc = self.doc_id(n)
+        count = 1 + n % 2
+        if self.family in ("trs", "trs-1based"):
+            return [f"{self.path}{day:%Y%m}/P0{day:%Y%m%d}{doc % 10**9:09d}{i:03d}.pdf" for i in range(count)]
+        if self.family.startswith("hanweb"):
+            return [
+                f"/module/download/downfile.jsp?classid=0&filename={doc:024x}{i:08x}.pdf"
+                for i in range(count)
+            ]
+        return [f"/uploads/{day:%Y%m}/{doc}_{i}.pdf" for i in range(count)]
+
+    def page_count_of(self, n: int) -> int:
+        return 2 if self.family == "destoon" and n in self.options.get("multipage", []) else 1
+
+
+class Portal:
+    """A portal directory: ``portal.toml`` plus the content pools its articles are generated from.
+
+    ``portal.toml`` has ``name``, ``site_code``, optional ``content`` (a JSON file of word pools; the demo
+    portal's by default) and ``[[columns]]`` with ``name``, ``family`` (one of ``FAMILIES``), ``articles``,
+    and optionally ``title``, ``path``, ``per_page``, ``encoding`` (``gbk`` serves GBK bytes declared as
+    gb2312), ``first_id`` (article ``n`` has document id ``first_id + n``), ``start`` and ``step_seconds``
+    (article ``n`` is published at ``start + n * step``), and ``[columns.options]``: ``col_id``,
+    ``unit_id`` (Hanweb), ``attachments_every``, ``multipage`` (DESTOON article numbers split over two
+    pages), ``json`` (gov.cn list file name).
+    """
+
+    def __init__(self, directory: Path, articles: int | None = None) -> None:
+        config = tomllib.loads((directory / "portal.toml").read_text(encoding="utf-8"))
+        self.name: str = config["name"]
+        self.site_code: str = config.get("site_code", "0000000000")
+        # Portals without their own word pools share the demo portal's.
+        self.content = Content.load(directory / config["content"] if "content" in config else DEMO_CONTENT)
+        self.columns: dict[str, Column] = {}
+        for spec in config["columns"]:
+            family = spec["family"]
+            if family not in FAMILIES:
+                raise ValueError(f"{directory}: column {spec['name']}: unknown family {family!r}")
+            count = articles if articles is not None else int(spec["articles"])
+            start = datetime.fromisoformat(spec.get("start", "2025-03-03T08:17:23")).replace(tzinfo=CHINA)
+            step = timedelta(seconds=int(spec.get("step_seconds", 26 * 3600 + 13 * 60 + 7)))
+            # Large synthetic portals squeeze their dates so that none lies in the future.
+            step = min(step, (LATEST_DATE - start) / max(count, 1))
+            step = timedelta(seconds=int(step.total_seconds()))
+            self.columns[spec["name"]] = Column(
+                name=spec["name"],
+                title=spec.get("title", spec["name"]),
+                family=family,
+                path=spec.get("path", f"/{spec['name']}/"),
+                count=count,
+                per_page=int(spec.get("per_page", 15)),
+                encoding=spec.get("encoding", "utf-8"),
+                first_id=int(spec.get("first_id", 5661600)),
+                start=start,
+                step=step,
+                options=dict(spec.get("options", {})),
+            )
+
+    def article(self, column: Column, n: int) -> dict[str, Any]:
+        """The content of article ``n``: title, source, author, editor and body paragraphs."""
+        pools = self.content
+        seed = n + column.first_id
+        # Pool sizes are pairwise coprime, so titles repeat only every places×actions×topics articles.
+        title = (
+            pools.places[seed % len(pools.places)]
+            + pools.actions[seed * 7 % len(pools.actions)]
+            + pools.topics[seed * 11 % len(pools.topics)]
+        )
+        day = column.published(n)
+        lead = f"{day.month}月{day.day}日，{title}。{pools.leads[seed % len(pools.leads)]}"
+        paragraphs = [lead] + [
+            pools.paragraphs[(seed * 7 + 3 * i) % len(pools.paragraphs)] for i in range(2 + seed % 4)
+        ]
+        with_author = column.family in ("dedecms", "destoon", "query", "numbered", "rss")
+        return {
+            "title": title,
+            "source": pools.sources[seed % len(pools.sources)],
+            "author": pools.authors[seed % len(pools.authors)] if with_author else None,
+            "editor": pools.editors[seed % len(pools.editors)],
+            "paragraphs": paragraphs,
+            "attachment_names": [
+                pools.attachments[(seed + i) % len(pools.attachments)]
+                for i in range(len(column.attachment_paths(n)))
+            ],
+        }
+
+
+@cache
+def _template(family: str, name: str) -> string.Template:
+    directory = TEMPLATES_DIR / TEMPLATE_FAMILY.get(family, family)
+    return string.Template((directory / name).read_text(encoding="utf-8"))
+
+
+@dataclass
+class Reply:
+    status: int
+    body: bytes
+    content_type: str
+
+
+def _relative(from_path: str, to_path: str) -> str:
+    """``to_path`` as TRS writes links below the page's directory: ``./202601/t….html``."""
+    base = from_path.rsplit("/", 1)[0] + "/"
+    return "./" + to_path[len(base) :] if to_path.startswith(base) else to_path
+
+
+class PortalServer:
+    """Serves a portal directory over HTTP on loopback from a daemon thread; use as a context manager."""
+
+    def __init__(
+        self, portal_dir: str | Path, host: str = "127.0.0.1", port: int = 0, *, articles: int | None = None
+    ) -> None:
+        self.portal = Portal(Path(portal_dir), articles)
+        self.host = host
+        self._requested_port = port
+        self._lock = threading.Lock()
+        self._requests: list[tuple[str, str, int]] = []
+        self._rankings: dict[str, str] = {}
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def start(self) -> PortalServer:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                self._answer(b"")
+
+            def do_HEAD(self) -> None:
+                self._answer(b"", head=True)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                self._answer(self.rfile.read(length) if length else b"")
+
+            def _answer(self, body: bytes, head: bool = False) -> None:
+                reply = server.handle(self.command, self.path, body)
+                server._record(self.command, self.path, reply.status)
+                self.send_response(reply.status)
+                self.send_header("Content-Type", reply.content_type)
+                self.send_header("Content-Length", str(len(reply.body)))
+                self.end_headers()
+                if not head:
+                    self.wfile.write(reply.body)
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Requests are recorded in ``server.requests``; stderr stays quiet."""
+
+        self._httpd = ThreadingHTTPServer((self.host, self._requested_port), Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, args=(0.05,), name="portal-server", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> PortalServer:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # -- public API ------------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        if self._httpd is None:
+            raise RuntimeError("server not started")
+        return int(self._httpd.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    @property
+    def columns(self) -> dict[str, Column]:
+        return dict(self.portal.columns)
+
+    def start_url(self, column: str) -> str:
+        return self.url(self.portal.columns[column].start_path)
+
+    @property
+    def requests(self) -> list[tuple[str, str, int]]:
+        with self._lock:
+            return list(self._requests)
+
+    def reset_requests(self) -> None:
+        with self._lock:
+            self._requests.clear()
+
+    def add_articles(self, column: str, count: int) -> list[str]:
+        """Publish ``count`` new articles at the top of ``column``; returns their URLs, newest first."""
+        with self._lock:
+            target = self.portal.columns[column]
+            target.count += count
+            return [self.url(target.article_path(n)) for n in target.newest_first(1, count)]
+
+    def expected_articles(self, column: str) -> list[dict[str, Any]]:
+        """The field values a perfect crawl stores for every article of ``column``, newest first."""
+        target = self.portal.columns[column]
+        date_format, precision = SHOWN_DATE[target.family]
+        expected = []
+        for n in target.newest_first(1, target.count):
+            article = self.portal.article(target, n)
+            shown = datetime.strptime(target.published(n).strftime(date_format), date_format)
+            expected.append(
+                {
+                    "url": self.url(target.article_path(n)),
+                    "column": column,
+                    "title": article["title"],
+                    "published_at": shown.replace(tzinfo=CHINA).isoformat(
+                        timespec="seconds" if precision == "second" else "minutes"
+                    ),
+                    "date_precision": precision,
+                    "source": article["source"],
+                    "author": article["author"],
+                    "body_first": article["paragraphs"][0][:20],
+                    "body_last": article["paragraphs"][-1][-20:],
+                    "attachments": [self.url(p) for p in target.attachment_paths(n)],
+                    "must_not_contain": [*BOILERPLATE_MARKERS, article["editor"]],
+                }
+            )
+        return expected
+
+    # -- request handling ------------------------------------------------------------------------
+
+    def _record(self, method: str, path: str, status: int) -> None:
+        with self._lock:
+            self._requests.append((method, path, status))
+
+    def handle(self, method: str, raw_path: str, body: bytes) -> Reply:
+        parts = urlsplit(raw_path)
+        path = parts.path
+        query = dict(parse_qsl(parts.query))
+        if path == "/robots.txt":
+            return Reply(200, ROBOTS_TXT.encode(), "text/plain; charset=utf-8")
+        if path == "/sitemap.xml":
+            return self._sitemap()
+        if path.endswith(".pdf") or path == "/module/download/downfile.jsp":
+            return self._attachment(raw_path)
+        if path.endswith("/jpage/dataproxy.jsp"):
+            form = {**query, **dict(parse_qsl(body.decode("utf-8", "replace")))}
+            return self._dataproxy(path, form)
+        with self._lock:
+            for column in self.portal.columns.values():
+                reply = self._column_page(column, path, query)
+                if reply is not None:
+                    return reply
+        return self._not_found()
+
+    def _not_found(self) -> Reply:
+        page = "<html><head><title>404 页面不存在</title></head><body><p>您访问的页面不存在</p></body></html>"
+        return Reply(404, page.encode(), "text/html; charset=utf-8")
+
+    def _html(self, column: Column, page: str) -> Reply:
+        charset = "gb2312" if column.encoding.lower() in ("gbk", "gb2312", "gb18030") else "utf-8"
+        codec = "gbk" if charset == "gb2312" else "utf-8"
+        return Reply(200, page.encode(codec), f"text/html; charset={charset}")
+
+    def _attachment(self, raw_path: str) -> Reply:
+        with self._lock:
+            served = any(self._owns_attachment(column, raw_path) for column in self.portal.columns.values())
+        return Reply(200, PDF_BODY, "application/pdf") if served else self._not_found()
+
+    @staticmethod
+    def _owns_attachment(column: Column, raw_path: str) -> bool:
+        """Whether ``raw_path`` is an attachment of an article of ``column``, found from its id in O(1)."""
+        name = raw_path.rsplit("/", 1)[-1].rsplit("=", 1)[-1].removesuffix(".pdf")
+        if column.family in ("trs", "trs-1based"):
+            digits = name[10:19]
+        elif column.family.startswith("hanweb"):
+            digits = str(int(name[:24], 16)) if len(name) == 32 and _is_hex(name) else ""
+        else:
+            digits = name.split("_", 1)[0]
+        if not digits.isdigit():
+            return False
+        n = column.number(int(digits) + (column.first_id // 10**9) * 10**9)
+        return n is not None and raw_path in column.attachment_paths(n)
+
+    def _column_page(self, column: Column, path: str, query: dict[str, str]) -> Reply | None:
+        listing_page = self._listing_page_number(column, path, query)
+        if listing_page is not None:
+            if not 0 <= listing_page < column.pages:
+                return self._not_found()
+            return self._listing(column, listing_page)
+        if column.family == "govcn" and path == f"{column.path}{column.options.get('json', 'LIST.json')}":
+            return self._govcn_json(column)
+        return self._article_page(column, path, query)
+
+    def _listing_page_number(self, column: Column, path: str, query: dict[str, str]) -> int | None:
+        """The 0-based listing page ``path`` names in ``column``, or None when it is no listing page."""
+        base = column.path
+        family = column.family
+        if family == "trs":
+            if path in (base, f"{base}index.html"):
+                return 0
+            return _number_between(path, f"{base}index_", ".html")
+        if family == "trs-1based":
+            if path in (base, f"{base}index.shtml"):
+                return 0
+            number = _number_between(path, f"{base}index_", ".shtml")
+            return None if number is None else (number - 1 if number >= 2 else -1)
+        if family in ("hanweb", "hanweb-old"):
+            return 0 if path in (f"/col/col{column.col_id}/", f"/col/col{column.col_id}/index.html") else None
+        if family == "dedecms":
+            if path in (base, f"{base}index.html"):
+                return 0
+            number = _number_between(path, f"{base}list_{column.col_id}_", ".html")
+            return None if number is None else number - 1
+        if family == "destoon":
+            if path == f"{base}list-{column.col_id}.html":
+                return 0
+            number = _number_between(path, f"{base}list-{column.col_id}-", ".html")
+            return None if number is None else number - 1
+        if family == "govcn":
+            return 0 if path in (base, f"{base}home.htm") else None
+        if family == "query":
+            if path != f"{base}list.jsp":
+                return None
+            page = query.get("page", "1")
+            return int(page) - 1 if page.isdigit() else -1
+        if family == "numbered":
+            if path in (base, f"{base}index.html"):
+                return 0
+            number = _number_between(path, base, ".html")
+            return None if number is None else number - 1
+        if family == "rss":
+            return 0 if path == f"{base}news.xml" else None
+        return None
+
+    def _article_page(self, column: Column, path: str, query: dict[str, str]) -> Reply | None:
+        for n, page in self._article_candidates(column, path, query):
+            if column.article_path(n, page) == path + (
+                f"?id={query.get('id')}" if column.family == "query" else ""
+            ):
+                return self._html(column, self._render_article(column, n, page))
+        return None
+
+    def _article_candidates(
+        self, column: Column, path: str, query: dict[str, str]
+    ) -> Iterator[tuple[int, int]]:
+        if column.family == "query":
+            digits = query.get("id", "")
+            page = 1
+        else:
+            stem = path.rsplit("/", 1)[-1].split(".", maxsplit=1)[0]
+            tail = stem.rsplit("_", 1)[-1] if "_" in stem else stem
+            pieces = tail.split("-")
+            digits = next((p for p in pieces if p.isdigit()), "")
+            page = (
+                int(pieces[-1])
+                if column.family == "destoon" and len(pieces) == 3 and pieces[-1].isdigit()
+                else 1
+            )
+        if digits.isdigit():
+            n = column.number(int(digits))
+            if n is not None and page <= column.page_count_of(n):
+                yield n, page
+
+    # -- listings --------------------------------------------------------------------------------
+
+    def _listing_link(self, column: Column, page_path: str, target_path: str) -> str:
+        """How the family's listing writes a link: TRS relative ``./``, others root-relative."""
+        if column.family in ("trs", "trs-1based", "numbered"):
+            return _relative(page_path, target_path)
+        if column.family == "dedecms":
+            return target_path
+        if column.family == "destoon":
+            return self.url(target_path)
+        return target_path
+
+    def _listing_items(self, column: Column, page: int, page_path: str) -> str:
+        item = _template(column.family, "listing_item.html")
+        date_format = "%Y-%m-%d"
+        rows = []
+        for n in column.page_articles(page):
+            article = self.portal.article(column, n)
+            rows.append(
+                item.substitute(
+                    href=escape(self._listing_link(column, page_path, column.article_path(n))),
+                    title=escape(article["title"]),
+                    short_title=escape(_shorten(article["title"])),
+                    date=column.published(n).strftime(date_format),
+                )
+            )
+        if page == 0:
+            rows.extend(item.substitute(**trap) for trap in self._traps(column, page_path))
+        return "\n".join(rows)
+
+    def _traps(self, column: Column, page_path: str, *, escaped: bool = True) -> list[dict[str, str]]:
+        """Links every crawl must handle: duplicates, a dead link, off-site, a document, robots-disallowed."""
+        newest = column.page_articles(0)
+        if not newest:
+            return []
+        first = column.article_path(newest[0])
+        second = column.article_path(newest[min(1, len(newest) - 1)])
+        first_title = self.portal.article(column, newest[0])["title"]
+        dead = column.article_path(0)
+        day = column.published(newest[0]).strftime("%Y-%m-%d")
+        offsite = f"http://127.0.0.2:{self.port}{first}"
+        document = column.attachment_paths(3) or [f"/uploads/{column.name}/notice.pdf"]
+        links = [
+            (self.url(first), first_title),
+            (self._listing_link(column, page_path, second) + "#comments", first_title + "（评论）"),
+            (self._listing_link(column, page_path, dead), "已撤稿的文章"),
+            (offsite, "外站转载：" + first_title),
+            (document[0], "附件：重点工作任务分解表.pdf"),
+            (f"/private/{column.name}/draft_{column.first_id}.html", "内部草稿"),
+        ]
+        quote = escape if escaped else str
+        return [
+            {"href": quote(href), "title": quote(title), "short_title": quote(_shorten(title)), "date": day}
+            for href, title in links
+        ]
+
+    def _listing(self, column: Column, page: int) -> Reply:
+        if column.family == "rss":
+            return self._rss(column)
+        page_path = self._listing_path(column, page)
+        values = self._page_values(column)
+        values.update(
+            items=self._listing_items(column, page, page_path) if _has_item_template(column.family) else "",
+            page_count=str(column.pages),
+            current=str(page),
+            current_1=str(page + 1),
+            total=str(column.count),
+            pager=self._pager(column, page),
+            col_id=str(column.col_id),
+            json_name=column.options.get("json", "LIST.json"),
+        )
+        if column.family in ("hanweb", "hanweb-old"):
+            values.update(self._hanweb_values(column))
+        return self._html(column, _template(column.family, "listing.html").substitute(values))
+
+    def _listing_path(self, column: Column, page: int) -> str:
+        base = column.path
+        if page == 0:
+            return column.start_path
+        return {
+            "trs": f"{base}index_{page}.html",
+            "trs-1based": f"{base}index_{page + 1}.shtml",
+            "dedecms": f"{base}list_{column.col_id}_{page + 1}.html",
+            "destoon": f"{base}list-{column.col_id}-{page + 1}.html",
+            "query": f"{base}list.jsp?page={page + 1}",
+            "numbered": f"{base}{page + 1}.html",
+        }.get(column.family, column.start_path)
+
+    def _pager(self, column: Column, page: int) -> str:
+        """Static pager links for families that write them into the page (TRS pages use script)."""
+        family = column.family
+        if family in ("trs", "govcn", "rss") or family.startswith("hanweb"):
+            return ""
+        links = []
+        last = column.pages - 1
+
+        def link(target: int, label: str) -> str:
+            href = self._listing_path(column, target)
+            if family in ("trs-1based", "dedecms", "numbered"):
+                href = href.rsplit("/", 1)[-1]
+            elif family == "destoon":
+                href = self.url(href)
+            return f'<a href="{escape(href)}">{label}</a>'
+
+        links.append(link(0, "首页"))
+        if page > 0:
+            links.append(link(page - 1, "上一页"))
+        if family in ("dedecms", "numbered", "destoon", "query"):
+            for target in range(max(0, page - 3), min(last, page + 3) + 1):
+                links.append(
+                    f"<strong>{target + 1}</strong>" if target == page else link(target, str(target + 1))
+                )
+        if page < last:
+            links.append(link(page + 1, "下一页"))
+        links.append(link(last, "尾页"))
+        return " ".join(links)
+
+    def _hanweb_values(self, column: Column) -> dict[str, str]:
+        proxy = (
+            "/module/jpage/dataproxy.jsp"
+            if column.family == "hanweb-old"
+            else "/module/web/jpage/dataproxy.jsp"
+        )
+        unit = int(column.options.get("unit_id", column.col_id + 1000))
+        record = _template(column.family, "record.html")
+        traps = "\n".join(
+            f"<record><![CDATA[\n{record.substitute(trap)}\n]]></record>"
+            for trap in self._traps(column, column.start_path)
+        )
+        records = self._hanweb_records(column, 1, HANWEB_GROUP) + "\n" + traps
+        return {
+            "proxy": proxy,
+            "unit_id": str(unit),
+            "records": records,
+            "total": str(column.count),
+            "web_name": self.portal.name,
+        }
+
+    def _hanweb_records(self, column: Column, first: int, last: int) -> str:
+        record = _template(column.family, "record.html")
+        rows = []
+        for n in column.newest_first(first, last):
+            article = self.portal.article(column, n)
+            rows.append(
+                "<record><![CDATA[\n"
+                + record.substitute(
+                    href=column.article_path(n),
+                    title=escape(article["title"]),
+                    date=column.published(n).strftime("%Y-%m-%d"),
+                )
+                + "\n]]></record>"
+            )
+        return "\n".join(rows)
+
+    def _dataproxy(self, path: str, form: dict[str, str]) -> Reply:
+        family = "hanweb-old" if path == "/module/jpage/dataproxy.jsp" else "hanweb"
+        with self._lock:
+            column = next(
+                (
+                    c
+                    for c in self.portal.columns.values()
+                    if c.family == family and str(c.col_id) == form.get("columnid", "")
+                ),
+                None,
+            )
+            if (
+                column is None
+                or not form.get("startrecord", "").isdigit()
+                or not form.get("endrecord", "").isdigit()
+            ):
+                return Reply(400, b"bad request", "text/plain; charset=utf-8")
+            start = int(form["startrecord"])
+            end = int(form["endrecord"])
+            # Real installs answer a later group with one extra leading row: the previous group's last.
+            records = self._hanweb_records(column, max(1, start - 1), end)
+            total = column.count
+        xml = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<datastore>\n'
+            f"<totalrecord>{total}</totalrecord>\n"
+            f"<totalpage>{math.ceil(total / HANWEB_PER_PAGE)}</totalpage>\n"
+            f"<recordset>\n{records}\n</recordset>\n</datastore>\n"
+        )
+        return Reply(200, xml.encode(), "text/xml; charset=utf-8")
+
+    def _govcn_json(self, column: Column) -> Reply:
+        rows = [
+            {
+                "TITLE": self.portal.article(column, n)["title"],
+                "SUB_TITLE": "",
+                "URL": self.url(column.article_path(n)),
+                "DOCRELPUBTIME": column.published(n).strftime("%Y-%m-%d"),
+            }
+            for n in column.newest_first(1, column.count)
+        ]
+        rows.extend(
+            {"TITLE": trap["title"], "SUB_TITLE": "", "URL": trap["href"], "DOCRELPUBTIME": trap["date"]}
+            for trap in self._traps(column, column.start_path, escaped=False)
+        )
+        return Reply(200, json.dumps(rows, ensure_ascii=False).encode(), "application/json; charset=utf-8")
+
+    def _rss(self, column: Column) -> Reply:
+        items = _template("rss", "item.xml")
+        rows = [
+            items.substitute(
+                link=escape(self.url(column.article_path(n))),
+                title=escape(self.portal.article(column, n)["title"]),
+                pub_date=format_datetime(column.published(n)),
+            )
+            for n in column.page_articles(0)
+        ]
+        rows.extend(
+            items.substitute(
+                link=trap["href"], title=trap["title"], pub_date=format_datetime(column.published(1))
+            )
+            for trap in self._traps(column, column.start_path)
+        )
+        values = self._page_values(column)
+        values["items"] = "\n".join(rows)
+        values["link"] = escape(self.url(column.start_path))
+        feed = _template("rss", "listing.xml").substitute(values)
+        return Reply(200, feed.encode(), "application/rss+xml; charset=utf-8")
+
+    def _sitemap(self) -> Reply:
+        with self._lock:
+            urls = [
+                f"<url><loc>{escape(self.url(c.article_path(n)))}</loc><lastmod>{c.published(n):%Y-%m-%d}</lastmod></url>"
+                for c in self.portal.columns.values()
+                if c.family == "rss"
+                for n in c.newest_first(1, c.count)
+            ]
+        xml = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n'
+            + "\n".join(urls)
+            + "\n</urlset>\n"
+        )
+        return Reply(200, xml.encode(), "application/xml; charset=utf-8")
+
+    # -- articles --------------------------------------------------------------------------------
+
+    def _page_values(self, column: Column) -> dict[str, str]:
+        return {
+            "site_name": escape(self.portal.name),
+            "site_code": escape(self.portal.site_code),
+            "column_title": escape(column.title),
+            "column_path": escape(column.start_path),
+            "ranking": self._ranking(column),
+        }
+
+    def _ranking(self, column: Column) -> str:
+        """Sidebar 点击排行: the five oldest articles, linked from every page of the column."""
+        # The five oldest articles never change, so each column's full sidebar is rendered once.
+        if column.name in self._rankings:
+            return self._rankings[column.name]
+        rows = []
+        for n in range(1, min(column.count, 5) + 1):
+            title = escape(_shorten(self.portal.article(column, n)["title"]))
+            rows.append(f'<li><a href="{escape(column.article_path(n))}" target="_blank">{title}</a></li>')
+        ranking = "\n".join(rows)
+        if column.count >= 5:
+            self._rankings[column.name] = ranking
+        return ranking
+
+    def _render_article(self, column: Column, n: int, page: int) -> str:
+        article = self.portal.article(column, n)
+        published = column.published(n)
+        date_format, _ = SHOWN_DATE[column.family]
+        paragraphs = article["paragraphs"]
+        page_total = column.page_count_of(n)
+        if page_total > 1:
+            half = math.ceil(len(paragraphs) / 2)
+            paragraphs = paragraphs[:half] if page == 1 else paragraphs[half:]
+        is_last_page = page == page_total
+        body = "\n".join(f'<p style="text-indent: 2em;">{escape(p)}</p>' for p in paragraphs)
+        author = article["author"]
+        if column.family == "destoon" and is_last_page and author:
+            body = body[: -len("</p>")] + f"({escape(author)})</p>"
+        path = column.article_path(n, page)
+        attachment_links = ""
+        if is_last_page:
+            attachment_links = "\n".join(
+                self._attachment_link(column, path, target, name)
+                for target, name in zip(column.attachment_paths(n), article["attachment_names"], strict=True)
+            )
+        neighbours = {
+            "prev_href": escape(column.article_path(n - 1)) if n > 1 else "javascript:void(0)",
+            "prev_title": escape(self.portal.article(column, n - 1)["title"]) if n > 1 else "没有了",
+            "next_href": escape(column.article_path(n + 1)) if n < column.count else "javascript:void(0)",
+            "next_title": escape(self.portal.article(column, n + 1)["title"])
+            if n < column.count
+            else "没有了",
+        }
+        values = self._page_values(column)
+        values.update(neighbours)
+        values.update(
+            title=escape(article["title"]),
+            shown_date=published.strftime(date_format),
+            shown_minute=published.strftime("%Y-%m-%d %H:%M"),
+            meta_date=published.strftime(
+                "%Y-%m-%d %H:%M" if "%S" not in date_format else "%Y-%m-%d %H:%M:%S"
+            ),
+            firstpublished=published.strftime("%Y-%m-%d-%H:%M:%S"),
+            source=escape(article["source"]),
+            author=escape(author or ""),
+            editor=escape(article["editor"]),
+            body=body,
+            attachments=attachment_links,
+            doc_id=str(column.doc_id(n)),
+            pages=self._article_pager(column, n, page, page_total),
+            keywords=escape(article["title"][:8]),
+            description=escape(paragraphs[0][:60]),
+            views=str(100 + n * 37 % 900),
+        )
+        return _template(column.family, "article.html").substitute(values)
+
+    def _attachment_link(self, column: Column, page_path: str, target: str, name: str) -> str:
+        if column.family in ("trs", "trs-1based"):
+            href = escape(_relative(page_path, target))
+            return (
+                f'<p><a href="{href}" appendix="true" OLDSRC="/protect{escape(target)}" '
+                f'download="{escape(name)}" title="{escape(name)}">{escape(name)}</a></p>'
+            )
+        return f'<p>附件：<a href="{escape(target)}" target="_blank">{escape(name)}</a></p>'
+
+    def _article_pager(self, column: Column, n: int, page: int, total: int) -> str:
+        if total == 1:
+            return ""
+        links = []
+        for target in range(1, total + 1):
+            href = self.url(column.article_path(n, target))
+            links.append(f"<strong>{target}</strong>" if target == page else f'<a href="{href}">{target}</a>')
+        if page < total:
+            links.append(f'<a href="{self.url(column.article_path(n, page + 1))}">下一页</a>')
+        return f'<div class="pages">{" ".join(links)}</div>'
+
+
+def _has_item_template(family: str) -> bool:
+    return (TEMPLATES_DIR / TEMPLATE_FAMILY.get(family, family) / "listing_item.html").exists()
+
+
+def _is_hex(text: str) -> bool:
+    return all(c in "0123456789abcdef" for c in text)
+
+
+def _number_between(path: str, prefix: str, suffix: str) -> int | None:
+    if path.startswith(prefix) and path.endswith(suffix):
+        middle = path[len(prefix) : len(path) - len(suffix)]
+        if middle.isdigit():
+            return int(middle)
+    return None
+
+
+def _shorten(title: str, limit: int = 16) -> str:
+    return title if len(title) <= limit else title[: limit - 1] + "…"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Serve a sample portal on 127.0.0.1.")
+    parser.add_argument("portal_dir", nargs="?", default=str(DEMO_PORTAL_DIR))
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument(
+        "--articles", type=int, default=None, help="articles per column (overrides portal.toml)"
+    )
+    args = parser.parse_args(argv)
+    with PortalServer(args.portal_dir, port=args.port, articles=args.articles) as server:
+        # The first line is machine-readable: benchmarks and the demo read the base URL from it.
+        print(server.base_url, flush=True)
+        for name, column in server.columns.items():
+            print(f"{name}\t{column.family}\t{server.url(column.start_path)}", flush=True)
+        threading.Event().wait()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
