@@ -1,8 +1,114 @@
-"""PLACEHOLDER: the owner of this command replaces this file."""
+"""`portalcrawl runs`: the latest crawl runs with their counts and outcome."""
+
+from __future__ import annotations
 
 import argparse
+import os
+import sqlite3
+import sys
+import unicodedata
+from collections.abc import Sequence
+from typing import Any
+
+import sqlite_utils
+
+from portalcrawl import settings
+from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from portalcrawl.database import DatabaseError, open_database
+
+
+def add_db_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        metavar="PATH",
+        default=settings.PORTALCRAWL_DB_PATH,
+        help=f"SQLite archive (default: {settings.PORTALCRAWL_DB_PATH})",
+    )
+
+
+def open_existing(command: str, path: str) -> tuple[sqlite_utils.Database | None, int]:
+    """The archive at ``path``, or None and the exit status after printing a one-line error."""
+    try:
+        return open_database(path, create=False), EXIT_OK
+    except DatabaseError as error:
+        print(f"portalcrawl {command}: error: {error}", file=sys.stderr)
+        return None, EXIT_USAGE
+    except sqlite3.Error as error:
+        print(f"portalcrawl {command}: error: {path}: {error}", file=sys.stderr)
+        return None, EXIT_FAILED
+
+
+def display_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A plain-text table, aligned for Chinese text (wide characters take two columns)."""
+    cells = [[str(header) for header in headers]] + [
+        ["" if v is None else str(v) for v in row] for row in rows
+    ]
+    widths = [max(display_width(row[i]) for row in cells) for i in range(len(headers))]
+    lines = [
+        "  ".join(cell + " " * (widths[i] - display_width(cell)) for i, cell in enumerate(row)).rstrip()
+        for row in cells
+    ]
+    return "\n".join(lines)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("runs", help="(not built yet)")
-    parser.set_defaults(handler=lambda args: 2)
+    parser = subparsers.add_parser(
+        "runs",
+        help="list recent crawl runs and their outcome",
+        description="List recent crawl runs, newest first: when (UTC), which site, status (ok, partial, "
+        "failed, blocked, running), reason, articles new/updated/unchanged, pages and errors.",
+    )
+    parser.add_argument("--site", metavar="SITE", help="only this site")
+    parser.add_argument("--limit", type=int, default=20, metavar="N", help="runs to show (default: 20)")
+    add_db_argument(parser)
+    parser.set_defaults(handler=handle)
+
+
+def handle(args: argparse.Namespace) -> int:
+    db, status = open_existing("runs", args.db)
+    if db is None:
+        return status
+    where, params = ("WHERE site = ?", [args.site]) if args.site else ("", [])
+    rows = db.conn.execute(
+        "SELECT id, site, replace(substr(started_at, 1, 16), 'T', ' '), "
+        "replace(substr(finished_at, 1, 16), 'T', ' '), status, coalesce(blocked_kind, reason), "
+        "new_articles, updated_articles, unchanged_articles, pages_fetched, errors, pid "
+        f"FROM crawl_runs {where} ORDER BY id DESC LIMIT ?",
+        [*params, args.limit],
+    ).fetchall()
+    db.close()
+    if not rows:
+        print("no crawl runs recorded", file=sys.stderr)
+        return EXIT_OK
+    headers = (
+        "run",
+        "site",
+        "started",
+        "finished",
+        "status",
+        "reason",
+        "new",
+        "upd",
+        "same",
+        "pages",
+        "errors",
+    )
+    print(format_table(headers, [(*row[:4], shown_status(row[4], row[11]), *row[5:11]) for row in rows]))
+    return EXIT_OK
+
+
+def shown_status(status: str | None, pid: int | None) -> str | None:
+    """``died`` for a run still marked running whose process is gone (killed before it could finish)."""
+    if status != "running" or not pid:
+        return status
+    try:
+        os.kill(pid, 0)  # signal 0 only asks whether the process exists
+    except ProcessLookupError:
+        return "died"
+    except PermissionError:
+        pass  # it exists, under another user
+    return status

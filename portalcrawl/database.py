@@ -1,0 +1,644 @@
+"""The SQLite archive: schema and migrations, article upserts, crawl runs and listing state."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import sqlite_utils
+
+from portalcrawl.items import Article
+
+SCHEMA_VERSION = 3
+
+# How long a writer waits for another process's write lock (a cron crawl beside a manual `export`).
+BUSY_TIMEOUT_SECONDS = 5.0
+# SQLite's default limit on bound parameters is 32766 since 3.32; stay far below it per IN query.
+IN_CHUNK = 500
+
+ARTICLE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Article))
+JSON_FIELDS = frozenset({"attachments", "images", "gov_meta", "field_stages", "page_urls"})
+ARTICLE_COLUMNS: tuple[str, ...] = (
+    *ARTICLE_FIELDS,
+    "first_seen_at",
+    "updated_at",
+    "first_seen_run_id",
+    "last_run_id",
+)
+# The content an article_versions row keeps of the version it replaces.
+VERSION_FIELDS: tuple[str, ...] = (
+    "url",
+    "title",
+    "published_at",
+    "source",
+    "author",
+    "body_text",
+    "body_html",
+    "attachments",
+    "images",
+    "content_hash",
+    "fetched_at",
+)
+
+RUN_STATUSES = ("running", "ok", "partial", "failed", "blocked")
+RUN_FIELDS = frozenset(
+    {
+        "finished_at",
+        "status",
+        "reason",
+        "blocked_kind",
+        "requests",
+        "responses",
+        "pages_fetched",
+        "listing_pages",
+        "article_pages",
+        "new_articles",
+        "updated_articles",
+        "unchanged_articles",
+        "dropped_items",
+        "errors",
+        "http_404",
+    }
+)
+
+
+class DatabaseError(Exception):
+    """The archive cannot be used: missing, or written by a newer portalcrawl."""
+
+
+class Counts(NamedTuple):
+    new: int
+    updated: int
+    unchanged: int
+
+
+def quote(identifier: str) -> str:
+    """Quote an SQL identifier (``column`` is an Article field and an SQL keyword)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# CJK ideographs (URO, extension A, compatibility, extensions B+); each bigram of a run is a token.
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff"
+_TOKEN_RE = re.compile(rf"([{_CJK}]+)|([^\W{_CJK}_]+)")
+_CJK_RE = re.compile(rf"[{_CJK}]")
+
+
+def bigram_tokens(text: str) -> list[str]:
+    """CJK runs as overlapping bigrams, other words lower-cased, in text order.
+
+    A lone CJK character stays a token of its own so that it is not lost.
+    """
+    tokens: list[str] = []
+    for run, word in _TOKEN_RE.findall(text.lower()):
+        if word:
+            tokens.append(word)
+        elif len(run) == 1:
+            tokens.append(run)
+        else:
+            tokens.extend(map(str.__add__, run, run[1:]))
+    return tokens
+
+
+def has_cjk(text: str) -> bool:
+    return _CJK_RE.search(text) is not None
+
+
+_BIGRAM_RE = re.compile(rf"(?=([{_CJK}]{{2}}))")
+_LONE_CJK_RE = re.compile(rf"(?<![{_CJK}])[{_CJK}](?![{_CJK}])")
+_WORD_RE = re.compile(rf"[^\W{_CJK}_]+")
+
+
+def bigram_document(title: str | None, body_text: str | None) -> str:
+    """The ``articles_bigrams`` text of an article: the distinct tokens of ``bigram_tokens``.
+
+    The index only answers "which articles contain this bigram or word" (queries of three or more
+    characters use the trigram index), so positions, order and repeats are not needed; deleting from
+    the contentless index needs the same tokens again, in any order. Three regex scans build the set
+    about twice as fast as walking the runs in Python.
+    """
+    text = f"{title or ''}\n{body_text or ''}".lower()
+    tokens = set(_BIGRAM_RE.findall(text))
+    tokens.update(_LONE_CJK_RE.findall(text))
+    tokens.update(_WORD_RE.findall(text))
+    return " ".join(tokens)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Schema
+
+
+def _execute_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run ``script`` statement by statement inside the caller's transaction.
+
+    ``Connection.executescript`` would commit the migration's transaction first.
+    """
+    statement = ""
+    for piece in script.split(";"):
+        statement += piece + ";"
+        if sqlite3.complete_statement(statement):
+            conn.execute(statement)
+            statement = ""
+    if statement.strip(" \n;"):
+        raise ValueError(f"incomplete SQL statement: {statement!r}")
+
+
+def _create_core_tables(conn: sqlite3.Connection) -> None:
+    json_cols = ", ".join(
+        f"{quote(name)} TEXT NOT NULL DEFAULT '{'{}' if name in ('gov_meta', 'field_stages') else '[]'}'"
+        for name in ARTICLE_FIELDS
+        if name in JSON_FIELDS
+    )
+    text_cols = ", ".join(
+        f"{quote(name)} TEXT"
+        + (" NOT NULL DEFAULT ''" if name in ("final_url", "site", "body_text", "body_html") else "")
+        for name in ARTICLE_FIELDS
+        if name not in JSON_FIELDS and name != "url"
+    )
+    _execute_script(
+        conn,
+        f"""
+        CREATE TABLE articles (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            url TEXT NOT NULL UNIQUE,
+            {text_cols},
+            {json_cols},
+            first_seen_at TEXT NOT NULL,
+            updated_at TEXT,
+            first_seen_run_id INTEGER,
+            last_run_id INTEGER
+        );
+        CREATE INDEX idx_articles_site_published ON articles(site, published_at);
+        CREATE INDEX idx_articles_published ON articles(published_at);
+        CREATE INDEX idx_articles_first_seen_run ON articles(first_seen_run_id);
+
+        CREATE TABLE article_versions (
+            id INTEGER PRIMARY KEY,
+            article_id INTEGER NOT NULL REFERENCES articles(id),
+            url TEXT NOT NULL,
+            title TEXT,
+            published_at TEXT,
+            source TEXT,
+            author TEXT,
+            body_text TEXT,
+            body_html TEXT,
+            attachments TEXT,
+            images TEXT,
+            content_hash TEXT,
+            fetched_at TEXT,
+            replaced_at TEXT NOT NULL,
+            replaced_by_run_id INTEGER
+        );
+        CREATE INDEX idx_article_versions_article ON article_versions(article_id);
+
+        CREATE TABLE crawl_runs (
+            id INTEGER PRIMARY KEY,
+            site TEXT NOT NULL,
+            started_at TEXT NOT NULL,
+            finished_at TEXT,
+            status TEXT NOT NULL DEFAULT 'running',
+            reason TEXT,
+            blocked_kind TEXT,
+            requests INTEGER NOT NULL DEFAULT 0,
+            responses INTEGER NOT NULL DEFAULT 0,
+            pages_fetched INTEGER NOT NULL DEFAULT 0,
+            listing_pages INTEGER NOT NULL DEFAULT 0,
+            article_pages INTEGER NOT NULL DEFAULT 0,
+            new_articles INTEGER NOT NULL DEFAULT 0,
+            updated_articles INTEGER NOT NULL DEFAULT 0,
+            unchanged_articles INTEGER NOT NULL DEFAULT 0,
+            dropped_items INTEGER NOT NULL DEFAULT 0,
+            errors INTEGER NOT NULL DEFAULT 0,
+            http_404 INTEGER NOT NULL DEFAULT 0,
+            pid INTEGER,
+            args TEXT NOT NULL DEFAULT '{{}}'
+        );
+        CREATE INDEX idx_crawl_runs_site ON crawl_runs(site, id);
+
+        CREATE TABLE fetch_errors (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER REFERENCES crawl_runs(id),
+            url TEXT NOT NULL,
+            status INTEGER,
+            reason TEXT,
+            time TEXT NOT NULL
+        );
+        CREATE INDEX idx_fetch_errors_run ON fetch_errors(run_id);
+
+        CREATE TABLE listing_state (
+            site TEXT NOT NULL,
+            start_url TEXT NOT NULL,
+            last_complete_run_id INTEGER,
+            last_complete_at TEXT,
+            PRIMARY KEY (site, start_url)
+        );
+        """,
+    )
+
+
+def _create_search_indexes(conn: sqlite3.Connection) -> None:
+    # The trigram index reads its text from articles (external content). Triggers keep it right when
+    # any tool updates or deletes articles; new rows are indexed by upsert_articles itself, because an
+    # insert trigger makes FTS5 flush its pending terms at every row's statement savepoint, which
+    # measured 2.5 times slower (benchmarks/storage.py). Rows inserted by other tools need
+    # INSERT INTO articles_fts(articles_fts) VALUES ('rebuild'). content="articles" is double-quoted
+    # because that is how sqlite-utils and Datasette recognise a table's FTS index.
+    # The bigram index holds tokens computed in Python, so upsert_articles writes it too; it is
+    # contentless and keeps no positions (half the size of a full one). An article deleted by another
+    # tool leaves stale entries there, which joins with articles drop; AUTOINCREMENT ids are never
+    # reused, so they cannot match a later article.
+    _execute_script(
+        conn,
+        """
+        CREATE VIRTUAL TABLE articles_fts USING fts5(
+            title, body_text, content="articles", content_rowid="id", tokenize='trigram'
+        );
+        CREATE TRIGGER articles_fts_ad AFTER DELETE ON articles BEGIN
+            INSERT INTO articles_fts(articles_fts, rowid, title, body_text)
+                VALUES ('delete', old.id, old.title, old.body_text);
+        END;
+        CREATE TRIGGER articles_fts_au AFTER UPDATE OF title, body_text ON articles BEGIN
+            INSERT INTO articles_fts(articles_fts, rowid, title, body_text)
+                VALUES ('delete', old.id, old.title, old.body_text);
+            INSERT INTO articles_fts(rowid, title, body_text) VALUES (new.id, new.title, new.body_text);
+        END;
+        INSERT INTO articles_fts(articles_fts) VALUES ('rebuild');
+
+        CREATE VIRTUAL TABLE articles_bigrams USING fts5(
+            tokens, content='', detail=none, columnsize=0, tokenize='unicode61'
+        );
+        """,
+    )
+    rows = conn.execute("SELECT id, title, body_text FROM articles").fetchall()
+    conn.executemany(
+        "INSERT INTO articles_bigrams(rowid, tokens) VALUES (?, ?)",
+        [(row[0], bigram_document(row[1], row[2])) for row in rows],
+    )
+
+
+def _create_skipped_urls(conn: sqlite3.Connection) -> None:
+    # Listing links that are not articles (dead, not HTML, refused by robots.txt): remembered so that a
+    # rerun neither refetches them nor treats their listing page as holding unknown articles.
+    _execute_script(
+        conn,
+        """
+        CREATE TABLE skipped_urls (
+            site TEXT NOT NULL,
+            url TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            first_seen_run_id INTEGER,
+            last_seen_at TEXT NOT NULL,
+            PRIMARY KEY (site, url)
+        );
+        """,
+    )
+
+
+# MIGRATIONS[n] brings a database from version n to n + 1; version 0 is an empty file.
+MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
+    _create_core_tables,
+    _create_search_indexes,
+    _create_skipped_urls,
+)
+assert len(MIGRATIONS) == SCHEMA_VERSION
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    has_metadata = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'metadata'"
+    ).fetchone()
+    if not has_metadata:
+        return 0
+    row = conn.execute("SELECT value FROM metadata WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def _migrate(conn: sqlite3.Connection, path: str) -> None:
+    if schema_version(conn) == SCHEMA_VERSION:
+        return
+    # IMMEDIATE takes the write lock first, so two crawls starting together migrate once.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = schema_version(conn)
+        if version > SCHEMA_VERSION:
+            raise DatabaseError(
+                f"{path} has schema version {version}, newer than this portalcrawl understands "
+                f"({SCHEMA_VERSION}); upgrade portalcrawl"
+            )
+        if version == 0:
+            conn.execute("CREATE TABLE IF NOT EXISTS metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        for step in MIGRATIONS[version:]:
+            step(conn)
+        conn.execute(
+            "INSERT OR REPLACE INTO metadata(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+def open_database(path: str | os.PathLike[str], *, create: bool = True) -> sqlite_utils.Database:
+    """Open (and create or migrate) the archive at ``path``.
+
+    Raises ``DatabaseError`` for a missing file when ``create`` is false, and for a file written by a
+    newer schema; a read-only or corrupt file raises ``sqlite3.Error``.
+    """
+    path = Path(path)
+    if not path.exists():
+        if not create:
+            raise DatabaseError(f"no database at {path} (run a crawl first, or pass --db)")
+        path.parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS)
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
+        version = schema_version(conn)
+        if version > SCHEMA_VERSION:
+            raise DatabaseError(
+                f"{path} has schema version {version}, newer than this portalcrawl understands "
+                f"({SCHEMA_VERSION}); upgrade portalcrawl"
+            )
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        # In WAL mode NORMAL loses at most the last transactions on power loss, never corrupts.
+        conn.execute("PRAGMA synchronous = NORMAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        _migrate(conn, str(path))
+    except BaseException:
+        conn.close()
+        raise
+    return sqlite_utils.Database(conn)
+
+
+def ensure_writable(db: sqlite_utils.Database) -> None:
+    """Raise ``DatabaseError`` now if the archive cannot be written (read-only, locked), not mid-crawl.
+
+    A rolled-back no-op update takes the write lock (waiting out the busy timeout) and touches a page,
+    which a read-only file refuses; nothing reaches the file.
+    """
+    try:
+        db.conn.execute("BEGIN IMMEDIATE")
+        try:
+            db.conn.execute("UPDATE metadata SET value = value WHERE key = 'schema_version'")
+        finally:
+            if db.conn.in_transaction:
+                db.conn.execute("ROLLBACK")
+    except sqlite3.OperationalError as error:
+        raise DatabaseError(f"cannot write to the archive: {error}") from error
+
+
+# ---------------------------------------------------------------------------------------------------
+# Articles
+
+
+def _chunks(items: list[str], size: int = IN_CHUNK) -> Iterator[list[str]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def known_urls(
+    db: sqlite_utils.Database, urls: Iterable[str], *, site: str | None = None, max_run_id: int | None = None
+) -> set[str]:
+    """The subset of ``urls`` already archived (for ``site``, first seen in a run ≤ ``max_run_id``)."""
+    wanted = list(dict.fromkeys(urls))
+    found: set[str] = set()
+    extra_sql = ""
+    extra_args: list[Any] = []
+    if site is not None:
+        extra_sql += " AND site = ?"
+        extra_args.append(site)
+    if max_run_id is not None:
+        extra_sql += " AND first_seen_run_id <= ?"
+        extra_args.append(max_run_id)
+    for chunk in _chunks(wanted):
+        placeholders = ", ".join("?" * len(chunk))
+        rows = db.conn.execute(
+            f"SELECT url FROM articles WHERE url IN ({placeholders}){extra_sql}", [*chunk, *extra_args]
+        )
+        found.update(row[0] for row in rows)
+    return found
+
+
+def content_hash(article: Article) -> str:
+    """The article's own hash, or one of its title and text when extraction left it empty."""
+    if article.content_hash:
+        return article.content_hash
+    digest = hashlib.sha1(f"{article.title or ''}\n{article.body_text}".encode(), usedforsecurity=False)
+    return digest.hexdigest()
+
+
+def article_row(article: Article) -> dict[str, Any]:
+    """The ``articles`` column values of an Article (lists and dicts as JSON text)."""
+    row: dict[str, Any] = {}
+    for name in ARTICLE_FIELDS:
+        value = getattr(article, name)
+        if name in JSON_FIELDS:
+            value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        row[name] = value
+    row["content_hash"] = content_hash(article)
+    return row
+
+
+_INSERT_ARTICLE = (
+    f"INSERT INTO articles ({', '.join(quote(c) for c in ARTICLE_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(ARTICLE_COLUMNS))})"
+)
+_UPDATE_ARTICLE = (
+    f"UPDATE articles SET {', '.join(f'{quote(c)} = ?' for c in ARTICLE_FIELDS if c != 'url')}, "
+    "updated_at = ?, last_run_id = ? WHERE id = ?"
+)
+_COPY_VERSION = (
+    f"INSERT INTO article_versions (article_id, {', '.join(VERSION_FIELDS)}, "
+    "replaced_at, replaced_by_run_id) "
+    f"SELECT id, {', '.join(VERSION_FIELDS)}, ?, ? FROM articles WHERE id = ?"
+)
+
+
+def upsert_articles(db: sqlite_utils.Database, articles: list[Article], run_id: int | None) -> Counts:
+    """Store ``articles`` in one transaction and say how many were new, updated and unchanged.
+
+    A recrawl of an unchanged article (same ``content_hash``) changes nothing, so ``updated_at`` and
+    ``last_run_id`` record when the content last changed. A changed article keeps its ``first_seen_*``
+    and its previous content goes to ``article_versions``. The same URL twice in one batch is
+    handled in order, as if stored one after the other.
+    """
+    if not articles:
+        return Counts(0, 0, 0)
+    conn = db.conn
+    now = now_iso()
+    new = updated = unchanged = 0
+    fts_rows: list[tuple[int, str | None, str]] = []
+    bigram_rows: list[tuple[int, str]] = []
+
+    def index_pending() -> None:
+        conn.executemany("INSERT INTO articles_fts(rowid, title, body_text) VALUES (?, ?, ?)", fts_rows)
+        conn.executemany("INSERT INTO articles_bigrams(rowid, tokens) VALUES (?, ?)", bigram_rows)
+        fts_rows.clear()
+        bigram_rows.clear()
+
+    with db.atomic():
+        existing: dict[str, tuple[int, str | None]] = {}
+        for chunk in _chunks(list({a.url for a in articles})):
+            placeholders = ", ".join("?" * len(chunk))
+            for article_id, url, old_hash in conn.execute(
+                f"SELECT id, url, content_hash FROM articles WHERE url IN ({placeholders})", chunk
+            ):
+                existing[url] = (article_id, old_hash)
+        for article in articles:
+            row = article_row(article)
+            current = existing.get(article.url)
+            if current is None:
+                values = [row[name] for name in ARTICLE_FIELDS]
+                cursor = conn.execute(_INSERT_ARTICLE, [*values, now, None, run_id, run_id])
+                article_id = int(cursor.lastrowid or 0)
+                fts_rows.append((article_id, article.title, article.body_text))
+                bigram_rows.append((article_id, bigram_document(article.title, article.body_text)))
+                existing[article.url] = (article_id, row["content_hash"])
+                new += 1
+            elif current[1] == row["content_hash"]:
+                unchanged += 1
+            else:
+                article_id = current[0]
+                # The update trigger and the bigram delete need this row's index entries in place.
+                index_pending()
+                conn.execute(_COPY_VERSION, (now, run_id, article_id))
+                old_title, old_body = conn.execute(
+                    "SELECT title, body_text FROM articles WHERE id = ?", (article_id,)
+                ).fetchone()
+                values = [row[name] for name in ARTICLE_FIELDS if name != "url"]
+                conn.execute(_UPDATE_ARTICLE, [*values, now, run_id, article_id])
+                conn.execute(
+                    "INSERT INTO articles_bigrams(articles_bigrams, rowid, tokens) VALUES ('delete', ?, ?)",
+                    (article_id, bigram_document(old_title, old_body)),
+                )
+                bigram_rows.append((article_id, bigram_document(article.title, article.body_text)))
+                existing[article.url] = (article_id, row["content_hash"])
+                updated += 1
+        index_pending()
+    return Counts(new, updated, unchanged)
+
+
+def reset_site(db: sqlite_utils.Database, site: str) -> None:
+    """Forget a site's listing state so its next crawl pages every listing to the end again."""
+    with db.atomic():
+        db.conn.execute("DELETE FROM listing_state WHERE site = ?", (site,))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Crawl runs and listing state
+
+
+def start_run(db: sqlite_utils.Database, site: str, args: dict[str, Any]) -> int:
+    with db.atomic():
+        cursor = db.conn.execute(
+            "INSERT INTO crawl_runs (site, started_at, status, pid, args) VALUES (?, ?, 'running', ?, ?)",
+            (site, now_iso(), os.getpid(), json.dumps(args, ensure_ascii=False, default=str)),
+        )
+    return int(cursor.lastrowid or 0)
+
+
+def finish_run(db: sqlite_utils.Database, run_id: int, **run_fields: Any) -> None:
+    """Set the given ``crawl_runs`` columns (``finished_at`` defaults to now)."""
+    unknown = set(run_fields) - RUN_FIELDS
+    if unknown:
+        raise ValueError(f"unknown crawl_runs fields: {', '.join(sorted(unknown))}")
+    status = run_fields.get("status")
+    if status is not None and status not in RUN_STATUSES:
+        raise ValueError(f"unknown run status {status!r}")
+    run_fields.setdefault("finished_at", now_iso())
+    assignments = ", ".join(f"{quote(name)} = ?" for name in run_fields)
+    with db.atomic():
+        db.conn.execute(f"UPDATE crawl_runs SET {assignments} WHERE id = ?", [*run_fields.values(), run_id])
+
+
+def record_fetch_error(
+    db: sqlite_utils.Database, run_id: int | None, url: str, status: int | None, reason: str
+) -> None:
+    record_fetch_errors(db, [(run_id, url, status, reason, now_iso())])
+
+
+def record_fetch_errors(
+    db: sqlite_utils.Database, errors: list[tuple[int | None, str, int | None, str, str]]
+) -> None:
+    """Store many ``(run_id, url, status, reason, time)`` rows in one transaction."""
+    with db.atomic():
+        db.conn.executemany(
+            "INSERT INTO fetch_errors (run_id, url, status, reason, time) VALUES (?, ?, ?, ?, ?)", errors
+        )
+
+
+def get_listing_state(db: sqlite_utils.Database, site: str, start_url: str) -> dict[str, Any] | None:
+    row = db.conn.execute(
+        "SELECT site, start_url, last_complete_run_id, last_complete_at FROM listing_state "
+        "WHERE site = ? AND start_url = ?",
+        (site, start_url),
+    ).fetchone()
+    if row is None:
+        return None
+    return dict(zip(("site", "start_url", "last_complete_run_id", "last_complete_at"), row, strict=True))
+
+
+def mark_listing_complete(db: sqlite_utils.Database, site: str, start_url: str, run_id: int) -> None:
+    """Record that ``run_id`` paged the listing at ``start_url`` to its end."""
+    with db.atomic():
+        db.conn.execute(
+            "INSERT INTO listing_state (site, start_url, last_complete_run_id, last_complete_at) "
+            "VALUES (?, ?, ?, ?) ON CONFLICT(site, start_url) DO UPDATE SET "
+            "last_complete_run_id = excluded.last_complete_run_id, "
+            "last_complete_at = excluded.last_complete_at",
+            (site, start_url, run_id, now_iso()),
+        )
+
+
+def known_skipped_urls(
+    db: sqlite_utils.Database, urls: Iterable[str], *, site: str, max_run_id: int | None = None
+) -> set[str]:
+    """The subset of ``urls`` known not to be articles of ``site`` (first seen in a run ≤ ``max_run_id``)."""
+    found: set[str] = set()
+    extra_sql, extra_args = ("", []) if max_run_id is None else (" AND first_seen_run_id <= ?", [max_run_id])
+    for chunk in _chunks(list(dict.fromkeys(urls))):
+        placeholders = ", ".join("?" * len(chunk))
+        rows = db.conn.execute(
+            f"SELECT url FROM skipped_urls WHERE site = ? AND url IN ({placeholders}){extra_sql}",
+            [site, *chunk, *extra_args],
+        )
+        found.update(row[0] for row in rows)
+    return found
+
+
+def record_skipped_url(
+    db: sqlite_utils.Database, site: str, url: str, reason: str, run_id: int | None
+) -> None:
+    """Remember that ``url`` is no article of ``site`` (keeping the run that first saw it)."""
+    with db.atomic():
+        db.conn.execute(
+            "INSERT INTO skipped_urls (site, url, reason, first_seen_run_id, last_seen_at) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(site, url) DO UPDATE SET "
+            "reason = excluded.reason, last_seen_at = excluded.last_seen_at",
+            (site, url, reason, run_id, now_iso()),
+        )
+
+
+def forget_skipped_urls(db: sqlite_utils.Database, site: str, urls: Iterable[str] | None = None) -> None:
+    """Forget skipped ``urls`` of ``site`` (all of them when ``urls`` is None): they are fetched again."""
+    with db.atomic():
+        if urls is None:
+            db.conn.execute("DELETE FROM skipped_urls WHERE site = ?", (site,))
+            return
+        for chunk in _chunks(list(dict.fromkeys(urls))):
+            placeholders = ", ".join("?" * len(chunk))
+            db.conn.execute(
+                f"DELETE FROM skipped_urls WHERE site = ? AND url IN ({placeholders})", [site, *chunk]
+            )

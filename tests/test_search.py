@@ -1,0 +1,133 @@
+"""Searching Chinese and ASCII text: trigram for 3+ characters, bigrams for 2, user input never FTS syntax."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from portalcrawl.database import bigram_tokens, open_database, upsert_articles
+from portalcrawl.items import Article
+from portalcrawl.search import fts_phrase, search
+
+ARTICLES = [
+    Article(
+        url="https://kjj.example.gov.cn/art/2026/1/16/art_1_1.html",
+        site="kjj",
+        title="关于开展2026年度科技创新项目申报工作的通知",
+        published_at="2026-01-16T19:01:55+08:00",
+        body_text="各有关单位：为推进 Smart City 建设，现将项目申报有关事项通知如下。联系电话：0791-8888。",
+    ),
+    Article(
+        url="https://www.example.gov.cn/art/2026/2/3/art_2_2.html",
+        site="gov",
+        title="市政府召开常务会议",
+        published_at="2026-02-03T10:00:00+08:00",
+        body_text='会议研究部署智慧城市建设工作。会议指出，要用好"一网通办"平台 (NEAR(x) a*b OR c -d)。',
+    ),
+    Article(
+        url="https://news.example.com/a/3.html",
+        site="news",
+        title="记者手记：走进科技园",
+        published_at="2025-12-01",
+        body_text="园区里，科技企业正在开展研发。",
+    ),
+    Article(
+        url="https://news.example.com/a/4.html", site="news", title="无日期的稿件", body_text="召开座谈会。"
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory):
+    db = open_database(Path(tmp_path_factory.mktemp("search")) / "search.db")
+    upsert_articles(db, ARTICLES, None)
+    yield db
+    db.close()
+
+
+def urls(matches) -> list[str]:
+    return [match.url for match in matches]
+
+
+def test_two_character_chinese_uses_bigrams(db) -> None:
+    # SQLite 3.40's trigram LIKE '%会议%' finds nothing; the bigram index must.
+    assert urls(search(db, "会议")) == [ARTICLES[1].url]
+    assert urls(search(db, "开展")) == [ARTICLES[0].url, ARTICLES[2].url]
+    assert urls(search(db, "召开")) == [ARTICLES[1].url, ARTICLES[3].url]  # undated last
+
+
+def test_three_and_six_character_chinese_use_trigram(db) -> None:
+    assert urls(search(db, "科技园")) == [ARTICLES[2].url]
+    assert urls(search(db, "科技创新项目")) == [ARTICLES[0].url]
+    assert urls(search(db, "智慧城市建设")) == [ARTICLES[1].url]
+    assert search(db, "城市建设项目") == []
+
+
+def test_single_character_scans(db) -> None:
+    assert urls(search(db, "园")) == [ARTICLES[2].url]
+
+
+def test_results_are_newest_first_and_filtered(db) -> None:
+    assert urls(search(db, "科技")) == [ARTICLES[0].url, ARTICLES[2].url]
+    assert urls(search(db, "科技", site="news")) == [ARTICLES[2].url]
+    assert urls(search(db, "科技", since="2026-01-01")) == [ARTICLES[0].url]
+    assert urls(search(db, "科技", limit=1)) == [ARTICLES[0].url]
+
+
+def test_ascii_is_case_insensitive(db) -> None:
+    assert urls(search(db, "smart city")) == [ARTICLES[0].url]
+    assert urls(search(db, "CITY")) == [ARTICLES[0].url]
+    assert urls(search(db, "0791")) == [ARTICLES[0].url]
+
+
+def test_all_terms_must_match(db) -> None:
+    assert urls(search(db, "会议 智慧城市")) == [ARTICLES[1].url]
+    assert search(db, "会议 科技园") == []
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        ('"一网通办"', True),
+        ('"', True),
+        ("*", True),
+        ("a*b", True),
+        ("NEAR(x)", True),
+        ("NEAR(", True),
+        ("OR c", True),
+        ("-d", True),
+        ("AND", False),
+        ("NOT 会议", False),
+        ("title:会议", False),
+        ("^会议", False),
+        ("{title}", False),
+    ],
+)
+def test_fts_syntax_in_queries_is_searched_literally(db, query: str, found: bool) -> None:
+    matches = search(db, query)
+    assert urls(matches) == ([ARTICLES[1].url] if found else [])
+
+
+def test_snippets_highlight_hits(db) -> None:
+    [trigram] = search(db, "智慧城市")
+    assert "[智慧城市]" in trigram.snippet
+    [bigram] = search(db, "会议", marks=("<b>", "</b>"))
+    assert "<b>会议</b>" in bigram.snippet
+    assert bigram.title == "市政府召开常务会议"
+    assert bigram.published_at == "2026-02-03T10:00:00+08:00"
+    assert bigram.site == "gov"
+
+
+def test_empty_query_finds_nothing(db) -> None:
+    assert search(db, "   ") == []
+
+
+def test_bigram_tokens() -> None:
+    assert bigram_tokens("召开会议") == ["召开", "开会", "会议"]
+    assert bigram_tokens("Smart City 科技, 园") == ["smart", "city", "科技", "园"]
+    assert bigram_tokens("2026年度") == ["2026", "年度"]
+
+
+def test_fts_phrase_doubles_quotes() -> None:
+    assert fts_phrase('a"b') == '"a""b"'
