@@ -207,12 +207,19 @@ def _first_cn_numeral(text: str, zone: tzinfo) -> tuple[int, ParsedDate] | None:
     return None
 
 
+# Largest count in an "N units ago" phrase that can still be an age (10,000 days is 27 years).
+MAX_RELATIVE_AMOUNT = 10_000
+
+
 def _first_relative(text: str, now: datetime) -> tuple[int, ParsedDate] | None:
     found: list[tuple[int, ParsedDate]] = []
     ago = _RELATIVE_AGO.search(text)
+    amount = 0.0
     if ago is not None:
-        unit = ago["unit"]
         amount = 0.5 if ago["n"] == "半" else int(ago["n"])
+    # "202620262天前" is a number run into a unit, not an age: no portal shows ages in millennia.
+    if ago is not None and amount <= MAX_RELATIVE_AMOUNT:
+        unit = ago["unit"]
         if unit == "个月":
             months = int(amount)
             year, month = divmod(now.year * 12 + now.month - 1 - months, 12)
