@@ -17,9 +17,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "state",
         help="show or reset a site's incremental-crawl state",
         description="Show a site's known-article count, its last run and its newest article. With "
-        "--reset, forget where each listing was completed: the next crawl pages every listing to its "
-        "end again. Archived articles are kept (they are data); add `-a full=1` to a crawl to fetch "
-        "known articles again.",
+        "--reset, forget where each listing was completed and which listed links are no articles "
+        "(dead, not HTML, refused by robots.txt): the next crawl pages every listing to its end and "
+        "tries those links again. Archived articles are kept (they are data); add `-a full=1` to a "
+        "crawl to fetch known articles again.",
         epilog="exit status: 0 ok, 1 reset declined, 2 no database or no confirmation possible",
     )
     parser.add_argument("site", metavar="SITE", help="site slug (as in `portalcrawl sites`)")
@@ -33,6 +34,8 @@ def _show(db: sqlite_utils.Database, site: str) -> None:
     count = db.conn.execute("SELECT count(*) FROM articles WHERE site = ?", (site,)).fetchone()[0]
     print(f"site: {site}")
     print(f"known articles: {count}")
+    skipped = db.conn.execute("SELECT count(*) FROM skipped_urls WHERE site = ?", (site,)).fetchone()[0]
+    print(f"listed links that are no articles: {skipped}")
     last_run = db.conn.execute(
         "SELECT id, started_at, finished_at, status FROM crawl_runs WHERE site = ? ORDER BY id DESC LIMIT 1",
         (site,),
@@ -82,6 +85,7 @@ def handle(args: argparse.Namespace) -> int:
                 print("not reset")
                 return EXIT_FAILED
         database.reset_site(db, args.site)
+        database.forget_skipped_urls(db, args.site)
         print(f"reset: {args.site} will be paged to the end of every listing on its next crawl")
         return EXIT_OK
     finally:

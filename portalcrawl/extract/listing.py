@@ -263,8 +263,11 @@ def _html_listing(text: str, url: str) -> Listing:
 
     listing.next_pages = next_listing_pages(root, scripts, base, url)
     listing.requests = _hanweb_requests(text, base, url)
-    if not listing.article_links:
-        listing.next_pages = _unique([*listing.next_pages, *_json_feeds(scripts, base)])
+    feeds = _json_feeds(scripts, base)
+    if feeds and not any(ARTICLE_URL_PATTERNS.search(link) for link in listing.article_links):
+        # The list is filled from a JSON feed by script (gov.cn); what the static HTML links is chrome.
+        listing.article_links, listing.dates = [], {}
+        listing.next_pages = _unique([*listing.next_pages, *feeds])
     return listing
 
 

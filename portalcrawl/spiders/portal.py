@@ -10,7 +10,7 @@ from typing import Any
 
 import scrapy
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest, UsageError
+from scrapy.exceptions import UsageError
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
@@ -18,7 +18,7 @@ from twisted.python.failure import Failure
 from portalcrawl import database
 from portalcrawl.extract import article as article_extraction
 from portalcrawl.extract.dates import parse_date
-from portalcrawl.extract.listing import Listing, ListingRequest, extract_listing
+from portalcrawl.extract.listing import DOCUMENT_URL, Listing, ListingRequest, extract_listing
 from portalcrawl.items import Article
 from portalcrawl.profiles import ProfileError, SiteProfile, load_profile
 from portalcrawl.signals import fetch_failed
@@ -31,6 +31,12 @@ MAX_CONSECUTIVE_LISTING_FAILURES = 2
 # Pages that bring no link unseen in this run: one can be a wrong-base repeat of page 1, two is the end.
 MAX_STALE_LISTING_PAGES = 2
 HTML_TYPES = re.compile(rb"text/html|application/xhtml|text/xml|application/xml", re.IGNORECASE)
+# Answers that say a URL is gone for good: a listing pager past its end, or a withdrawn article.
+GONE_STATUSES = {404, 410}
+# The IgnoreRequest message of Scrapy's RobotsTxtMiddleware; the only refusal that is permanent.
+ROBOTS_REFUSAL = "Forbidden by robots.txt"
+# Refusals by our URL filter and block detector, which report them (fetch_failed) themselves.
+SELF_REPORTED_REFUSALS = ("refused_url:", "blocked:")
 
 
 @dataclass
@@ -42,6 +48,9 @@ class ListingChain:
     recheck_due: bool
     pages: int = 0
     failures: int = 0
+    # Set when a listing page could not be read (not a pager's normal 404 end): the run did not see
+    # the whole listing, so it must not become the run that later stops are trusted up to.
+    interrupted: bool = False
     stale: int = 0
     visited: set[str] = field(default_factory=set)
     queue: list[str | ListingRequest] = field(default_factory=list)
@@ -52,6 +61,14 @@ def _candidate_key(candidate: str | ListingRequest) -> str:
         return canonical_url(candidate)
     form = "&".join(f"{k}={v}" for k, v in sorted(candidate.form.items()))
     return f"{candidate.method} {canonical_url(candidate.url)} {form}"
+
+
+def _failure_status(failure: Failure) -> tuple[int | None, str]:
+    """The HTTP status (of a non-2xx answer) and a one-line reason of a failed request."""
+    if isinstance(failure.value, HttpError):
+        status = int(failure.value.response.status)
+        return status, f"HTTP {status}"
+    return None, failure.getErrorMessage() or repr(failure.value)
 
 
 class PortalSpider(scrapy.Spider):
@@ -75,8 +92,12 @@ class PortalSpider(scrapy.Spider):
         self.since = self._since(since if since is not None else self.profile.since)
         self.full = self._flag("full", full)
         self.allowed_domains = list(self.profile.domains)
+        # The crawl_runs row and the archive name the run after the profile.
+        self.site = self.profile.slug
         self.chains: dict[str, ListingChain] = {}
         self.requested_articles: set[str] = set()
+        # Listing links known not to be articles that this run fetches again (full=1 or recheck).
+        self.retried_skipped: set[str] = set()
         self.db: Any = None
         self.db_path = ""
 
@@ -170,7 +191,7 @@ class PortalSpider(scrapy.Spider):
         return int(state["last_complete_run_id"]), recheck_due
 
     def _listing_request(self, chain: ListingChain, candidate: str | ListingRequest) -> scrapy.Request:
-        meta = {"handle_httpstatus_all": True, "portalcrawl_chain": chain.start_url}
+        meta = {"portalcrawl_chain": chain.start_url}
         if isinstance(candidate, str):
             return scrapy.Request(
                 candidate, callback=self.parse_listing, errback=self.listing_failed, meta=meta
@@ -189,9 +210,6 @@ class PortalSpider(scrapy.Spider):
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
         chain = self.chains[response.meta["portalcrawl_chain"]]
-        if not 200 <= response.status < 300:
-            yield from self._listing_error(chain, response.url, response.status, f"HTTP {response.status}")
-            return
         chain.failures = 0
         chain.pages += 1
         self.crawler.stats.inc_value("portalcrawl/spider/listing_pages")
@@ -199,20 +217,24 @@ class PortalSpider(scrapy.Spider):
         try:
             listing = extract_listing(text, response.url)
         except Exception as exc:
+            chain.interrupted = True
             self._extraction_failed(response.url, exc)
             return
         links = self._article_links(listing)
         new_in_run = [link for link in links if link not in self.requested_articles]
-        known = self._known(links)
         due = self.full or chain.recheck_due
+        known = self._known(links, due=due)
         for link in new_in_run:
             self.requested_articles.add(link)
             if link in known and not due:
                 self.crawler.stats.inc_value("portalcrawl/spider/known_skipped")
                 continue
+            if self._older_than_since(listing.dates.get(link)):
+                self.crawler.stats.inc_value("portalcrawl/spider/since_skipped")
+                continue
             yield self._article_request(link, response.url, listing.dates.get(link))
 
-        stop = self._stop_reason(chain, listing, links, new_in_run)
+        stop = self._stop_reason(chain, listing, links, new_in_run, due)
         if stop:
             self.logger.info("listing %s: stopped after %d pages: %s", chain.start_url, chain.pages, stop)
             chain.queue = []
@@ -227,26 +249,28 @@ class PortalSpider(scrapy.Spider):
             chain.queue = candidates
         yield from self._follow(chain)
 
-    def _stop_reason(self, chain: ListingChain, listing: Listing, links: list[str], new: list[str]) -> str:
+    def _stop_reason(
+        self, chain: ListingChain, listing: Listing, links: list[str], new: list[str], due: bool
+    ) -> str:
         if chain.pages >= self.max_pages:
             return f"max_pages={self.max_pages} reached"
-        if links and chain.trusted_run_id is not None and not self.full:
+        if links and chain.trusted_run_id is not None and not due:
             trusted = self._known(links, max_run_id=chain.trusted_run_id)
             if all(link in trusted for link in links):
                 return f"all articles known (up to run {chain.trusted_run_id})"
-        if self.since and links:
-            shown = [
-                parse_date(listing.dates[link], tz=self.profile.timezone)
-                for link in links
-                if link in listing.dates
-            ]
-            days = [d.value.date() for d in shown if d is not None]
-            if days and len(days) == len(links) and max(days) < self.since:
-                return f"all shown dates older than {self.since}"
+        if self.since and links and all(self._older_than_since(listing.dates.get(link)) for link in links):
+            return f"all shown dates older than {self.since}"
         chain.stale = chain.stale + 1 if not new else 0
         if chain.stale >= MAX_STALE_LISTING_PAGES:
             return "no new links"
         return ""
+
+    def _older_than_since(self, shown: str | None) -> bool:
+        """Whether a listing date is before ``since``; an unknown date is never older."""
+        if self.since is None or not shown:
+            return False
+        parsed = parse_date(shown, tz=self.profile.timezone)
+        return parsed is not None and parsed.value.date() < self.since
 
     def _follow(self, chain: ListingChain) -> Iterator[scrapy.Request]:
         while chain.queue:
@@ -263,23 +287,27 @@ class PortalSpider(scrapy.Spider):
     ) -> Iterator[scrapy.Request]:
         chain.failures += 1
         if url == chain.start_url or chain.pages == 0:
+            chain.interrupted = True
             self.crawler.stats.inc_value("portalcrawl/spider/listing_errors")
             self.crawler.signals.send_catch_log(fetch_failed, url=url, status=status, reason=reason)
-        else:
+        elif status in GONE_STATUSES or reason == ROBOTS_REFUSAL:
             # A pager candidate past the last page: the normal end of a listing, not an error.
             self.crawler.stats.inc_value("portalcrawl/spider/listing_end_misses")
+        else:
+            chain.interrupted = True
+            self.crawler.stats.inc_value("portalcrawl/spider/listing_errors")
+            self.crawler.signals.send_catch_log(fetch_failed, url=url, status=status, reason=reason)
         if chain.failures < MAX_CONSECUTIVE_LISTING_FAILURES:
             yield from self._follow(chain)
 
     def listing_failed(self, failure: Failure) -> Iterator[scrapy.Request]:
         request = failure.request  # type: ignore[attr-defined]
         chain = self.chains[request.meta["portalcrawl_chain"]]
-        if failure.check(IgnoreRequest) and not failure.check(HttpError):
-            # Refused by a middleware that already reported it (robots, URL filter, block detector).
+        status, reason = _failure_status(failure)
+        if reason.startswith(SELF_REPORTED_REFUSALS):
+            chain.interrupted = True
             return
-        yield from self._listing_error(
-            chain, request.url, None, failure.getErrorMessage() or repr(failure.value)
-        )
+        yield from self._listing_error(chain, request.url, status, reason)
 
     def _article_links(self, listing: Listing) -> list[str]:
         pattern = re.compile(self.profile.article_url_pattern) if self.profile.article_url_pattern else None
@@ -288,6 +316,10 @@ class PortalSpider(scrapy.Spider):
             if not is_fetchable_url(link, self.profile.domains):
                 self.crawler.stats.inc_value("portalcrawl/spider/offsite_links")
                 continue
+            if DOCUMENT_URL.search(link):
+                # Listed attachments (PDF, Word…) are documents, not article pages: never fetched.
+                self.crawler.stats.inc_value("portalcrawl/spider/document_links")
+                continue
             if pattern and not pattern.search(link):
                 continue
             links.append(canonical_url(link))
@@ -295,10 +327,20 @@ class PortalSpider(scrapy.Spider):
                 listing.dates.setdefault(links[-1], listing.dates[link])
         return list(dict.fromkeys(links))
 
-    def _known(self, links: list[str], *, max_run_id: int | None = None) -> set[str]:
+    def _known(self, links: list[str], *, max_run_id: int | None = None, due: bool = False) -> set[str]:
+        """Links archived as articles or remembered as no article (first seen up to ``max_run_id``).
+
+        ``due``: known links are fetched again, so remembered non-articles that turn out to be
+        articles now must be forgotten.
+        """
         if self.db is None or not links:
             return set()
-        return database.known_urls(self.db, links, site=self.profile.slug, max_run_id=max_run_id)
+        site = self.profile.slug
+        articles = database.known_urls(self.db, links, site=site, max_run_id=max_run_id)
+        skipped = database.known_skipped_urls(self.db, links, site=site, max_run_id=max_run_id)
+        if due:
+            self.retried_skipped |= skipped
+        return articles | skipped
 
     # -- articles --------------------------------------------------------------------------------
 
@@ -307,16 +349,21 @@ class PortalSpider(scrapy.Spider):
             url,
             callback=self.parse_article,
             errback=self.article_failed,
-            meta={"handle_httpstatus_all": True},
+            # The spider asks for each article once (requested_articles) and the URL filter guards every
+            # host; Scrapy's duplicate and offsite filters would drop a redirect loop or a redirect to
+            # another host silently, without calling the errback that records it.
+            dont_filter=True,
             cb_kwargs={"article_url": url, "listing_url": listing_url, "listing_date": listing_date},
         )
 
     def parse_article(
         self, response: Response, article_url: str, listing_url: str, listing_date: str | None
     ) -> Iterator[Article | scrapy.Request]:
-        article = self._extract_page(response, article_url)
+        article = self._extract_page(response, article_url, remember_skips=True)
         if article is None:
             return
+        if article_url in self.retried_skipped and self.db is not None:
+            database.forget_skipped_urls(self.db, self.profile.slug, [article_url])
         article.final_url = response.url
         article.site = self.profile.slug
         article.listing_url = listing_url
@@ -335,7 +382,7 @@ class PortalSpider(scrapy.Spider):
             pages[0],
             callback=self.parse_continuation,
             errback=self.continuation_failed,
-            meta={"handle_httpstatus_all": True, "portalcrawl_pages": (first, others, pages[1:])},
+            meta={"portalcrawl_pages": (first, others, pages[1:])},
         )
 
     def parse_continuation(self, response: Response) -> Iterator[Article | scrapy.Request]:
@@ -353,20 +400,21 @@ class PortalSpider(scrapy.Spider):
     def continuation_failed(self, failure: Failure) -> Iterator[Article]:
         request = failure.request  # type: ignore[attr-defined]
         first, others, _ = request.meta["portalcrawl_pages"]
-        self._fetch_failed(request.url, None, failure.getErrorMessage() or repr(failure.value))
+        status, reason = _failure_status(failure)
+        if not reason.startswith(SELF_REPORTED_REFUSALS):
+            self._fetch_failed(request.url, status, reason)
         yield article_extraction.merge_pages(first, others)
 
-    def _extract_page(self, response: Response, article_url: str) -> Article | None:
-        if not 200 <= response.status < 300:
-            self.crawler.stats.inc_value("portalcrawl/spider/http_errors")
-            self._fetch_failed(response.url, response.status, f"HTTP {response.status}")
-            return None
+    def _extract_page(
+        self, response: Response, article_url: str, *, remember_skips: bool = False
+    ) -> Article | None:
         content_type = response.headers.get(b"Content-Type") or b""
         if not isinstance(response, TextResponse) or (content_type and not HTML_TYPES.search(content_type)):
             self.crawler.stats.inc_value("portalcrawl/spider/non_html")
-            self.logger.info(
-                "skipping non-HTML article page %s (%s)", response.url, content_type.decode("latin-1")
-            )
+            kind = content_type.decode("latin-1") or "no text"
+            self.logger.info("skipping non-HTML article page %s (%s)", response.url, kind)
+            if remember_skips:
+                self._remember_skip(article_url, f"not HTML: {kind}")
             return None
         self.crawler.stats.inc_value("portalcrawl/spider/article_pages")
         try:
@@ -376,14 +424,37 @@ class PortalSpider(scrapy.Spider):
         except Exception as exc:
             self._extraction_failed(response.url, exc)
             return None
+        if not (article.title or article.body_text):
+            # extract_article never raises; a page with nothing in it is a failure, not an article.
+            self._extraction_failed(response.url, ValueError("no title and no text on the page"))
+            return None
         article.url = article_url
         return article
 
     def article_failed(self, failure: Failure) -> None:
-        if failure.check(IgnoreRequest) and not failure.check(HttpError):
-            return
         request = failure.request  # type: ignore[attr-defined]
-        self._fetch_failed(request.url, None, failure.getErrorMessage() or repr(failure.value))
+        article_url = request.cb_kwargs.get("article_url", request.url)
+        status, reason = _failure_status(failure)
+        if reason == ROBOTS_REFUSAL:
+            self._remember_skip(article_url, reason)
+            return
+        # The listed URL, also when the failure came after redirects: that is the link a user looks up.
+        listed_url = request.meta.get("redirect_urls", [request.url])[0]
+        if reason.startswith(SELF_REPORTED_REFUSALS) and listed_url == request.url:
+            return
+        if status is not None:
+            self.crawler.stats.inc_value("portalcrawl/spider/http_errors")
+            if status in GONE_STATUSES:
+                self._remember_skip(article_url, reason)
+        self._fetch_failed(listed_url, status, reason)
+
+    def _remember_skip(self, url: str, reason: str) -> None:
+        """Keep a listing link that is no article out of later runs' fetches and stop decisions."""
+        self.crawler.stats.inc_value("portalcrawl/spider/skipped_urls")
+        if self.db is None:
+            return
+        run_id = self.crawler.stats.get_value("portalcrawl/run_id")
+        database.record_skipped_url(self.db, self.profile.slug, url, reason, int(run_id) if run_id else None)
 
     def _extraction_failed(self, url: str, exc: Exception) -> None:
         self.crawler.stats.inc_value("portalcrawl/spider/extract_errors")
@@ -397,8 +468,12 @@ class PortalSpider(scrapy.Spider):
 
     def closed(self, reason: str) -> None:
         run_id = self.crawler.stats.get_value("portalcrawl/run_id")
-        if self.db is not None:
-            if reason == "finished" and run_id:
-                for start_url in self.chains:
+        if self.db is None:
+            return
+        if reason == "finished" and run_id:
+            for start_url, chain in self.chains.items():
+                if chain.pages and not chain.interrupted:
                     database.mark_listing_complete(self.db, self.profile.slug, start_url, int(run_id))
-            self.db.close()
+                else:
+                    self.logger.info("listing %s: not complete, the next run pages it to its end", start_url)
+        self.db.close()
