@@ -1,0 +1,82 @@
+"""Line-level removal of portal furniture from article text: toolbars, share blocks, links, footers."""
+
+from __future__ import annotations
+
+import re
+
+# Fragments removed from inside a line (they sit in meta lines beside real values).
+INLINE_NOISE = re.compile(
+    r"[【\[(（]\s*字体\s*[:：]?\s*[\[【]?\s*大\s*中\s*小\s*[\]】]?\s*[】\])）]"
+    r"|字体\s*[:：]\s*[\[【]?\s*大\s*中\s*小\s*[\]】]?"
+    r"|[【\[]\s*(?:打印|关闭|打印本页|打印此页|关闭窗口|我要纠错|收藏|返回顶部|返回)\s*[】\]]"
+    r"|[【\[]\s*纠错\s*[】\]]|返回[^\s。，,]{0,8}首页\s*>*|返回[^\s。，,]{1,6}[，,]\s*查看更多"
+    r"|打印本页|打印此页|关闭窗口|返回顶部|我要纠错|收藏本文|加入收藏"
+    r"|[（(【\[]\s*(?:责任编辑|编辑|责编)\s*[:：][^）)】\]]{0,20}[）)】\]]"
+)
+# A short line containing one of these is furniture, never prose.
+SHORT_LINE_NOISE = re.compile(
+    r"版权所有|版权声明|Copyright|©|ICP[备证]|公网安备|网站标识码|Powered\s+By|技术支持\s*[:：]|主办单位|"
+    r"^主办\s*[:：]|承办\s*[:：]|运行维护单位|当前位置|您的位置|现在的位置|所在位置|扫一扫|扫描二维码|扫二维码|"
+    r"打开微信|微信扫|分享到|^分享\s*[:：]?|无障碍|长者模式|老年人模式|热搜\s*[:：]|^热门搜索|^标签\s*[:：]|"
+    r"^(?:责任编辑|编辑|责编|审核|校对|审校|选稿)\s*[:：/]|^【编辑\s*[:：]|^\[\s*责编\s*[:：]|"
+    r"(?:责任编辑|编辑|责编)\s*[:：/]|^(?:总?监\s*制|审\s*读|出\s*品)\s*[:：]|^举报(?:邮箱|电话)|"
+    r"^关注(?:微信)?公众号|"
+    r"^关键[字词]\s*[:：]|看都看完了|点【在看】|^-*\s*THE END\s*-*$|^更多\s*>+$|^#[^#\s]+#|"
+    r"^返回.{0,8}(?:首页|列表|顶部)|^加载中|^正文已结束|"
+    r"^《[^》]{2,12}》\s*[（(]\s*\d{4}年\d{1,2}月\d{1,2}日\s*\d+\s*版\s*[)）]$|"
+    r"^(?:上一篇|下一篇|上一条|下一条)|^字号\s*[:：]|^(?:打印|关闭|返回|收藏|字号)$|^\d*\s*(?:条)?评论$|^浏览次数\s*[:：]",
+    re.IGNORECASE,
+)
+SHORT_LINE = 60
+DISCLAIMER = re.compile(
+    r"内容由网友发布|仅代表作者|不代表本(?:站|网|平台)|仅提供信息存储|如有侵权|转载请注明|注明出处|"
+    r"本网站所有内容|未经授权禁止|凡本网注明|免责声明"
+)
+# A heading after which everything is a widget (related links, recommendations, comments, tips).
+TAIL_MARKER = re.compile(
+    r"^(?:相关(?:链接|阅读|新闻|文章|稿件|推荐|报道|附件)|延伸阅读|推荐(?:阅读|图文|资讯|文章|新闻)?|为[你您]推荐|"
+    r"热门(?:文章|推荐|新闻|阅读)|最新(?:文章|新闻|资讯)|点击排行|排行榜|打赏|\d*\s*相关评论|网友评论|我要评论|"
+    r"发表评论|猜你喜欢|更多(?:新闻|阅读|精彩)|精彩推荐|热点新闻)\s*[:：>»]*$"
+)
+NAV_SEPARATORS = re.compile(r"\s*[|｜│]\s*")
+CRUMB_SEPARATORS = re.compile(r"\s*(?:>>|>|»|＞|›|→)\s*")
+PAGER = re.compile(r"^(?:(?:上一页|下一页|首页|尾页|末页|共\d+页|\d{1,3}|[<>«»‹›]+|\.\.\.|…)\s*){3,}$")
+SENTENCE_END = re.compile(r"[。！？!?；;]")
+
+
+def _is_navigation(line: str) -> bool:
+    for separators in (NAV_SEPARATORS, CRUMB_SEPARATORS):
+        parts = [p for p in separators.split(line) if p]
+        if len(parts) >= 3 and all(len(p) <= 12 for p in parts) and not SENTENCE_END.search(line):
+            return True
+    return False
+
+
+def is_boilerplate_line(line: str) -> bool:
+    """Whether a whole line is furniture (navigation, toolbar, footer, disclaimer, widget heading)."""
+    if len(line) <= SHORT_LINE and (
+        SHORT_LINE_NOISE.search(line) or _is_navigation(line) or PAGER.match(line)
+    ):
+        return True
+    return (len(line) <= 160 and DISCLAIMER.search(line) is not None) or TAIL_MARKER.match(line) is not None
+
+
+def strip_boilerplate(text: str) -> str:
+    """Drop furniture lines and everything after a trailing widget heading; idempotent.
+
+    Only whole lines and known bracketed fragments are removed, never ordinary punctuation. A widget
+    heading (相关阅读, 打赏, 推荐…) ends the text only in its last three quarters, so that an
+    article opening with a 推荐 box keeps its body.
+    """
+    lines = [INLINE_NOISE.sub("", line).strip() for line in text.split("\n")]
+    lines = [line for line in lines if line]
+    total = sum(len(line) for line in lines)
+    kept: list[str] = []
+    seen = 0
+    for line in lines:
+        if TAIL_MARKER.match(line) and seen >= total * 0.25:
+            break
+        seen += len(line)
+        if not is_boilerplate_line(line):
+            kept.append(line)
+    return "\n".join(kept)

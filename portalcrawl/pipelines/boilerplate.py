@@ -1,0 +1,41 @@
+"""Strip portal furniture lines (toolbars, share blocks, related links, footers) from each article's text."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Self
+
+from itemadapter import ItemAdapter
+
+from portalcrawl.extract.article import content_hash
+from portalcrawl.extract.boilerplate import strip_boilerplate
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+
+LINES_REMOVED = "portalcrawl/boilerplate/lines_removed"
+
+
+class StripBoilerplatePipeline:
+    """Runs ``strip_boilerplate`` on ``body_text`` (idempotent, so text cleaned at extraction passes
+    unchanged), refreshes ``content_hash`` when the text changed and counts removed lines in
+    ``portalcrawl/boilerplate/lines_removed``."""
+
+    def __init__(self, stats: StatsCollector | None) -> None:
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler.stats)
+
+    def process_item(self, item: object) -> object:
+        adapter = ItemAdapter(item)
+        text = adapter.get("body_text") or ""
+        cleaned = strip_boilerplate(text)
+        if cleaned != text:
+            removed = text.count("\n") + 1 - (cleaned.count("\n") + 1 if cleaned else 0)
+            if self.stats is not None:
+                self.stats.inc_value(LINES_REMOVED, max(removed, 0))
+            adapter["body_text"] = cleaned
+            adapter["content_hash"] = content_hash(adapter.get("title"), cleaned)
+        return item

@@ -1,0 +1,113 @@
+"""strip_boilerplate on real portal text, and the StripBoilerplatePipeline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scrapy import Spider
+from scrapy.statscollectors import MemoryStatsCollector
+from scrapy.utils.test import get_crawler
+
+from portalcrawl.extract.article import content_hash
+from portalcrawl.extract.boilerplate import strip_boilerplate
+from portalcrawl.items import Article
+from portalcrawl.pipelines.boilerplate import LINES_REMOVED, StripBoilerplatePipeline
+
+SEED = Path("/work/shared/seed/destoon-portal-article.txt")
+
+
+def test_destoon_page_keeps_only_headline_meta_line_and_paragraphs() -> None:
+    if not SEED.is_file():
+        pytest.skip("seed page not available")
+    lines = SEED.read_text(encoding="utf-8").splitlines()
+    cleaned = strip_boilerplate("\n".join(lines)).split("\n")
+    assert cleaned[0] == "优环境、强服务!平顶山高新区以项目建设夯实高质量发展硬支撑"
+    assert cleaned[1].startswith("日期:2026-01-16 19:01:55") and "来源:河南日报" in cleaned[1]
+    assert cleaned[2].startswith("塔吊林立、机器轰鸣、车辆穿梭")
+    assert cleaned[-1].endswith("奋力谱写充满活力的崭新篇章。(蔡长伟 高健)")
+    paragraphs = [
+        line.strip() for line in lines if len(line.strip()) > 15 and "。" in line and "内容由网友" not in line
+    ]
+    assert [line for line in cleaned if len(line) > 15 and "。" in line] == paragraphs
+    for furniture in (
+        "热搜",
+        "内容由网友发布",
+        "打赏",
+        "相关评论",
+        "推荐图文",
+        "点击排行",
+        "网站首页",
+        "Powered By",
+    ):
+        assert furniture not in "\n".join(cleaned)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("当前位置：首页 > 新闻中心 > 正文\n正文第一段。", "正文第一段。"),
+        ("发布时间：2024-01-02 【字体：大 中 小】 打印本页 关闭窗口", "发布时间：2024-01-02"),
+        ("正文。\n分享到：\n扫一扫在手机打开当前页\n责任编辑：张三", "正文。"),
+        ("正文结束。（责任编辑：李四）", "正文结束。"),
+        (
+            "第一段很长很长的正文内容。\n第二段正文。\n相关阅读\n另一篇文章标题\n再一篇",
+            "第一段很长很长的正文内容。\n第二段正文。",
+        ),
+        ("正文。\n版权所有 某某市人民政府 网站标识码：1234000001 京ICP备05070218号", "正文。"),
+        ("正文。\n上一页 1 2 3 下一页", "正文。"),
+        ("Some article text.\nHome | News | Services | Contact", "Some article text."),
+    ],
+)
+def test_furniture_is_removed(text: str, expected: str) -> None:
+    assert strip_boilerplate(text) == expected
+
+
+def test_ordinary_punctuation_and_prose_are_kept() -> None:
+    text = "他说：“我们要继续努力。”\n会议指出，要抓好落实；各单位要按时上报。\n（完）"
+    assert strip_boilerplate(text) == text
+
+
+@given(
+    st.lists(
+        st.sampled_from(["正文第一段。", "相关阅读", "分享到：", "打印本页", "A | B | C", "第二段。", ""]),
+        max_size=12,
+    )
+)
+def test_idempotent(lines: list[str]) -> None:
+    once = strip_boilerplate("\n".join(lines))
+    assert strip_boilerplate(once) == once
+
+
+@given(st.text(max_size=300))
+def test_idempotent_on_any_text(text: str) -> None:
+    once = strip_boilerplate(text)
+    assert strip_boilerplate(once) == once
+
+
+def make_pipeline() -> tuple[StripBoilerplatePipeline, MemoryStatsCollector]:
+    crawler = get_crawler(Spider)
+    stats = MemoryStatsCollector(crawler)
+    crawler.stats = stats
+    return StripBoilerplatePipeline.from_crawler(crawler), stats
+
+
+def test_pipeline_strips_counts_and_rehashes() -> None:
+    pipeline, stats = make_pipeline()
+    article = Article(url="http://x.gov.cn/a.html", title="标题", body_text="正文。\n分享到：\n打印本页")
+    article.content_hash = content_hash(article.title, article.body_text)
+    result = pipeline.process_item(article)
+    assert result is article
+    assert article.body_text == "正文。"
+    assert article.content_hash == content_hash("标题", "正文。")
+    assert stats.get_value(LINES_REMOVED) == 2
+
+
+def test_pipeline_leaves_clean_text_alone() -> None:
+    pipeline, stats = make_pipeline()
+    article = Article(url="http://x.gov.cn/a.html", title="标题", body_text="正文。", content_hash="kept")
+    pipeline.process_item(article)
+    assert article.content_hash == "kept"
+    assert stats.get_value(LINES_REMOVED) is None
