@@ -172,7 +172,7 @@ def test_every_run_succeeds_and_requests_nothing_unexpected(crawls: dict[str, Cr
         assert process.returncode == 0, log_tail(process)
         assert result.kinds(run)[("", "robots")] == 1
         assert not [kind for kind in result.kinds(run) if kind[0] == "?"]
-    # The first run reports its dead links (status partial); the reruns request none.
+    # The first run records its dead links; the reruns request none.
     assert [(run["reason"], run["errors"]) for run in _runs(result.db)][1:] == [("finished", 0)] * 2
     assert _runs(result.db)[0]["reason"] == "finished"
 

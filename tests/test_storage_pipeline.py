@@ -198,6 +198,12 @@ def test_unstorable_item_is_dropped_alone(tmp_path: Path) -> None:
             {"portalcrawl/spider/listing_pages": 2, "portalcrawl/spider/article_pages": 30},
             "finished",
             3,
+            "ok",
+        ),
+        (
+            {"portalcrawl/spider/listing_pages": 2, "portalcrawl/spider/article_pages": 30},
+            "finished",
+            4,
             "partial",
         ),
         ({}, "finished", 0, "failed"),
@@ -248,7 +254,7 @@ def test_record_crawl_run_in_process(tmp_path: Path) -> None:
     db = open_database(db_path)
     run = db["crawl_runs"].get(1)
     assert run["site"] == "source"
-    assert (run["status"], run["reason"], run["errors"], run["http_404"]) == ("partial", "finished", 1, 1)
+    assert (run["status"], run["reason"], run["errors"], run["http_404"]) == ("ok", "finished", 1, 1)
     assert (run["requests"], run["responses"], run["pages_fetched"]) == (12, 11, 11)
     assert (run["new_articles"], run["dropped_items"]) == (8, 1)
     assert [(e["run_id"], e["url"], e["status"]) for e in db["fetch_errors"].rows] == [

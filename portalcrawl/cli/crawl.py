@@ -38,8 +38,8 @@ KEEP_LOG_FILES = 30
 
 EXIT_STATUS_HELP = """\
 exit status:
-  0   every site finished with status ok, or partial (the crawl ran to its end but some URLs failed:
-      a few dead links are normal on gov portals; they are listed in `portalcrawl runs` and the log)
+  0   every site finished with status ok (dead links are counted and listed in fetch_errors), or
+      partial after running to its end with more than one URL in ten failing (see `portalcrawl runs`)
   1   at least one site failed or was blocked, or did not run to its end (interrupted, timed out,
       closed early); with --strict, partial counts as failure too
   2   usage or configuration error: unknown site, invalid profile, bad -s NAME=VALUE, bad date or URL
