@@ -3,6 +3,8 @@
 BOT_NAME = "portalcrawl"
 SPIDER_MODULES = ["portalcrawl.spiders"]
 NEWSPIDER_MODULE = "portalcrawl.spiders"
+# `scrapy crawl portal` checks its -a arguments before starting (a bad one is one line, exit 2).
+COMMANDS_MODULE = "portalcrawl.commands"
 
 # Identify ourselves honestly, with a page that explains the crawler and how to reach its operator.
 USER_AGENT = "portalcrawl/0.1 (+https://github.com/portalcrawl/portalcrawl; archive of public news columns)"

@@ -1,0 +1,1 @@
+"""Scrapy commands portalcrawl adjusts (``COMMANDS_MODULE``)."""
