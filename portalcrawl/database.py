@@ -255,9 +255,10 @@ def _create_search_indexes(conn: sqlite3.Connection) -> None:
     # INSERT INTO articles_fts(articles_fts) VALUES ('rebuild'). content="articles" is double-quoted
     # because that is how sqlite-utils and Datasette recognise a table's FTS index.
     # The bigram index holds tokens computed in Python, so upsert_articles writes it too; it is
-    # contentless and keeps no positions (half the size of a full one). An article deleted by another
-    # tool leaves stale entries there, which joins with articles drop; AUTOINCREMENT ids are never
-    # reused, so they cannot match a later article.
+    # contentless and keeps no positions (half the size of a full one). It keeps column sizes: without
+    # them SQLite cannot scan it, and `sqlite-utils tables --counts` or Datasette fail on the file. An
+    # article deleted by another tool leaves stale entries there, which joins with articles drop;
+    # AUTOINCREMENT ids are never reused, so they cannot match a later article.
     _execute_script(
         conn,
         """
@@ -276,7 +277,7 @@ def _create_search_indexes(conn: sqlite3.Connection) -> None:
         INSERT INTO articles_fts(articles_fts) VALUES ('rebuild');
 
         CREATE VIRTUAL TABLE articles_bigrams USING fts5(
-            tokens, content='', detail=none, columnsize=0, tokenize='unicode61'
+            tokens, content='', detail=none, tokenize='unicode61'
         );
         """,
     )

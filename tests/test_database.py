@@ -71,6 +71,13 @@ def test_open_creates_parent_dir_wal_and_schema(tmp_path: Path) -> None:
     db.close()
 
 
+def test_every_table_can_be_counted_as_sqlite_utils_and_datasette_do(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "a.db")
+    upsert_articles(db, [article(1), article(2)], run_id=None)
+    counts = {name: db[name].count for name in db.table_names()}
+    assert counts["articles"] == counts["articles_bigrams"] == 2
+
+
 def test_missing_database_without_create_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(DatabaseError, match="no database at"):
         open_database(tmp_path / "nope.db", create=False)
