@@ -198,6 +198,41 @@ def test_add_articles_puts_new_articles_on_top(portal_server: PortalFactory) -> 
     assert all(fetch(url)[0] == 200 for url in new)
 
 
+def test_revise_article_serves_the_revision_from_then_on(portal_server: PortalFactory) -> None:
+    server = portal_server("trs")
+    column = server.columns["jrjj"]
+    before = server.expected_articles("jrjj")
+    original = next(e for e in before if e["url"] == server.url(column.article_path(4)))
+    correction = "（更正：本文第二段所述会议时间应为3月5日。）"
+
+    url = server.revise_article("jrjj", 4, paragraph=correction)
+
+    assert url == original["url"]
+    page = decode(*fetch(url)[1:])
+    assert original["title"] in page and original["body_first"] in page
+    assert page.index(original["body_last"]) < page.index(correction)
+    assert [e for e in server.expected_articles("jrjj") if e["url"] != url] == [
+        e for e in before if e["url"] != url
+    ]
+    assert (
+        next(e for e in server.expected_articles("jrjj") if e["url"] == url)["body_last"] == correction[-20:]
+    )
+
+    server.revise_article("jrjj", 4, title="关于调整会议时间的更正说明")
+    page = decode(*fetch(url)[1:])
+    assert "关于调整会议时间的更正说明" in page and correction in page
+    title = re.search(r"<title>(.*?)</title>", page)
+    assert title and title.group(1).startswith("关于调整会议时间的更正说明_")
+    # Listings, and the sidebar of the oldest five on every page, show the new title.
+    listing = decode(*fetch(server.url("/xwzx/jrjj/index_2.html"))[1:])
+    sidebar = decode(*fetch(before[0]["url"])[1:])
+    assert "关于调整会议时间的更正说明" in listing and "关于调整会议时间的更正说明" in sidebar
+    with pytest.raises(ValueError, match="no article 99"):
+        server.revise_article("jrjj", 99, paragraph=correction)
+    with pytest.raises(ValueError, match="give a title"):
+        server.revise_article("jrjj", 4)
+
+
 def test_large_portal_pages_render_in_constant_time() -> None:
     with PortalServer(PORTALS_DIR / "trs", articles=200_000) as server:
         column = server.columns["jrjj"]

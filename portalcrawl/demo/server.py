@@ -180,6 +180,14 @@ class Column:
         return 2 if self.family == "destoon" and n in self.options.get("multipage", []) else 1
 
 
+@dataclass(frozen=True)
+class Revision:
+    """How an article was edited after publication: a new title and paragraphs added to its body."""
+
+    title: str | None = None
+    paragraphs: tuple[str, ...] = ()
+
+
 class Portal:
     """A portal directory: ``portal.toml`` plus the content pools its articles are generated from.
 
@@ -222,9 +230,11 @@ class Portal:
                 step=step,
                 options=dict(spec.get("options", {})),
             )
+        # Revisions made since the portal was loaded, by (column name, article number).
+        self.revisions: dict[tuple[str, int], Revision] = {}
 
     def article(self, column: Column, n: int) -> dict[str, Any]:
-        """The content of article ``n``: title, source, author, editor and body paragraphs."""
+        """The content of article ``n``: title, source, author, editor and body paragraphs, as revised."""
         pools = self.content
         seed = n + column.first_id
         # Pool sizes are pairwise coprime, so titles repeat only every places×actions×topics articles.
@@ -238,6 +248,10 @@ class Portal:
         paragraphs = [lead] + [
             pools.paragraphs[(seed * 7 + 3 * i) % len(pools.paragraphs)] for i in range(2 + seed % 4)
         ]
+        revision = self.revisions.get((column.name, n))
+        if revision is not None:
+            title = revision.title or title
+            paragraphs += revision.paragraphs
         with_author = column.family in ("dedecms", "destoon", "query", "numbered", "rss")
         return {
             "title": title,
@@ -374,6 +388,34 @@ class PortalServer:
             target = self.portal.columns[column]
             target.count += count
             return [self.url(target.article_path(n)) for n in target.newest_first(1, count)]
+
+    def revise_article(
+        self, column: str, n: int, *, title: str | None = None, paragraph: str | None = None
+    ) -> str:
+        """Edit published article ``n`` of ``column`` in place; returns its URL, which stays the same.
+
+        From then on every page serves the revision: the article page shows ``title`` instead of its
+        title (its lead paragraph, which quotes the original title, stays) and ``paragraph`` as a new
+        last paragraph of its body (a multi-page article's paragraphs are split over its pages anew),
+        listings and neighbours' links show the new title, and ``expected_articles`` reports it.
+        Revisions accumulate: a later ``title`` replaces an earlier one, paragraphs are appended in
+        order. Nothing else of the article (URL, date, source, attachments) changes.
+        """
+        if title is None and paragraph is None:
+            raise ValueError("revise_article: give a title, a paragraph or both")
+        with self._lock:
+            target = self.portal.columns[column]
+            if not 1 <= n <= target.count:
+                raise ValueError(f"revise_article: {column} has no article {n} (1..{target.count})")
+            earlier = self.portal.revisions.get((column, n), Revision())
+            # A new frozen Revision replaces the old one whole, so a concurrent render sees one or the other.
+            self.portal.revisions[(column, n)] = Revision(
+                title=title if title is not None else earlier.title,
+                paragraphs=earlier.paragraphs + ((paragraph,) if paragraph is not None else ()),
+            )
+            # The cached sidebar shows the oldest articles' titles.
+            self._rankings.pop(column, None)
+            return self.url(target.article_path(n))
 
     def expected_articles(self, column: str) -> list[dict[str, Any]]:
         """The field values a perfect crawl stores for every article of ``column``, newest first."""
