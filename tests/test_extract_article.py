@@ -22,6 +22,7 @@ from portalcrawl.evaluation import (
     portalcrawl_extractor,
     trafilatura_extractor,
 )
+from portalcrawl.extract import cms
 from portalcrawl.extract.article import continuation_pages, extract_article, merge_pages, squash
 from portalcrawl.items import Article
 from portalcrawl.profiles import Selectors, SiteProfile
@@ -105,6 +106,28 @@ def test_bytes_are_decoded_and_the_encoding_recorded() -> None:
     assert article.body_text.startswith("各乡镇：为做好防汛工作")
     assert article.published_at == "2024-05-01"
     assert article.field_stages["published_at"] == "url"
+
+
+def test_comment_tails_stay_in_body_html_and_control_characters_are_dropped() -> None:
+    page = (
+        "<html><body><h1>关于做好防汛工作的通知</h1><div id='zoom'>"
+        "<p>各乡镇：<!-- 编辑备注 -->为做好防汛工作，现将有关事项通知如下，请认真贯彻落实。\x01\x7f</p>"
+        "<p>特此通知。</p></div></body></html>"
+    )
+    article = extract_article(page, "http://x.gov.cn/art/2024/5/1/art_1_2.html")
+    assert article.body_text.startswith("各乡镇：为做好防汛工作")
+    assert "\x01" not in article.body_text and "\x7f" not in article.body_text
+    assert "为做好防汛工作" in article.body_html
+    assert "编辑备注" not in article.body_html
+
+
+def test_cms_fingerprints_match_text_and_utf8_bytes_alike() -> None:
+    for page, name in (
+        ("<html><body>Powered by DedeCMS</body></html>", "dedecms"),
+        ("<html><body><div>政府网站集约化平台</div></body></html>", "jiyuehua"),
+    ):
+        for form in (page, page.encode("utf-8")):
+            assert cms.detect_family(form, "http://x.cn/a.html") is cms.FAMILIES_BY_NAME[name]
 
 
 def test_continuation_pages_of_pagers() -> None:

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 
 from lxml import etree
 
-from portalcrawl.extract.content import clean_line
+from portalcrawl.extract.content import clean_line, text_content
 
 EXTENSIONS = frozenset(
     [
@@ -53,7 +53,7 @@ def attachment_extension(href: str) -> str | None:
 
 
 def _name(element: etree._Element, href: str) -> str:
-    for value in (element.get("download"), element.get("title"), clean_line(element.text_content())):
+    for value in (element.get("download"), element.get("title"), clean_line(text_content(element))):
         if value and value.strip():
             return value.strip()
     return unquote(urlsplit(href).path.rsplit("/", 1)[-1])

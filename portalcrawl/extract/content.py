@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from lxml import etree, html
+from lxml import etree
 
 BLOCK_TAGS = frozenset(
     [
@@ -94,12 +94,10 @@ SOURCE_BREAK = re.compile(r"[ \t\u3000\xa0]*[\r\n][\s\u3000\xa0]*")
 CJK_SOFT_GAP = re.compile(rf"(?<=[\u3000-\u9fff\uff00-\uffef]){SOFT_BREAK}+(?=[\u3000-\u9fff\uff00-\uffef])")
 SENTENCE_PUNCTUATION = re.compile(r"[。！？!?]|\.(?=\s|$)")
 PUNCTUATION = re.compile(r"[，。！？；、,.!?;:：“”]")
-PARAGRAPH_TAGS = ("p", "pre", "td", "tr", "blockquote", "li", "dd", "section")
+# Cells are scored through their row.
+PARAGRAPH_SCAN_TAGS = ("p", "pre", "tr", "blockquote", "li", "dd", "section", "div")
+BLOCK_CHILD_TAGS = BLOCK_TAGS - {"br"}
 MIN_PARAGRAPH_CHARS = 20
-
-
-HEADING_TAGS = frozenset(("h1", "h2", "h3"))
-PUBTIME_HINT = re.compile(r"pubtime|pubday|publishtime|pubdate", re.IGNORECASE)
 
 
 @dataclass
@@ -113,27 +111,47 @@ class PageIndex:
     pubtime: list[etree._Element] = field(default_factory=list)
 
 
+HEADING_TAGS = ("h1", "h2", "h3")
+ID_ATTRIBUTES_XPATH = etree.XPath("//@id", smart_strings=True)
+CLASS_ATTRIBUTES_XPATH = etree.XPath("//@class", smart_strings=True)
+PUBTIME_HINT = re.compile(r"pubtime|pubday|publishtime|pubdate")
+
+
 def index_page(tree: etree._Element) -> PageIndex:
     """Document order, ids, class tokens, headline candidates and machine-readable pubtime elements."""
     index = PageIndex()
-    for position, element in enumerate(tree.iter()):
-        tag = element.tag
-        if not isinstance(tag, str):
-            continue
-        index.order[element] = position
-        element_id = element.get("id")
-        classes = element.get("class")
-        if element_id:
-            index.by_id.setdefault(element_id, []).append(element)
-        if classes:
-            for token in classes.split():
-                index.by_class.setdefault(token, []).append(element)
-        hint = f"{element_id or ''} {classes or ''}"
-        if tag in HEADING_TAGS or "title" in hint.lower():
-            index.headings.append(element)
-        if (element_id or classes) and PUBTIME_HINT.search(hint):
+    order = index.order = {e: position for position, e in enumerate(tree.iter()) if isinstance(e.tag, str)}
+    # Only the few elements that carry an id or a class are visited in Python; libxml2 finds them.
+    marked: dict[etree._Element, None] = {}
+    for value in ID_ATTRIBUTES_XPATH(tree):
+        if value:
+            element = value.getparent()
+            index.by_id.setdefault(str(value), []).append(element)
+            marked[element] = None
+    for value in CLASS_ATTRIBUTES_XPATH(tree):
+        element = value.getparent()
+        for token in value.split():
+            index.by_class.setdefault(token, []).append(element)
+        marked[element] = None
+    headings = list(tree.iter(*HEADING_TAGS))
+    for element in marked:
+        hint = f"{element.get('id') or ''} {element.get('class') or ''}".lower()
+        if "title" in hint and element.tag not in HEADING_TAGS:
+            headings.append(element)
+        if "pub" in hint and PUBTIME_HINT.search(hint):
             index.pubtime.append(element)
+    index.headings = sorted(headings, key=order.__getitem__)
+    index.pubtime.sort(key=order.__getitem__)
     return index
+
+
+def text_content(element: etree._Element) -> str:
+    """All text inside ``element``, hidden or not, as lxml.html's ``text_content()`` returns it.
+
+    Article pages are parsed with the plain etree parser, whose element proxies are built in C (lxml.html
+    looks each one up in Python); libxml2's text serialiser is also cheaper than an XPath ``string()``.
+    """
+    return etree.tostring(element, method="text", encoding="unicode", with_tail=False)
 
 
 def clean_line(text: str, *, join_cjk: bool = True) -> str:
@@ -148,7 +166,11 @@ def clean_line(text: str, *, join_cjk: bool = True) -> str:
 
 
 def _source(text: str) -> str:
-    return SOURCE_BREAK.sub(SOFT_BREAK, text) if "\n" in text or "\r" in text else text
+    if "\n" not in text and "\r" not in text:
+        return text
+    # Indentation between tags, the commonest text node, is one soft break: SOURCE_BREAK would match
+    # all of it.
+    return SOFT_BREAK if not text.strip(" \t\r\n") else SOURCE_BREAK.sub(SOFT_BREAK, text)
 
 
 def is_hidden(element: etree._Element) -> bool:
@@ -171,24 +193,31 @@ def is_noise(element: etree._Element) -> bool:
 
 
 def _walk(element: etree._Element, out: list[str], drop_noise: bool, inline_gap: str) -> None:
+    # The hottest loop of extraction (every element of the page, several times): attribute-less elements,
+    # most of them, skip the hidden/noise tests.
+    append = out.append
     for child in element:
         tag = child.tag
-        if not isinstance(tag, str):
-            if child.tail:
-                out.append(_source(child.tail))
-            continue
-        if tag in SKIP_TAGS or is_hidden(child) or (drop_noise and is_noise(child)):
-            if child.tail:
-                out.append(_source(child.tail))
+        if (
+            not isinstance(tag, str)
+            or tag in SKIP_TAGS
+            or (child.attrib and (is_hidden(child) or (drop_noise and is_noise(child))))
+        ):
+            tail = child.tail
+            if tail:
+                append(_source(tail))
             continue
         boundary = "\n" if tag in BLOCK_TAGS else " " if tag in CELL_TAGS else inline_gap
-        out.append(boundary)
-        if child.text:
-            out.append(_source(child.text))
-        _walk(child, out, drop_noise, inline_gap)
-        out.append(boundary)
-        if child.tail:
-            out.append(_source(child.tail))
+        append(boundary)
+        text = child.text
+        if text:
+            append(_source(text))
+        if len(child):
+            _walk(child, out, drop_noise, inline_gap)
+        append(boundary)
+        tail = child.tail
+        if tail:
+            append(_source(tail))
 
 
 def text_lines(element: etree._Element, *, drop_noise: bool = False, join_cjk: bool = True) -> list[str]:
@@ -199,8 +228,14 @@ def text_lines(element: etree._Element, *, drop_noise: bool = False, join_cjk: b
     """
     out: list[str] = [_source(element.text or "")]
     _walk(element, out, drop_noise, "" if join_cjk else " ")
-    lines = (clean_line(line, join_cjk=join_cjk) for line in "".join(out).split("\n"))
+    lines = (clean_line(line, join_cjk=join_cjk) for line in "".join(out).split("\n") if _has_text(line))
     return [line for line in lines if line]
+
+
+def _has_text(line: str) -> bool:
+    """False for most raw lines: the whitespace and soft breaks between block tags, which clean to nothing."""
+    stripped = line.strip(" " + SOFT_BREAK)
+    return bool(stripped) and not stripped.isspace()
 
 
 def joined_text(element: etree._Element) -> str:
@@ -209,7 +244,7 @@ def joined_text(element: etree._Element) -> str:
 
 
 def _link_chars(element: etree._Element) -> int:
-    return sum(len(clean_line(a.text_content())) for a in element.iter("a"))
+    return sum(len(clean_line(text_content(a))) for a in element.iter("a"))
 
 
 def _visible(element: etree._Element | None, cache: dict[etree._Element, bool]) -> bool:
@@ -224,29 +259,27 @@ def _visible(element: etree._Element | None, cache: dict[etree._Element, bool]) 
 
 
 def _has_block_children(element: etree._Element) -> bool:
-    return any(isinstance(c.tag, str) and c.tag in BLOCK_TAGS and c.tag != "br" for c in element)
-
-
-def _own_text(element: etree._Element) -> str:
-    """Text directly inside an element (its text and its children's tails): ``<div>text<br>text</div>``."""
-    parts = [element.text or ""]
-    parts += [child.tail or "" for child in element]
-    return clean_line("".join(parts))
+    # A comment's tag is a function, which no set of names contains.
+    return any(child.tag in BLOCK_CHILD_TAGS for child in element)
 
 
 def _iter_paragraphs(root: etree._Element) -> Iterator[tuple[etree._Element, str]]:
-    """Text blocks with their text: ``<p>``; other blocks holding no blocks (a table row's cells count as
-    one paragraph); and a block's own loose text when it mixes text with child blocks."""
-    for element in root.iter(*PARAGRAPH_TAGS, "div"):
-        if element.tag == "td":
-            continue
+    """Text blocks of at least ``MIN_PARAGRAPH_CHARS`` with their text: ``<p>``; other blocks holding no
+    blocks (a table row's cells count as one paragraph); and a block's own loose text when it mixes text
+    with child blocks."""
+    for element in root.iter(*PARAGRAPH_SCAN_TAGS):
         if element.tag != "p" and _has_block_children(element):
-            own = _own_text(element)
-            if len(own) >= MIN_PARAGRAPH_CHARS:
+            # Its own loose text (``<div>text<br>text</div>``): its text and its children's tails.
+            own = "".join([element.text or "", *(child.tail or "" for child in element)])
+            # Cleaning only removes characters, so short raw text cannot make a paragraph.
+            if len(own) >= MIN_PARAGRAPH_CHARS and len(own := clean_line(own)) >= MIN_PARAGRAPH_CHARS:
                 yield element, own
             continue
-        if element.find(".//script") is None:
-            yield element, clean_line(element.text_content())
+        text = text_content(element)
+        if len(text) >= MIN_PARAGRAPH_CHARS and element.find(".//script") is None:
+            text = clean_line(text)
+            if len(text) >= MIN_PARAGRAPH_CHARS:
+                yield element, text
 
 
 def best_content_node(root: etree._Element) -> etree._Element | None:
@@ -258,8 +291,6 @@ def best_content_node(root: etree._Element) -> etree._Element | None:
     """
     scores: dict[etree._Element, float] = {}
     for paragraph, text in _iter_paragraphs(root):
-        if len(text) < MIN_PARAGRAPH_CHARS:
-            continue
         links = _link_chars(paragraph)
         if links > len(text) * 0.5:
             continue
@@ -283,12 +314,12 @@ def best_content_node(root: etree._Element) -> etree._Element | None:
             break
         if element.tag in ("body", "html", "tr") or not _visible(element, cache):
             continue
-        text_chars = len(clean_line(element.text_content())) or 1
+        text_chars = len(clean_line(text_content(element))) or 1
         adjusted = score * (1 - min(_link_chars(element) / text_chars, 1.0))
         if adjusted > best_score:
             best, best_score = element, adjusted
     return best
 
 
-def node_text_length(element: html.HtmlElement) -> int:
+def node_text_length(element: etree._Element) -> int:
     return len(joined_text(element))
