@@ -6,7 +6,12 @@ pipelines) and (b) ``scrapy crawl portal`` with every pipeline and SQLite storag
 both (no delay, no AutoThrottle, same concurrency). Prints medians of items/s, the ratio b/a, each child's
 peak RSS and CPU milliseconds per article.
 
+``--processes K`` measures instead how portalcrawl scales over processes: K server processes (K
+different portals), then alternately one crawl alone and K crawls at once (each its own portal and
+archive); it prints the aggregate items/s of the K crawls against the one.
+
     python benchmarks/crawl.py --articles 2000 --repeat 3
+    python benchmarks/crawl.py --articles 2000 --repeat 3 --processes 2
 """
 
 from __future__ import annotations
@@ -94,21 +99,35 @@ def bare_spider(start_url: str, concurrency: int) -> None:
     print(json.dumps({"items": crawler.stats.get_value("item_scraped_count", 0)}))
 
 
-def measure(kind: str, command: list[str], count_items: Any) -> Run:
-    """Run a child to completion and read its own resource usage (``wait4``, not all children's)."""
-    with tempfile.TemporaryFile("w+") as output:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT, text=True)
-        _, status, usage = os.wait4(process.pid, 0)
-        seconds = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        output.seek(0)
-        log = output.read()
-    if process.returncode != 0:
-        raise SystemExit(f"{kind} failed ({process.returncode}):\n{log[-3000:]}")
+@dataclass
+class Child:
+    kind: str
+    process: subprocess.Popen[str]
+    output: Any
+    count_items: Any
+    started: float
+
+
+def launch(kind: str, command: list[str], count_items: Any) -> Child:
+    # Outlives this function: ``finish`` reads the child's log from it and closes it.
+    output = tempfile.TemporaryFile("w+")  # noqa: SIM115
+    process = subprocess.Popen(command, cwd=REPO_ROOT, stdout=output, stderr=subprocess.STDOUT, text=True)
+    return Child(kind, process, output, count_items, time.perf_counter())
+
+
+def finish(child: Child) -> Run:
+    """Wait for a child and read its own resource usage (``wait4``, not all children's)."""
+    _, status, usage = os.wait4(child.process.pid, 0)
+    seconds = time.perf_counter() - child.started
+    child.process.returncode = os.waitstatus_to_exitcode(status)
+    with child.output:
+        child.output.seek(0)
+        log = child.output.read()
+    if child.process.returncode != 0:
+        raise SystemExit(f"{child.kind} failed ({child.process.returncode}):\n{log[-3000:]}")
     return Run(
-        kind=kind,
-        items=count_items(log),
+        kind=child.kind,
+        items=child.count_items(log),
         seconds=seconds,
         peak_rss_mb=usage.ru_maxrss / 1024,
         cpu_seconds=usage.ru_utime + usage.ru_stime,
@@ -117,10 +136,10 @@ def measure(kind: str, command: list[str], count_items: Any) -> Run:
 
 def run_bare(start_url: str, concurrency: int) -> Run:
     command = [sys.executable, __file__, "--bare-spider", start_url, "--concurrency", str(concurrency)]
-    return measure("bare", command, lambda log: json.loads(log.strip().splitlines()[-1])["items"])
+    return finish(launch("bare", command, lambda log: json.loads(log.strip().splitlines()[-1])["items"]))
 
 
-def run_portalcrawl(start_url: str, concurrency: int, articles: int, work: Path) -> Run:
+def launch_portalcrawl(start_url: str, concurrency: int, articles: int, work: Path) -> Child:
     db = work / f"bench-{time.monotonic_ns()}.db"
     command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", f"url={start_url}"]
     options = {
@@ -135,7 +154,60 @@ def run_portalcrawl(start_url: str, concurrency: int, articles: int, work: Path)
         with sqlite3.connect(db) as connection:
             return int(connection.execute("select count(*) from articles").fetchone()[0])
 
-    return measure("portalcrawl", command, stored)
+    return launch("portalcrawl", command, stored)
+
+
+def start_server(articles: int) -> tuple[subprocess.Popen[str], str]:
+    """A sample-portal server process with one TRS column of ``articles`` articles, and its start URL."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "portalcrawl.demo.server", str(PORTAL), "--articles", str(articles)],
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert server.stdout is not None
+    server.stdout.readline()
+    return server, server.stdout.readline().split("\t")[2].strip()
+
+
+def report(run: Run, label: str) -> None:
+    print(
+        f"{label} {run.kind:12} {run.items:6d} items {run.seconds:7.2f} s "
+        f"{run.items_per_second:8.1f} items/s  peak RSS {run.peak_rss_mb:6.1f} MB  "
+        f"{run.cpu_ms_per_item:6.2f} CPU ms/article",
+        flush=True,
+    )
+
+
+def compare_processes(args: argparse.Namespace) -> None:
+    """One crawl alone, then ``args.processes`` crawls of different portals at once, alternately."""
+    servers = [start_server(args.articles) for _ in range(args.processes)]
+    alone: list[float] = []
+    together: list[float] = []
+    try:
+        with tempfile.TemporaryDirectory() as work:
+            for round_number in range(args.repeat):
+                run = finish(launch_portalcrawl(servers[0][1], args.concurrency, args.articles, Path(work)))
+                report(run, f"round {round_number + 1} alone   ")
+                alone.append(run.items_per_second)
+                started = time.perf_counter()
+                children = [
+                    launch_portalcrawl(url, args.concurrency, args.articles, Path(work)) for _, url in servers
+                ]
+                runs = [finish(child) for child in children]
+                seconds = time.perf_counter() - started
+                for run in runs:
+                    report(run, f"round {round_number + 1} together")
+                together.append(sum(run.items for run in runs) / seconds)
+    finally:
+        for server, _ in servers:
+            server.terminate()
+            server.wait(timeout=10)
+    one, many = statistics.median(alone), statistics.median(together)
+    print(f"\nmedians over {args.repeat} rounds, {args.articles} articles per portal:")
+    print(f"  1 process            {one:8.1f} items/s")
+    print(f"  {args.processes} processes at once {many:8.1f} items/s (aggregate)")
+    print(f"  scaling: {many / one:.2f}x")
 
 
 def main() -> int:
@@ -145,37 +217,31 @@ def main() -> int:
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--processes", type=int, default=0, help="compare this many portalcrawl processes with one"
+    )
     parser.add_argument("--bare-spider", metavar="URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_spider:
         bare_spider(args.bare_spider, args.concurrency)
         return 0
+    if args.processes:
+        compare_processes(args)
+        return 0
 
-    server = subprocess.Popen(
-        [sys.executable, "-m", "portalcrawl.demo.server", str(PORTAL), "--articles", str(args.articles)],
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    server, start_url = start_server(args.articles)
     runs: list[Run] = []
     try:
-        assert server.stdout is not None
-        server.stdout.readline()
-        start_url = server.stdout.readline().split("\t")[2].strip()
         with tempfile.TemporaryDirectory() as work:
             for round_number in range(args.repeat):
                 for kind in ("bare", "portalcrawl"):
                     if kind == "bare":
                         run = run_bare(start_url, args.concurrency)
                     else:
-                        run = run_portalcrawl(start_url, args.concurrency, args.articles, Path(work))
+                        child = launch_portalcrawl(start_url, args.concurrency, args.articles, Path(work))
+                        run = finish(child)
                     runs.append(run)
-                    print(
-                        f"round {round_number + 1} {run.kind:12} {run.items:6d} items {run.seconds:7.2f} s "
-                        f"{run.items_per_second:8.1f} items/s  peak RSS {run.peak_rss_mb:6.1f} MB  "
-                        f"{run.cpu_ms_per_item:6.2f} CPU ms/article",
-                        flush=True,
-                    )
+                    report(run, f"round {round_number + 1}")
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -40,9 +40,11 @@ class Run:
     crawl_seconds: float
 
 
-def crawl(start_urls: list[str], db: Path) -> Run:
+def crawl(start_urls: list[str], db: Path, articles: int) -> Run:
     command = [sys.executable, "-m", "scrapy", "crawl", "portal", "-a", "url=" + ",".join(start_urls)]
-    for name, value in {**FAST_SETTINGS, "PORTALCRAWL_DB_PATH": str(db)}.items():
+    # A listing page shows at least one article, so this many pages never cuts the first crawl short.
+    limits = {"PORTALCRAWL_DB_PATH": str(db), "PORTALCRAWL_MAX_PAGES": str(articles)}
+    for name, value in {**FAST_SETTINGS, **limits}.items():
         command += ["-s", f"{name}={value}"]
     started = time.perf_counter()
     result = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True, check=False)
@@ -65,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         runs = []
         for _ in range(2):
             server.reset_requests()
-            run = crawl(starts, db)
+            run = crawl(starts, db, args.articles)
             run.requests = len(server.requests)
             runs.append(run)
         first, rerun = runs

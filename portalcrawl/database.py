@@ -281,10 +281,11 @@ def _create_search_indexes(conn: sqlite3.Connection) -> None:
         );
         """,
     )
-    rows = conn.execute("SELECT id, title, body_text FROM articles").fetchall()
+    # Streamed row by row: an archive's whole text must not be held in memory to index it.
+    rows = conn.execute("SELECT id, title, body_text FROM articles")
     conn.executemany(
         "INSERT INTO articles_bigrams(rowid, tokens) VALUES (?, ?)",
-        [(row[0], bigram_document(row[1], row[2])) for row in rows],
+        ((row[0], bigram_document(row[1], row[2])) for row in rows),
     )
 
 

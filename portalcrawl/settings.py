@@ -13,6 +13,9 @@ ROBOTSTXT_OBEY = True
 # Gov servers are small: at most two requests in flight per host, spaced and adapted to latency.
 CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 2
+# Scrapy starts this many worker tasks for every response's output; our pipelines are synchronous, so
+# more than a few only costs CPU (the default 100 cost ~1.4 ms per page).
+CONCURRENT_ITEMS = 8
 DOWNLOAD_DELAY = 0.5
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from urllib.parse import urlsplit, urlunsplit
 
 from w3lib.url import canonicalize_url
@@ -31,6 +32,9 @@ def host_of(url: str) -> str:
     return (host or "").rstrip(".")
 
 
+# Listing pages repeat the same pager URLs page after page, and every article's URL is canonicalised
+# by the spider and again by the dedupe pipeline; w3lib's canonicalisation is the costly part.
+@lru_cache(maxsize=4096)
 def canonical_url(url: str) -> str:
     """The form of ``url`` under which an article is stored and deduplicated.
 
@@ -91,6 +95,12 @@ def _is_internal_ip(host: str) -> bool:
     )
 
 
+@lru_cache(maxsize=64)
+def _allowed_hosts(entries: tuple[str, ...]) -> frozenset[str]:
+    # Called for every link and request of a crawl with the same few host lists.
+    return frozenset(_normalise_allowed(entry) for entry in entries) - {""}
+
+
 def is_fetchable_url(url: str, allowed_hosts: Iterable[str]) -> bool:
     """Whether the crawler may request ``url``.
 
@@ -111,8 +121,7 @@ def is_fetchable_url(url: str, allowed_hosts: Iterable[str]) -> bool:
     host = host_of(url)
     if not host:
         return False
-    allowed = {_normalise_allowed(entry) for entry in allowed_hosts}
-    allowed.discard("")
+    allowed = _allowed_hosts(tuple(allowed_hosts))
     if host in allowed:
         return True
     if host == "localhost" or host.endswith(".localhost") or _is_internal_ip(host):

@@ -53,6 +53,8 @@ class ListingChain:
     interrupted: bool = False
     stale: int = 0
     visited: set[str] = field(default_factory=set)
+    # The latest page's pager candidates, checked only when taken: a script pager lists up to 500
+    # further pages on every page, and checking them all each time made paging quadratic.
     queue: list[str | ListingRequest] = field(default_factory=list)
 
 
@@ -91,7 +93,11 @@ class PortalSpider(scrapy.Spider):
         self.max_pages = self._max_pages(max_pages, self.profile.max_pages or default_max_pages)
         self.since = self._since(since if since is not None else self.profile.since)
         self.full = self._flag("full", full)
-        self.allowed_domains = list(self.profile.domains)
+        self.domains = self.profile.domains
+        self.allowed_domains = list(self.domains)
+        self.article_url_pattern = (
+            re.compile(self.profile.article_url_pattern) if self.profile.article_url_pattern else None
+        )
         # The crawl_runs row and the archive name the run after the profile.
         self.site = self.profile.slug
         self.chains: dict[str, ListingChain] = {}
@@ -239,13 +245,11 @@ class PortalSpider(scrapy.Spider):
             self.logger.info("listing %s: stopped after %d pages: %s", chain.start_url, chain.pages, stop)
             chain.queue = []
             return
-        candidates: list[str | ListingRequest] = [
-            page for page in listing.next_pages if is_fetchable_url(page, self.profile.domains)
-        ]
-        candidates += [r for r in listing.requests if is_fetchable_url(r.url, self.profile.domains)]
-        candidates = [c for c in candidates if _candidate_key(c) not in chain.visited]
+        candidates: list[str | ListingRequest] = [*listing.next_pages, *listing.requests]
         # A data group (dataproxy XML, JSON) names no further pages: carry on with its page's queue.
-        if candidates or not response.meta.get("portalcrawl_data_request"):
+        if not response.meta.get("portalcrawl_data_request") or any(
+            self._is_new_candidate(chain, c) for c in candidates
+        ):
             chain.queue = candidates
         yield from self._follow(chain)
 
@@ -272,13 +276,16 @@ class PortalSpider(scrapy.Spider):
         parsed = parse_date(shown, tz=self.profile.timezone)
         return parsed is not None and parsed.value.date() < self.since
 
+    def _is_new_candidate(self, chain: ListingChain, candidate: str | ListingRequest) -> bool:
+        url = candidate if isinstance(candidate, str) else candidate.url
+        return is_fetchable_url(url, self.domains) and _candidate_key(candidate) not in chain.visited
+
     def _follow(self, chain: ListingChain) -> Iterator[scrapy.Request]:
         while chain.queue:
             candidate = chain.queue.pop(0)
-            key = _candidate_key(candidate)
-            if key in chain.visited:
+            if not self._is_new_candidate(chain, candidate):
                 continue
-            chain.visited.add(key)
+            chain.visited.add(_candidate_key(candidate))
             yield self._listing_request(chain, candidate)
             return
 
@@ -310,10 +317,10 @@ class PortalSpider(scrapy.Spider):
         yield from self._listing_error(chain, request.url, status, reason)
 
     def _article_links(self, listing: Listing) -> list[str]:
-        pattern = re.compile(self.profile.article_url_pattern) if self.profile.article_url_pattern else None
+        pattern = self.article_url_pattern
         links = []
         for link in listing.article_links:
-            if not is_fetchable_url(link, self.profile.domains):
+            if not is_fetchable_url(link, self.domains):
                 self.crawler.stats.inc_value("portalcrawl/spider/offsite_links")
                 continue
             if DOCUMENT_URL.search(link):
