@@ -178,23 +178,8 @@ def test_recheck_days_refetches_a_listing_completed_long_enough_ago(
 @pytest.mark.parametrize(
     "correction",
     [
-        pytest.param(
-            "（本文有更正。）",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="extract/article.py _find_body: a continuation page with a body under "
-                "MIN_BODY_CHARS falls back to generic scoring, which skips blocks under "
-                "MIN_PARAGRAPH_CHARS: body ''",
-            ),
-        ),
-        pytest.param(
-            "（更正：会议日期应为10月9日，特此更正。）",
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="extract/article.py _meta_line_body: a leading line ending in '）' that names 日期 "
-                "and a date is taken for a date row and dropped",
-            ),
-        ),
+        "（本文有更正。）",
+        "（更正：会议日期应为10月9日，特此更正。）",
         "（更正：原文中项目总投资应为3.2亿元，特此更正。）",
     ],
     ids=["short-page", "date-label-line", "prose-line"],

@@ -44,7 +44,8 @@ SCRIPT_DATE = re.compile(
     r"""(?:pubtime|publishtime|pubTime|publish_time|pubDate|publishDate|releaseTime)["']?\s*[=:]\s*["']"""
     r"""(?P<value>(?:19|20)\d\d[-/.年][^"']{3,30})["']"""
 )
-BREADCRUMB_MARKER = re.compile(r"当前位置|您的位置|现在的位置|所在位置|当前栏目")
+BREADCRUMB_MARKER = re.compile(r"当前的?位置|您的位置|现在的位置|所在位置|当前栏目")
+BREADCRUMB_ARROW = re.compile(r">|»|＞|›|→")
 BREADCRUMB_SPLIT = re.compile(r"\s*(?:>>|>|»|＞|›|→|/)\s*")
 CJK = re.compile(r"[\u4e00-\u9fff]")
 LATIN = re.compile(r"[A-Za-z]")
@@ -52,6 +53,11 @@ GERMAN_HINTS = re.compile(r"[äöüß]|\b(?:und|der|die|das|nicht|mit)\b")
 IMG_XPATH = etree.XPath(".//img")
 NO_SPACE = re.compile(r"\s+")
 MIN_BODY_CHARS = 30
+# A line ending like a sentence or clause is prose; one ending in a colon may be a meta row whose value
+# a script fills in (``点击：``).
+PROSE_END = re.compile(r"[，。！？；、,.!?;]$")
+# Closing brackets and quotes after a sentence's full stop: ``（特此更正。）`` is still a sentence.
+CLOSING_MARKS = "）)」』】]》〕”’\"'"
 HEADER_WINDOW = 15
 LEADING_META_LINES = 8
 DATE_LINE_EXTRA_CHARS = 24
@@ -239,21 +245,53 @@ def _visible_candidates(elements: list[etree._Element]) -> list[etree._Element]:
 
 
 def _find_body(
-    tree: etree._Element, index: content.PageIndex, family: cms.CmsFamily | None, profile: SiteProfile | None
+    tree: etree._Element,
+    index: content.PageIndex,
+    family: cms.CmsFamily | None,
+    profile: SiteProfile | None,
+    body_lines: dict[etree._Element, list[str]],
 ) -> tuple[etree._Element | None, str]:
+    """The body container and the stage that found it; ``body_lines`` keeps the text lines of the
+    candidates it had to read."""
     attempts: list[tuple[list[etree._Element], str]] = []
     if profile and profile.selectors.body:
         attempts.append((_select(tree, profile.selectors.body), "profile"))
     if family:
         attempts.append((cms.first_match(index, family.body), f"cms:{family.name}"))
     attempts.append((cms.first_match(index, cms.GENERIC_BODY), "selector"))
+    # A short match (the last page of a multi-page article may hold one paragraph) is only trusted when
+    # no prose is found anywhere else: a stray element with a body class must not beat the real body.
+    short: tuple[etree._Element, str] | None = None
     for elements, stage in attempts:
         candidates = [(content.node_text_length(e), e) for e in _visible_candidates(elements)]
-        candidates = [c for c in candidates if c[0] >= MIN_BODY_CHARS]
-        if candidates:
-            return max(candidates, key=lambda c: c[0])[1], stage
-    best = content.best_content_node(tree)
+        if long_enough := [c for c in candidates if c[0] >= MIN_BODY_CHARS]:
+            return max(long_enough, key=lambda c: c[0])[1], stage
+        if short is None:
+            short = next(
+                ((e, stage) for length, e in candidates if length and _has_article_text(e, 1, body_lines)),
+                None,
+            )
+    # Generic scoring must then find a real body, not a leftover meta line or disclaimer.
+    least = MIN_BODY_CHARS if short else 1
+    best = content.best_content_node(tree, accept=lambda e: _has_article_text(e, least, body_lines))
+    if short is not None and (best is None or best in short[0].iterancestors()):
+        return short
     return best, "generic"
+
+
+def _has_article_text(
+    element: etree._Element, least: int, body_lines: dict[etree._Element, list[str]]
+) -> bool:
+    """Whether the element holds ``least`` characters besides leading meta rows and boilerplate lines."""
+    lines = body_lines[element] = content.text_lines(element, drop_noise=True)
+    _, rest = _meta_line_body(lines, None, "Asia/Shanghai")
+    total = 0
+    for line in rest:
+        if not is_boilerplate_line(line):
+            total += len(line)
+            if total >= least:
+                return True
+    return False
 
 
 class _LineKeys:
@@ -301,7 +339,18 @@ def precision_rank(precision: str) -> int:
 
 
 def _date(text: str | None, now: datetime | None, tz: str) -> ParsedDate | None:
-    return parse_date(text, now=now, tz=tz) if text else None
+    """The first date in ``text``; English datelines (``January 16, 2026``, ``16 Jan 2026``) too."""
+    if not text:
+        return None
+    if parsed := parse_date(text, now=now, tz=tz):
+        return parsed
+    match = metaline.ENGLISH_DATE.search(text) if LATIN.search(text) else None
+    if match is None:
+        return None
+    month = metaline.MONTHS[(match["month"] or match["month_first"])[:3].lower()]
+    day = int(match["day"] or match["day_first"])
+    numeric = parse_date(f"{match['year']}-{month:02d}-{day:02d}", now=now, tz=tz)
+    return replace(numeric, raw=match[0]) if numeric else None
 
 
 def _refined(coarse: ParsedDate, fine: ParsedDate, zone: ZoneInfo) -> ParsedDate | None:
@@ -309,6 +358,11 @@ def _refined(coarse: ParsedDate, fine: ParsedDate, zone: ZoneInfo) -> ParsedDate
     precision and is more precise."""
     if precision_rank(fine.precision) >= precision_rank(coarse.precision):
         return None
+    # A shown day carries no offset: a machine date on that day in its own offset keeps it.
+    if precision_rank(coarse.precision) >= precision_rank("day") and (
+        replace(fine, precision=coarse.precision).isoformat() == coarse.isoformat()
+    ):
+        return fine
     local = replace(fine, value=fine.value.astimezone(coarse.value.tzinfo or zone))
     return local if replace(local, precision=coarse.precision).isoformat() == coarse.isoformat() else None
 
@@ -405,7 +459,7 @@ def _meta_line_body(lines: list[str], now: datetime | None, tz: str) -> tuple[li
     index = 0
     while index < min(len(lines), LEADING_META_LINES):
         line = lines[index]
-        if len(line) > 120 or content.PUNCTUATION.search(line[-1:]):
+        if len(line) > 120 or PROSE_END.search(line.rstrip(CLOSING_MARKS)) or "。" in line:
             break
         parsed = metaline.parse_meta_lines([line])
         is_meta = bool(parsed.date_lines) or parsed.source is not None or parsed.author is not None
@@ -489,7 +543,8 @@ def _column(
             return meta[key], "gov_meta"
     title_key = squash(title or "")
     for line in lines[:60]:
-        if BREADCRUMB_MARKER.search(line):
+        # Unlabelled trails (``首页 > 新闻中心 > 乡镇动态 > 正文``) start at the home page.
+        if BREADCRUMB_MARKER.search(line) or (BREADCRUMB_START.match(line) and BREADCRUMB_ARROW.search(line)):
             tail = re.split(r"[:：]", line, maxsplit=1)[-1]
             parts = [
                 p for p in BREADCRUMB_SPLIT.split(tail) if p and p not in ("正文", "详情", "内容", "正文内容")
@@ -529,11 +584,16 @@ def extract_article(
         if government.get("articletitle")
         else (structured.title, "structured_data")
     )
-    body_node, stages["body_text"] = _find_body(tree, index, family, profile)
+    body_lines: dict[etree._Element, list[str]] = {}
+    body_node, stages["body_text"] = _find_body(tree, index, family, profile, body_lines)
     body_root = tree.find("body")
     page_lines = content.text_lines(body_root if body_root is not None else tree, join_cjk=False)
     page_keys = _LineKeys(page_lines)
-    raw_body_lines = content.text_lines(body_node, drop_noise=True) if body_node is not None else []
+    raw_body_lines = (
+        list(body_lines.get(body_node) or content.text_lines(body_node, drop_noise=True))
+        if body_node is not None
+        else []
+    )
     first_body_line = _index_of(page_keys, raw_body_lines[0]) if raw_body_lines else -1
     title: str | None
     if profile and (selected := _select(tree, profile.selectors.title)):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -98,6 +98,8 @@ PUNCTUATION = re.compile(r"[，。！？；、,.!?;:：“”]")
 PARAGRAPH_SCAN_TAGS = ("p", "pre", "tr", "blockquote", "li", "dd", "section", "div")
 BLOCK_CHILD_TAGS = BLOCK_TAGS - {"br"}
 MIN_PARAGRAPH_CHARS = 20
+MIN_ROW_CHARS = 8
+ROW_GROUP_TAGS = frozenset(("tbody", "thead", "tfoot"))
 
 
 @dataclass
@@ -265,8 +267,8 @@ def _has_block_children(element: etree._Element) -> bool:
 
 def _iter_paragraphs(root: etree._Element) -> Iterator[tuple[etree._Element, str]]:
     """Text blocks of at least ``MIN_PARAGRAPH_CHARS`` with their text: ``<p>``; other blocks holding no
-    blocks (a table row's cells count as one paragraph); and a block's own loose text when it mixes text
-    with child blocks."""
+    blocks (a table row's cells count as one paragraph, from ``MIN_ROW_CHARS``); and a block's own loose
+    text when it mixes text with child blocks."""
     for element in root.iter(*PARAGRAPH_SCAN_TAGS):
         if element.tag != "p" and _has_block_children(element):
             # Its own loose text (``<div>text<br>text</div>``): its text and its children's tails.
@@ -276,18 +278,24 @@ def _iter_paragraphs(root: etree._Element) -> Iterator[tuple[etree._Element, str
                 yield element, own
             continue
         text = text_content(element)
-        if len(text) >= MIN_PARAGRAPH_CHARS and element.find(".//script") is None:
+        # A data-table row is a paragraph of short cells: several of them make one.
+        least = MIN_ROW_CHARS if element.tag == "tr" and len(element) >= 2 else MIN_PARAGRAPH_CHARS
+        if len(text) >= least and element.find(".//script") is None:
             text = clean_line(text)
-            if len(text) >= MIN_PARAGRAPH_CHARS:
+            if len(text) >= least:
                 yield element, text
 
 
-def best_content_node(root: etree._Element) -> etree._Element | None:
+def best_content_node(
+    root: etree._Element, accept: Callable[[etree._Element], bool] | None = None
+) -> etree._Element | None:
     """The element whose paragraphs carry the most prose, Readability-style.
 
     Each paragraph scores by its length and punctuation (prose has commas and full stops, link lists do
     not); the score goes to its parent and half to the grandparent; candidates are then discounted by
-    their link density. Punctuation counts work for Chinese, English and German alike.
+    their link density. Punctuation counts work for Chinese, English and German alike. A table row is
+    one paragraph credited to its table (data tables have short cells and little punctuation). A
+    candidate ``accept`` refuses (a box of disclaimers) gives way to the next best.
     """
     scores: dict[etree._Element, float] = {}
     for paragraph, text in _iter_paragraphs(root):
@@ -296,6 +304,8 @@ def best_content_node(root: etree._Element) -> etree._Element | None:
             continue
         score = 1 + len(PUNCTUATION.findall(text)) + min(len(text) / 100, 3)
         parent = paragraph.getparent()
+        if paragraph.tag == "tr" and parent is not None and parent.tag in ROW_GROUP_TAGS:
+            parent = parent.getparent()
         if paragraph.tag in ("div", "section") or parent is None or _has_block_children(paragraph):
             scores[paragraph] = scores.get(paragraph, 0.0) + score
             parent = paragraph
@@ -316,7 +326,7 @@ def best_content_node(root: etree._Element) -> etree._Element | None:
             continue
         text_chars = len(clean_line(text_content(element))) or 1
         adjusted = score * (1 - min(_link_chars(element) / text_chars, 1.0))
-        if adjusted > best_score:
+        if adjusted > best_score and (accept is None or accept(element)):
             best, best_score = element, adjusted
     return best
 

@@ -21,6 +21,26 @@ LABEL_WORD = re.compile(ANY_LABEL)
 VALUE_STOP = rf"(?=\s*(?:(?:{ANY_LABEL})\s*[:：]|[|｜【\[，,;；。]|\s{{2,}}|$))"
 LABEL_START = r"(?:^|(?<=[\s|｜【\[（(\d，,》]))"
 
+MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+MONTH_NAME = (
+    r"Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:tember|t)?|"
+    r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?"
+)
+# English datelines: ``January 16, 2026``, ``Jan. 16, 2026``, ``16 January 2026``.
+ENGLISH_DATE = re.compile(
+    rf"\b(?:(?P<month_first>{MONTH_NAME})\.?\s+(?P<day_first>\d{{1,2}})(?:st|nd|rd|th)?,?"
+    rf"|(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<month>{MONTH_NAME})\.?,?)\s+(?P<year>(?:19|20)\d\d)\b"
+)
+# Where a date starts inside a labelled value (``By Jane Doe January 16, 2026``): the value ends there.
+DATE_IN_VALUE = re.compile(
+    rf"\s+(?:(?:19|20)\d\d\s*[-年./]|(?:{MONTH_NAME})\.?\s+\d|\d{{1,2}}\s+(?:{MONTH_NAME})\b)"
+)
+
 SOURCE_RE = re.compile(
     rf"{LABEL_START}(?:{SOURCE_LABELS})(?:\s*[:：]\s*|\s+)(?P<value>[^\s|｜【\[\]】)）]*?)"
     rf"(?=\s|[|｜【\[\]】)）]|(?:{ANY_LABEL})\s*[:：]|(?:19|20)\d\d[-/.年]|$)"
@@ -185,7 +205,7 @@ def parse_meta_lines(lines: list[str]) -> MetaLine:
             for match in AUTHOR_RE.finditer(line):
                 if line[max(0, match.start() - 2) : match.start()].endswith(("责任", "编")):
                     continue
-                found.author = clean_person(match["value"])
+                found.author = clean_person(DATE_IN_VALUE.split(match["value"], maxsplit=1)[0])
                 break
         if DATE_LABEL_RE.search(line) and not NOT_PUBLISHED.search(line):
             found.date_lines.append(line)
