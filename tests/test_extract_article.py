@@ -77,6 +77,7 @@ def test_fixture_page(page: Path) -> None:
         assert article.gov_meta.get(key) == value, key
     if "continuation_pages" in expected:
         assert continuation_pages(html, expected["url"]) == expected["continuation_pages"]
+        assert article.page_urls == [expected["url"], *expected["continuation_pages"]]
     assert article.fetched_at == "2026-01-20T00:00:00+00:00"
     assert article.content_hash and len(article.content_hash) == 64
     assert set(article.field_stages) >= {"title", "body_text"}

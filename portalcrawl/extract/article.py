@@ -570,6 +570,8 @@ def extract_article(
         html_page, encoding = decode_html(html_page)
     encoded = page_bytes(html_page)
     tree = parse_tree(encoded)
+    # Read before the stages below prune the tree: pagers are often in blocks dropped as noise.
+    further_pages = _continuation_links(tree, url)
     index = content.index_page(tree)
     tz = profile.timezone if profile else "Asia/Shanghai"
     stages: dict[str, str] = {}
@@ -733,15 +735,22 @@ def extract_article(
         fetched_at=fetched_at.isoformat() if fetched_at else None,
         field_stages=stages,
         cms=family.name if family else None,
-        page_urls=[url],
+        page_urls=[url, *further_pages],
     )
 
 
 def continuation_pages(html_page: str | bytes, url: str) -> list[str]:
-    """Further pages of a multi-page article in page order (``_2.html``, ``-2.html``, ``?page=2``)."""
+    """Further pages of a multi-page article in page order (``_2.html``, ``-2.html``, ``?page=2``).
+
+    ``extract_article`` already lists them after the page itself in ``Article.page_urls``; this is for
+    callers that only need the pager.
+    """
     if isinstance(html_page, bytes):
         html_page, _ = decode_html(html_page)
-    tree = parse_tree(html_page)
+    return _continuation_links(parse_tree(html_page), url)
+
+
+def _continuation_links(tree: etree._Element, url: str) -> list[str]:
     here = urlsplit(url)
     path_match = re.match(r"^(?P<stem>.*?)(?P<ext>\.[A-Za-z]{2,5})?$", here.path)
     if path_match is None:
@@ -788,7 +797,8 @@ def merge_pages(first: Article, others: list[Article]) -> Article:
     body_text = "\n".join(t for t in texts if t)
     attachments = {a["url"]: a for page in (first, *others) for a in page.attachments}
     images = dict.fromkeys(i for page in (first, *others) for i in page.images)
-    page_urls = list(dict.fromkeys([*(first.page_urls or [first.url]), *(o.url for o in others)]))
+    # The pages joined, not every page the pager named: a continuation that failed is not in the text.
+    page_urls = list(dict.fromkeys([*(first.page_urls or [first.url])[:1], *(o.url for o in others)]))
     # A closing byline sits on the last page; so may the editor line.
     author = first.author or next((o.author for o in reversed(others) if o.author), None)
     editor = first.editor or next((o.editor for o in reversed(others) if o.editor), None)

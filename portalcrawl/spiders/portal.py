@@ -375,8 +375,7 @@ class PortalSpider(scrapy.Spider):
         article.site = self.profile.slug
         article.listing_url = listing_url
         article.listing_date = listing_date
-        text = response.text
-        pages = [p for p in article_extraction.continuation_pages(text, response.url) if p != response.url]
+        pages = [page for page in article.page_urls[1:] if page != response.url]
         if not pages:
             yield article
             return
