@@ -433,6 +433,20 @@ def known_urls(
     return found
 
 
+def article_filters(site: str | None, since: str | None, *, prefix: str = "") -> tuple[list[str], list[Any]]:
+    """SQL conditions and their parameters for the --site and --since options of search and export."""
+    conditions: list[str] = []
+    args: list[Any] = []
+    if site is not None:
+        conditions.append(f"{prefix}site = ?")
+        args.append(site)
+    if since is not None:
+        # ISO strings compare in time order, so "2026-01" and "2026-01-16" both work as a bound.
+        conditions.append(f"{prefix}published_at >= ?")
+        args.append(since)
+    return conditions, args
+
+
 def content_hash(article: Article) -> str:
     """The article's own hash, or one of its title and text when extraction left it empty."""
     if article.content_hash:

@@ -9,7 +9,7 @@ from typing import Any, TextIO
 
 import sqlite_utils
 
-from portalcrawl.database import ARTICLE_COLUMNS, JSON_FIELDS, quote
+from portalcrawl.database import ARTICLE_COLUMNS, JSON_FIELDS, article_filters, quote
 
 EXPORT_FORMATS = ("jsonl", "csv")
 EXPORT_COLUMNS: tuple[str, ...] = ("id", *ARTICLE_COLUMNS)
@@ -21,14 +21,7 @@ def iter_article_rows(
     db: sqlite_utils.Database, *, site: str | None = None, since: str | None = None
 ) -> Iterator[tuple[Any, ...]]:
     """Article rows in ``EXPORT_COLUMNS`` order, oldest stored first, read lazily from a cursor."""
-    conditions: list[str] = []
-    args: list[Any] = []
-    if site is not None:
-        conditions.append("site = ?")
-        args.append(site)
-    if since is not None:
-        conditions.append("published_at >= ?")
-        args.append(since)
+    conditions, args = article_filters(site, since)
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
     columns = ", ".join(quote(column) for column in EXPORT_COLUMNS)
     yield from db.conn.execute(f"SELECT {columns} FROM articles{where} ORDER BY id", args)

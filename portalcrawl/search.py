@@ -8,7 +8,7 @@ from typing import Any
 
 import sqlite_utils
 
-from portalcrawl.database import bigram_tokens, has_cjk
+from portalcrawl.database import article_filters, bigram_tokens, has_cjk
 
 # The trigram tokenizer matches substrings of at least three characters; shorter terms go elsewhere.
 TRIGRAM_MIN = 3
@@ -57,7 +57,7 @@ def search(
     terms = query_terms(query)
     if not terms or limit <= 0:
         return []
-    filters, filter_args = _filters(site, since)
+    filters, filter_args = article_filters(site, since, prefix="a.")
     long_terms = [term for term in terms if len(term) >= TRIGRAM_MIN]
     short_terms = [term for term in terms if len(term) < TRIGRAM_MIN]
     if not short_terms:
@@ -94,19 +94,6 @@ def search(
 def _is_lone_cjk(token: str) -> bool:
     # A single CJK character is a token only where it stands alone, so the index cannot find it inside a run.
     return len(token) == 1 and has_cjk(token)
-
-
-def _filters(site: str | None, since: str | None) -> tuple[list[str], list[Any]]:
-    conditions: list[str] = []
-    args: list[Any] = []
-    if site is not None:
-        conditions.append("a.site = ?")
-        args.append(site)
-    if since is not None:
-        # ISO strings compare in time order, so "2026-01" and "2026-01-16" both work as a bound.
-        conditions.append("a.published_at >= ?")
-        args.append(since)
-    return conditions, args
 
 
 def _trigram_search(
