@@ -739,6 +739,11 @@ def extract_article(
     )
 
 
+# Hrefs that can name a page of a multi-page article: a numbered file (``_2.html``, ``-2.html``) or a page
+# query parameter. Checked on the raw href so that the many other links of a page cost one search each.
+PAGER_HREF = re.compile(r"[_-]\d{1,3}\.[A-Za-z]{2,5}(?:[?#]|$)|[?&](?:page|p|pageno|pg)=\d", re.IGNORECASE)
+
+
 def continuation_pages(html_page: str | bytes, url: str) -> list[str]:
     """Further pages of a multi-page article in page order (``_2.html``, ``-2.html``, ``?page=2``).
 
@@ -764,7 +769,7 @@ def _continuation_links(tree: etree._Element, url: str) -> list[str]:
     pages: dict[int, str] = {}
     for link in tree.iter("a"):
         href = (link.get("href") or "").strip()
-        if not href or href.startswith(("javascript:", "#")):
+        if not PAGER_HREF.search(href):
             continue
         target = urlsplit(urljoin(url, href))
         if target.netloc != here.netloc:
