@@ -482,13 +482,20 @@ _COPY_VERSION = (
 )
 
 
-def upsert_articles(db: sqlite_utils.Database, articles: list[Article], run_id: int | None) -> Counts:
+def upsert_articles(
+    db: sqlite_utils.Database,
+    articles: list[Article],
+    run_id: int | None,
+    *,
+    rows: list[dict[str, Any]] | None = None,
+) -> Counts:
     """Store ``articles`` in one transaction and say how many were new, updated and unchanged.
 
     A recrawl of an unchanged article (same ``content_hash``) changes nothing, so ``updated_at`` and
     ``last_run_id`` record when the content last changed. A changed article keeps its ``first_seen_*``
     and its previous content goes to ``article_versions``. The same URL twice in one batch is
-    handled in order, as if stored one after the other.
+    handled in order, as if stored one after the other. ``rows``: the ``article_row`` of each article,
+    when the caller has already built them.
     """
     if not articles:
         return Counts(0, 0, 0)
@@ -512,8 +519,9 @@ def upsert_articles(db: sqlite_utils.Database, articles: list[Article], run_id: 
                 f"SELECT id, url, content_hash FROM articles WHERE url IN ({placeholders})", chunk
             ):
                 existing[url] = (article_id, old_hash)
-        for article in articles:
-            row = article_row(article)
+        if rows is None:
+            rows = [article_row(article) for article in articles]
+        for article, row in zip(articles, rows, strict=True):
             current = existing.get(article.url)
             if current is None:
                 values = [row[name] for name in ARTICLE_FIELDS]

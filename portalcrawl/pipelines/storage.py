@@ -41,7 +41,8 @@ class StoreArticlesPipeline:
         self.flush_items = max(1, flush_items)
         self.flush_seconds = flush_seconds
         self.db: sqlite_utils.Database | None = None
-        self.buffer: list[Article] = []
+        # Each article with the row built for it when it arrived, so the row is not built twice.
+        self.buffer: list[tuple[Article, dict[str, Any]]] = []
         self.failed = False
         self.timer: AsyncioLoopingCall | LoopingCall | None = None
         self.closing = False
@@ -80,10 +81,10 @@ class StoreArticlesPipeline:
         article = item if isinstance(item, Article) else Article(**ItemAdapter(item).asdict())
         try:
             # Refuse an item that cannot become a row now, not when its whole batch fails later.
-            article_row(article)
+            row = article_row(article)
         except (TypeError, ValueError) as error:
             raise DropItem(f"unstorable article: {article.url}: {error}") from error
-        self.buffer.append(article)
+        self.buffer.append((article, row))
         if len(self.buffer) >= self.flush_items:
             self.flush()
             if self.failed:
@@ -98,7 +99,9 @@ class StoreArticlesPipeline:
         assert stats is not None
         run_id = stats.get_value("portalcrawl/run_id")
         try:
-            counts = upsert_articles(self.db, batch, run_id)
+            counts = upsert_articles(
+                self.db, [article for article, _ in batch], run_id, rows=[row for _, row in batch]
+            )
         except Exception as error:
             # Whatever the failure, this batch is lost: stop the crawl, loudly, rather than lose more.
             self.fail(error, len(batch))
