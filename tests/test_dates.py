@@ -48,6 +48,10 @@ ABSOLUTE = [
     # The first date wins, not the longest or the last.
     ("2026-01-16 更新于 2026-02-01 10:00", "2026-01-16", "day"),
     ("发布日期：2016-11-22 成文日期：2016年11月20日", "2016-11-22", "day"),
+    # English datelines, used only when nothing else on the line is a date.
+    ("Posted January 16, 2026 by the Mayor's Office", "2026-01-16", "day"),
+    ("Published: 16 Jan. 2026", "2026-01-16", "day"),
+    ("Updated Jan 16, 2026 — 2026-02-01 10:00", "2026-02-01T10:00+08:00", "minute"),
 ]
 
 

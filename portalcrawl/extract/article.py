@@ -339,18 +339,7 @@ def precision_rank(precision: str) -> int:
 
 
 def _date(text: str | None, now: datetime | None, tz: str) -> ParsedDate | None:
-    """The first date in ``text``; English datelines (``January 16, 2026``, ``16 Jan 2026``) too."""
-    if not text:
-        return None
-    if parsed := parse_date(text, now=now, tz=tz):
-        return parsed
-    match = metaline.ENGLISH_DATE.search(text) if LATIN.search(text) else None
-    if match is None:
-        return None
-    month = metaline.MONTHS[(match["month"] or match["month_first"])[:3].lower()]
-    day = int(match["day"] or match["day_first"])
-    numeric = parse_date(f"{match['year']}-{month:02d}-{day:02d}", now=now, tz=tz)
-    return replace(numeric, raw=match[0]) if numeric else None
+    return parse_date(text, now=now, tz=tz) if text else None
 
 
 def _refined(coarse: ParsedDate, fine: ParsedDate, zone: ZoneInfo) -> ParsedDate | None:

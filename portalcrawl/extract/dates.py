@@ -104,6 +104,23 @@ _URL_MONTH = re.compile(r"/(?P<y>(?:19|20)\d{2})(?P<m>0[1-9]|1[0-2])/")
 # Every form above contains a digit, a Chinese numeral or one of these words: the fast path for text without.
 _ANY_DATE_SIGN = re.compile(r"[0-9〇○零一二三四五六七八九十]|刚刚|剛剛|今天|今日|昨天|昨日|前天")
 
+ENGLISH_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+MONTH_NAME = (
+    r"Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:tember|t)?|"
+    r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?"
+)
+# English datelines: ``January 16, 2026``, ``Jan. 16, 2026``, ``16 January 2026``.
+ENGLISH_DATE = re.compile(
+    rf"\b(?:(?P<month_first>{MONTH_NAME})\.?\s+(?P<day_first>\d{{1,2}})(?:st|nd|rd|th)?,?"
+    rf"|(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<month>{MONTH_NAME})\.?,?)\s+(?P<year>(?:19|20)\d\d)\b"
+)
+_LATIN = re.compile(r"[A-Za-z]")
+
 _UNIT_SECONDS = {
     "秒": 1,
     "分钟": 60,
@@ -314,8 +331,18 @@ def parse_date(
             if hit is not None
         )
     if not hits:
-        return None
+        # English datelines only when nothing else is dated: Chinese pages quote English text too.
+        return _english_date(text, zone) if _LATIN.search(text) else None
     return min(hits, key=lambda hit: hit[0])[1]
+
+
+def _english_date(text: str, zone: tzinfo) -> ParsedDate | None:
+    match = ENGLISH_DATE.search(text)
+    if match is None:
+        return None
+    month = ENGLISH_MONTHS[(match["month"] or match["month_first"])[:3].lower()]
+    day = int(match["day"] or match["day_first"])
+    return _build((int(match["year"]), month, day), None, zone, match[0])
 
 
 def date_from_url(url: str, tz: str = "Asia/Shanghai") -> ParsedDate | None:

@@ -7,6 +7,8 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from portalcrawl.extract.dates import MONTH_NAME
+
 DATE_LABELS = (
     "发布时间|发布日期|发布于|发表时间|发表于|发文日期|发文时间|信息时间|信息日期|公告时间|公开日期|"
     "生成日期|更新时间|日期|时间|发表|Veröffentlicht am|Published|Datum"
@@ -21,21 +23,6 @@ LABEL_WORD = re.compile(ANY_LABEL)
 VALUE_STOP = rf"(?=\s*(?:(?:{ANY_LABEL})\s*[:：]|[|｜【\[，,;；。]|\s{{2,}}|$))"
 LABEL_START = r"(?:^|(?<=[\s|｜【\[（(\d，,》]))"
 
-MONTHS = {
-    name: number
-    for number, name in enumerate(
-        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
-    )
-}
-MONTH_NAME = (
-    r"Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:tember|t)?|"
-    r"Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?"
-)
-# English datelines: ``January 16, 2026``, ``Jan. 16, 2026``, ``16 January 2026``.
-ENGLISH_DATE = re.compile(
-    rf"\b(?:(?P<month_first>{MONTH_NAME})\.?\s+(?P<day_first>\d{{1,2}})(?:st|nd|rd|th)?,?"
-    rf"|(?P<day>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<month>{MONTH_NAME})\.?,?)\s+(?P<year>(?:19|20)\d\d)\b"
-)
 # Where a date starts inside a labelled value (``By Jane Doe January 16, 2026``): the value ends there.
 DATE_IN_VALUE = re.compile(
     rf"\s+(?:(?:19|20)\d\d\s*[-年./]|(?:{MONTH_NAME})\.?\s+\d|\d{{1,2}}\s+(?:{MONTH_NAME})\b)"
