@@ -9,7 +9,7 @@ from urllib.parse import urljoin
 
 import pytest
 
-from portalcrawl.extract.listing import extract_listing
+from portalcrawl.extract.listing import Listing, extract_listing
 
 FIXTURES = Path(__file__).parent / "fixtures" / "listings"
 CORPUS = Path("/work/shared/corpus")
@@ -87,3 +87,8 @@ def test_corpus_listing_precision_recall() -> None:
     precision = found / returned
     assert recall >= 0.95, recall
     assert precision >= 0.95, precision
+
+
+def test_control_characters_in_the_page_do_not_break_the_listing() -> None:
+    # Found by hypothesis: an ESC after a script became the tail lxml refused to keep on drop_tree.
+    assert extract_listing("<body><script></script>\x1b", "http://a.cn/") == Listing()

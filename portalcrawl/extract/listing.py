@@ -11,6 +11,7 @@ from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 import lxml.etree
 import lxml.html
 
+from portalcrawl.extract.article import page_bytes
 from portalcrawl.extract.encoding import decode_html
 from portalcrawl.extract.pagination import next_listing_pages
 
@@ -156,11 +157,14 @@ def _unique(urls: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(urls))
 
 
+UTF8_HTML_PARSER = lxml.html.HTMLParser(encoding="utf-8")
+
+
 def _parse_html(text: str) -> lxml.html.HtmlElement | None:
-    # lxml refuses str input that carries an XML encoding declaration.
-    text = re.sub(r"^\s*<\?xml[^>]*>", "", text)
+    # The same UTF-8 bytes article extraction parses: no XML declaration, no control characters that
+    # lxml refuses to keep in text and tails.
     try:
-        return lxml.html.document_fromstring(text)
+        return lxml.html.document_fromstring(page_bytes(text), parser=UTF8_HTML_PARSER)
     except (lxml.etree.ParserError, ValueError):
         return None
 
