@@ -10,6 +10,7 @@ import pytest
 from scrapy.exceptions import IgnoreRequest, UsageError
 from scrapy.http import HtmlResponse, Request, Response
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.misc import is_generator_with_return_value
 from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 
@@ -275,3 +276,11 @@ def test_recheck_days_refetches_known_articles_once_the_listing_is_old_enough(
     # Due: the known article is fetched again and the all-known stop does not apply.
     assert (ARTICLE_URL in followed, start_url + "index_1.html" in followed) == (due, True)
     assert chain.recheck_due is due
+
+
+def test_no_callback_is_a_generator_returning_a_value() -> None:
+    # settings.py turns off Scrapy's per-response check of this (it re-parses the source every time);
+    # this test does it once for every callback the spider has.
+    callbacks = [getattr(PortalSpider, name) for name in dir(PortalSpider) if name.startswith("parse")]
+    assert callbacks
+    assert not [c.__name__ for c in callbacks if is_generator_with_return_value(c)]
