@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
-import unicodedata
 from dataclasses import replace
 from datetime import datetime
 from urllib.parse import parse_qsl, urljoin, urlsplit
@@ -76,12 +75,20 @@ NOISE_ELEMENTS = frozenset(
     ("meta", "link", "script", "style", "noscript", "iframe", "form", "button", "select", "input", "textarea")
 )
 KEPT_ATTRIBUTES = frozenset(("href", "src", "alt", "title", "colspan", "rowspan"))
+# What body HTML cleaning visits: elements that may be noise, every attribute, links and images.
+DROP_CANDIDATES_XPATH = etree.XPath(
+    "descendant::*[@id or @class or @style or @hidden or "
+    + " or ".join(f"self::{tag}" for tag in sorted(NOISE_ELEMENTS))
+    + "]"
+)
+ATTRIBUTES_XPATH = etree.XPath("descendant-or-self::*/@*")
+LINKED_XPATH = etree.XPath("descendant-or-self::*[@href or @src]")
 PRECISION_ORDER = ("second", "minute", "hour", "day", "month", "year")
 
 
 def squash(text: str) -> str:
     """NFKC with all whitespace removed: how titles and body text are compared."""
-    return NO_SPACE.sub("", unicodedata.normalize("NFKC", text))
+    return NO_SPACE.sub("", content.nfkc(text))
 
 
 def content_hash(title: str | None, body_text: str) -> str:
@@ -142,8 +149,8 @@ def _selected_text(tree: etree._Element, selector: str | None) -> str | None:
     return text or None
 
 
-def _element_text(element: etree._Element) -> str:
-    return content.joined_text(element)
+def _element_text(element: etree._Element, index: content.PageIndex | None = None) -> str:
+    return content.joined_text(element, index)
 
 
 def _cut_meta(text: str) -> str:
@@ -185,7 +192,7 @@ def _find_title(
     meta_key = squash(meta_title) if meta_title else ""
     if family and family.title:
         for element in cms.first_match(index, family.title):
-            text = _cut_meta(_element_text(element))
+            text = _cut_meta(_element_text(element, index))
             if 4 <= len(text) <= 200:
                 return text, f"cms:{family.name}"
     order = index.order
@@ -196,7 +203,7 @@ def _find_title(
         key = _cut_meta(squash(content.text_content(element)))
         if not 4 <= len(key) <= 200 or key == site_key or BREADCRUMB_START.match(key) or element.tag == "a":
             continue
-        if not content.is_hidden(element) and not any(a.tag == "a" for a in element.iterancestors()):
+        if element not in index.hidden and not any(a.tag == "a" for a in element.iterancestors()):
             candidates.append((order.get(element, 0), element, key))
     before_body = [c for c in candidates if c[0] < body_at]
     nearest = max(before_body, key=lambda c: c[0])[1] if before_body else None
@@ -216,7 +223,7 @@ def _find_title(
         if best is None or score > best[0]:
             best = (score, element)
     if best:
-        text = _cut_meta(_element_text(best[1]))
+        text = _cut_meta(_element_text(best[1], index))
         return text, meta_stage if meta_key and squash(text) == meta_key else "generic"
     if page_title_key:
         starts = [
@@ -227,7 +234,7 @@ def _find_title(
         if starts:
             return max(starts, key=len), "generic"
     if nearest is not None:
-        return _cut_meta(_element_text(nearest)), "generic"
+        return _cut_meta(_element_text(nearest, index)), "generic"
     if meta_title:
         return content.clean_line(meta_title), meta_stage
     if page_title:
@@ -236,12 +243,8 @@ def _find_title(
     return None, "none"
 
 
-def _visible_candidates(elements: list[etree._Element]) -> list[etree._Element]:
-    return [
-        e
-        for e in elements
-        if not content.is_hidden(e) and not any(content.is_hidden(a) for a in e.iterancestors())
-    ]
+def _visible_candidates(elements: list[etree._Element], hidden: set[etree._Element]) -> list[etree._Element]:
+    return [e for e in elements if e not in hidden and hidden.isdisjoint(e.iterancestors())]
 
 
 def _find_body(
@@ -263,27 +266,36 @@ def _find_body(
     # no prose is found anywhere else: a stray element with a body class must not beat the real body.
     short: tuple[etree._Element, str] | None = None
     for elements, stage in attempts:
-        candidates = [(content.node_text_length(e), e) for e in _visible_candidates(elements)]
+        candidates = [
+            (content.node_text_length(e, index), e) for e in _visible_candidates(elements, index.hidden)
+        ]
         if long_enough := [c for c in candidates if c[0] >= MIN_BODY_CHARS]:
             return max(long_enough, key=lambda c: c[0])[1], stage
         if short is None:
             short = next(
-                ((e, stage) for length, e in candidates if length and _has_article_text(e, 1, body_lines)),
+                (
+                    (e, stage)
+                    for length, e in candidates
+                    if length and _has_article_text(e, 1, body_lines, index)
+                ),
                 None,
             )
     # Generic scoring must then find a real body, not a leftover meta line or disclaimer.
     least = MIN_BODY_CHARS if short else 1
-    best = content.best_content_node(tree, accept=lambda e: _has_article_text(e, least, body_lines))
+    best = content.best_content_node(tree, accept=lambda e: _has_article_text(e, least, body_lines, index))
     if short is not None and (best is None or best in short[0].iterancestors()):
         return short
     return best, "generic"
 
 
 def _has_article_text(
-    element: etree._Element, least: int, body_lines: dict[etree._Element, list[str]]
+    element: etree._Element,
+    least: int,
+    body_lines: dict[etree._Element, list[str]],
+    index: content.PageIndex,
 ) -> bool:
     """Whether the element holds ``least`` characters besides leading meta rows and boilerplate lines."""
-    lines = body_lines[element] = content.text_lines(element, drop_noise=True)
+    lines = body_lines[element] = content.text_lines(element, drop_noise=True, index=index)
     _, rest = _meta_line_body(lines, None, "Asia/Shanghai")
     total = 0
     for line in rest:
@@ -493,17 +505,14 @@ def _language(text: str, declared: str | None) -> str | None:
 def _clean_body_html(node: etree._Element, url: str) -> str:
     clone = copy.deepcopy(node)
     clone.tail = None
-    for element in list(clone.iter()):
-        if element is clone or not isinstance(element.tag, str):
-            continue
+    for element in DROP_CANDIDATES_XPATH(clone):
         if element.tag in NOISE_ELEMENTS or content.is_hidden(element) or content.is_noise(element):
             _drop(element)
-    for element in clone.iter():
-        if not isinstance(element.tag, str):
-            continue
-        for attribute in list(element.attrib):
-            if attribute not in KEPT_ATTRIBUTES:
-                del element.attrib[attribute]
+    # libxml2 removes the attributes, once it is told their names.
+    dropped = {value.attrname for value in ATTRIBUTES_XPATH(clone)} - KEPT_ATTRIBUTES
+    if dropped:
+        etree.strip_attributes(clone, *dropped)
+    for element in LINKED_XPATH(clone):
         for attribute in ("href", "src"):
             value = element.get(attribute)
             if value and not value.startswith(("javascript:", "data:")):
@@ -578,10 +587,10 @@ def extract_article(
     body_lines: dict[etree._Element, list[str]] = {}
     body_node, stages["body_text"] = _find_body(tree, index, family, profile, body_lines)
     body_root = tree.find("body")
-    page_lines = content.text_lines(body_root if body_root is not None else tree, join_cjk=False)
+    page_lines = content.text_lines(body_root if body_root is not None else tree, join_cjk=False, index=index)
     page_keys = _LineKeys(page_lines)
     raw_body_lines = (
-        list(body_lines.get(body_node) or content.text_lines(body_node, drop_noise=True))
+        list(body_lines.get(body_node) or content.text_lines(body_node, drop_noise=True, index=index))
         if body_node is not None
         else []
     )
@@ -621,7 +630,7 @@ def extract_article(
     if 0 <= body_start <= body_end:
         spaced_body = page_lines[body_start : body_end + 1]
     elif body_node is not None:
-        spaced_body = content.text_lines(body_node, drop_noise=True, join_cjk=False)
+        spaced_body = content.text_lines(body_node, drop_noise=True, join_cjk=False, index=index)
     else:
         spaced_body = []
     trailer = page_lines[trailer_from : trailer_from + TRAILER_WINDOW] + spaced_body[-3:]
@@ -733,6 +742,12 @@ def extract_article(
 PAGER_HREF = re.compile(r"[_-]\d{1,3}\.[A-Za-z]{2,5}(?:[?#]|$)|[?&](?:page|p|pageno|pg)=\d", re.IGNORECASE)
 
 
+# An article page's path, and the path of one of its further pages (the same stem and extension).
+ARTICLE_PATH = re.compile(r"^(?P<stem>.*?)(?P<ext>\.[A-Za-z]{2,5})?$")
+EXPLICIT_FIRST_PAGE = re.compile(r"^(?P<stem>.*)[_-]1$")
+CONTINUATION_PATH = re.compile(r"^(?P<stem>.*)[_-](?P<page>\d{1,3})(?P<ext>\.[A-Za-z]{2,5})?$")
+
+
 def continuation_pages(html_page: str | bytes, url: str) -> list[str]:
     """Further pages of a multi-page article in page order (``_2.html``, ``-2.html``, ``?page=2``).
 
@@ -746,14 +761,13 @@ def continuation_pages(html_page: str | bytes, url: str) -> list[str]:
 
 def _continuation_links(tree: etree._Element, url: str) -> list[str]:
     here = urlsplit(url)
-    path_match = re.match(r"^(?P<stem>.*?)(?P<ext>\.[A-Za-z]{2,5})?$", here.path)
+    path_match = ARTICLE_PATH.match(here.path)
     if path_match is None:
         return []
-    stems = [path_match["stem"]]
-    if explicit_first := re.match(r"^(?P<stem>.*)[_-]1$", path_match["stem"]):
-        stems.append(explicit_first["stem"])
+    stems = {path_match["stem"]}
+    if explicit_first := EXPLICIT_FIRST_PAGE.match(path_match["stem"]):
+        stems.add(explicit_first["stem"])
     ext = path_match["ext"] or ""
-    patterns = [re.compile(rf"^{re.escape(stem)}[_-](?P<page>\d{{1,3}}){re.escape(ext)}$") for stem in stems]
     here_query = dict(parse_qsl(here.query))
     pages: dict[int, str] = {}
     for link in tree.iter("a"):
@@ -764,10 +778,12 @@ def _continuation_links(tree: etree._Element, url: str) -> list[str]:
         if target.netloc != here.netloc:
             continue
         number: int | None = None
-        for pattern in patterns:
-            if match := pattern.match(target.path):
-                number = int(match["page"])
-                break
+        if (
+            (match := CONTINUATION_PATH.match(target.path))
+            and match["stem"] in stems
+            and (match["ext"] or "") == ext
+        ):
+            number = int(match["page"])
         if number is None and target.path == here.path and target.query != here.query:
             query = dict(parse_qsl(target.query))
             key = next(

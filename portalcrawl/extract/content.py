@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+import unicodedata
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from lxml import etree
 
@@ -86,10 +88,16 @@ NOISE_WORDS = (
 # Judged per class/id token: the word alone, as a prefix (share-box) or as a suffix (article-share);
 # inside a longer token (js_img_share_area) it says nothing.
 NOISE_HINT = re.compile(rf"^(?:{NOISE_WORDS})(?:[-_].*)?$|^.*[-_](?:{NOISE_WORDS})$", re.IGNORECASE)
-WHITESPACE = re.compile(r"[\s\u3000\xa0\u200b\ufeff]+")
+# Shown as nothing, but separating words like a space.
+ZERO_WIDTH_SPACE = "\u200b"
+BYTE_ORDER_MARK = "\ufeff"
 # A line break in the HTML source is formatting, not a word gap: between CJK characters it is dropped,
 # elsewhere it is a space. SOFT_BREAK marks it until lines are cleaned.
 SOFT_BREAK = "\x01"
+# A block boundary while text is collected; page_bytes removed every control character from the page.
+LINE_BREAK = "\x02"
+# What separates an element's text from its neighbours' (inline elements: a gap chosen per walk).
+BOUNDARY = {**dict.fromkeys(CELL_TAGS, " "), **dict.fromkeys(BLOCK_TAGS, LINE_BREAK)}
 SOURCE_BREAK = re.compile(r"[ \t\u3000\xa0]*[\r\n][\s\u3000\xa0]*")
 CJK_SOFT_GAP = re.compile(rf"(?<=[\u3000-\u9fff\uff00-\uffef]){SOFT_BREAK}+(?=[\u3000-\u9fff\uff00-\uffef])")
 SENTENCE_PUNCTUATION = re.compile(r"[。！？!?]|\.(?=\s|$)")
@@ -111,33 +119,42 @@ class PageIndex:
     by_class: dict[str, list[etree._Element]] = field(default_factory=dict)
     headings: list[etree._Element] = field(default_factory=list)
     pubtime: list[etree._Element] = field(default_factory=list)
+    # Elements whose text is never shown, and share/print/pager furniture (``is_hidden``, ``is_noise``).
+    hidden: set[etree._Element] = field(default_factory=set)
+    noise: set[etree._Element] = field(default_factory=set)
 
 
 HEADING_TAGS = ("h1", "h2", "h3")
-ID_ATTRIBUTES_XPATH = etree.XPath("//@id", smart_strings=True)
-CLASS_ATTRIBUTES_XPATH = etree.XPath("//@class", smart_strings=True)
+# Every element that may be a container of note, hidden or furniture; libxml2 finds these few.
+MARKED_XPATH = etree.XPath("descendant-or-self::*[@id or @class or @style or @hidden]")
 PUBTIME_HINT = re.compile(r"pubtime|pubday|publishtime|pubdate")
 
 
 def index_page(tree: etree._Element) -> PageIndex:
-    """Document order, ids, class tokens, headline candidates and machine-readable pubtime elements."""
+    """Document order, ids, class tokens, headline candidates, machine-readable pubtime elements, and
+    which elements are hidden or furniture."""
     index = PageIndex()
     order = index.order = {e: position for position, e in enumerate(tree.iter()) if isinstance(e.tag, str)}
-    # Only the few elements that carry an id or a class are visited in Python; libxml2 finds them.
-    marked: dict[etree._Element, None] = {}
-    for value in ID_ATTRIBUTES_XPATH(tree):
-        if value:
-            element = value.getparent()
-            index.by_id.setdefault(str(value), []).append(element)
-            marked[element] = None
-    for value in CLASS_ATTRIBUTES_XPATH(tree):
-        element = value.getparent()
-        for token in value.split():
-            index.by_class.setdefault(token, []).append(element)
-        marked[element] = None
     headings = list(tree.iter(*HEADING_TAGS))
-    for element in marked:
-        hint = f"{element.get('id') or ''} {element.get('class') or ''}".lower()
+    for element in MARKED_XPATH(tree):
+        ident = element.get("id") or ""
+        classes = element.get("class") or ""
+        tokens = classes.split()
+        if ident:
+            index.by_id.setdefault(ident, []).append(element)
+        for token in tokens:
+            index.by_class.setdefault(token, []).append(element)
+        style = element.get("style")
+        if (
+            (style and HIDDEN_STYLE.search(style))
+            or element.get("hidden") is not None
+            or not HIDDEN_CLASSES.isdisjoint(tokens)
+        ):
+            index.hidden.add(element)
+        marker = f"{ident} {classes}"
+        if is_noise_marker(marker):
+            index.noise.add(element)
+        hint = marker.lower()
         if "title" in hint and element.tag not in HEADING_TAGS:
             headings.append(element)
         if "pub" in hint and PUBTIME_HINT.search(hint):
@@ -156,6 +173,13 @@ def text_content(element: etree._Element) -> str:
     return etree.tostring(element, method="text", encoding="unicode", with_tail=False)
 
 
+# Kept across pages: a portal's navigation, meta-line labels and footer repeat on every article.
+@lru_cache(maxsize=16384)
+def nfkc(text: str) -> str:
+    """``unicodedata.normalize("NFKC", text)``, remembered: on Chinese prose it costs ~20 µs a line."""
+    return unicodedata.normalize("NFKC", text)
+
+
 def clean_line(text: str, *, join_cjk: bool = True) -> str:
     """Collapse whitespace (full-width spaces, nbsp included); drop source line breaks between CJK
     characters unless ``join_cjk`` is false (meta lines, where any gap may separate a value from the
@@ -164,15 +188,10 @@ def clean_line(text: str, *, join_cjk: bool = True) -> str:
         if join_cjk:
             text = CJK_SOFT_GAP.sub("", text)
         text = text.replace(SOFT_BREAK, " ")
-    return WHITESPACE.sub(" ", text).strip()
-
-
-def _source(text: str) -> str:
-    if "\n" not in text and "\r" not in text:
-        return text
-    # Indentation between tags, the commonest text node, is one soft break: SOURCE_BREAK would match
-    # all of it.
-    return SOFT_BREAK if not text.strip(" \t\r\n") else SOURCE_BREAK.sub(SOFT_BREAK, text)
+    if ZERO_WIDTH_SPACE in text or BYTE_ORDER_MARK in text:
+        text = text.replace(ZERO_WIDTH_SPACE, " ").replace(BYTE_ORDER_MARK, " ")
+    # str.split() splits on exactly the whitespace ``\s`` matches, full-width space and nbsp included.
+    return " ".join(text.split())
 
 
 def is_hidden(element: etree._Element) -> bool:
@@ -190,59 +209,75 @@ def is_hidden(element: etree._Element) -> bool:
 
 def is_noise(element: etree._Element) -> bool:
     """A share/print/pager/related block, judged from its class and id."""
-    tokens = f"{element.get('class') or ''} {element.get('id') or ''}".split()
-    return any(NOISE_HINT.match(token) for token in tokens)
+    return is_noise_marker(f"{element.get('class') or ''} {element.get('id') or ''}")
 
 
-def _walk(element: etree._Element, out: list[str], drop_noise: bool, inline_gap: str) -> None:
-    # The hottest loop of extraction (every element of the page, several times): attribute-less elements,
-    # most of them, skip the hidden/noise tests.
+# The same few class and id strings come back on every page of a portal.
+@lru_cache(maxsize=4096)
+def is_noise_marker(marker: str) -> bool:
+    """Whether any class or id token in ``marker`` names page furniture."""
+    return any(NOISE_HINT.match(token) for token in marker.split())
+
+
+def _walk(
+    element: etree._Element, out: list[str], skipped: Collection[etree._Element], inline_gap: str
+) -> None:
+    # The hottest loop of extraction: every element of the page, several times. Text is appended raw;
+    # ``text_lines`` turns source line breaks into soft breaks once, over the joined text.
     append = out.append
     for child in element:
         tag = child.tag
-        if (
-            not isinstance(tag, str)
-            or tag in SKIP_TAGS
-            or (child.attrib and (is_hidden(child) or (drop_noise and is_noise(child))))
-        ):
+        # A comment's tag is a function, in no set of names.
+        if tag in SKIP_TAGS or not isinstance(tag, str) or child in skipped:
             tail = child.tail
             if tail:
-                append(_source(tail))
+                append(tail)
             continue
-        boundary = "\n" if tag in BLOCK_TAGS else " " if tag in CELL_TAGS else inline_gap
+        boundary = BOUNDARY.get(tag, inline_gap)
         append(boundary)
         text = child.text
         if text:
-            append(_source(text))
+            append(text)
         if len(child):
-            _walk(child, out, drop_noise, inline_gap)
+            _walk(child, out, skipped, inline_gap)
         append(boundary)
         tail = child.tail
         if tail:
-            append(_source(tail))
+            append(tail)
 
 
-def text_lines(element: etree._Element, *, drop_noise: bool = False, join_cjk: bool = True) -> list[str]:
+def text_lines(
+    element: etree._Element,
+    *,
+    drop_noise: bool = False,
+    join_cjk: bool = True,
+    index: PageIndex | None = None,
+) -> list[str]:
     """The element's visible text, one line per block element, whitespace collapsed, empty lines dropped.
 
     With ``join_cjk=False`` (meta lines) inline elements are also separated by a space, so that a
-    value in one ``<span>`` does not run into the label of the next.
+    value in one ``<span>`` does not run into the label of the next. ``index`` (of the element's page)
+    saves judging every element's visibility again.
     """
-    out: list[str] = [_source(element.text or "")]
-    _walk(element, out, drop_noise, "" if join_cjk else " ")
-    lines = (clean_line(line, join_cjk=join_cjk) for line in "".join(out).split("\n") if _has_text(line))
-    return [line for line in lines if line]
+    if index is None:
+        index = index_page(element)
+    skipped = index.hidden | index.noise if drop_noise else index.hidden
+    out: list[str] = [element.text or ""]
+    _walk(element, out, skipped, "" if join_cjk else " ")
+    lines = []
+    for raw in "".join(out).split(LINE_BREAK):
+        if not raw or raw.isspace():
+            continue
+        # A run of whitespace holding a source line break is one soft break.
+        piece = SOURCE_BREAK.sub(SOFT_BREAK, raw) if "\n" in raw or "\r" in raw else raw
+        if line := clean_line(piece, join_cjk=join_cjk):
+            lines.append(line)
+    return lines
 
 
-def _has_text(line: str) -> bool:
-    """False for most raw lines: the whitespace and soft breaks between block tags, which clean to nothing."""
-    stripped = line.strip(" " + SOFT_BREAK)
-    return bool(stripped) and not stripped.isspace()
-
-
-def joined_text(element: etree._Element) -> str:
+def joined_text(element: etree._Element, index: PageIndex | None = None) -> str:
     """The element's visible text on one line; its lines are joined without a gap between CJK characters."""
-    return clean_line(SOFT_BREAK.join(text_lines(element)))
+    return clean_line(SOFT_BREAK.join(text_lines(element, index=index)))
 
 
 def _link_chars(element: etree._Element) -> int:
@@ -331,5 +366,5 @@ def best_content_node(
     return best
 
 
-def node_text_length(element: etree._Element) -> int:
-    return len(joined_text(element))
+def node_text_length(element: etree._Element, index: PageIndex | None = None) -> int:
+    return len(joined_text(element, index))

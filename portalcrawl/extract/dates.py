@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 import zoneinfo
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from urllib.parse import urlsplit
+
+from portalcrawl.extract.content import nfkc
 
 EARLIEST_PLAUSIBLE = datetime(1990, 1, 1, tzinfo=UTC)
 
@@ -305,7 +306,7 @@ def parse_date(
     """
     if not text:
         return None
-    text = unicodedata.normalize("NFKC", text)
+    text = nfkc(text)
     zone = _zone(tz)
     compact = _COMPACT.fullmatch(text)
     if compact is not None:

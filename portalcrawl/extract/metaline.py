@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from portalcrawl.extract.content import nfkc
 from portalcrawl.extract.dates import MONTH_NAME
 
 DATE_LABELS = (
@@ -136,7 +136,7 @@ class MetaLine:
 
 
 def normalise(text: str) -> str:
-    return unicodedata.normalize("NFKC", text)
+    return nfkc(text)
 
 
 def join_split_labels(lines: list[str]) -> list[str]:
