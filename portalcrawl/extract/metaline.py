@@ -19,6 +19,9 @@ EDITOR_LABELS = "责任编辑|编辑|责编|选稿|审核|校对|编审"
 VIEW_LABELS = "浏览次数|浏览量|浏览|访问量|访问次数|点击数|点击量|点击|阅读数|阅读量|阅读|字号|分享到"
 ANY_LABEL = f"{DATE_LABELS}|{SOURCE_LABELS}|{AUTHOR_LABELS}|{EDITOR_LABELS}|{VIEW_LABELS}"
 LABEL_WORD = re.compile(ANY_LABEL)
+# Any label in any case, searched in a lower-cased line: lines without one (most of them) skip the
+# label patterns, whose look-behinds and IGNORECASE keep the engine from skipping ahead.
+ANY_LABEL_LOWER = re.compile(ANY_LABEL.lower())
 # A value runs to the next label, a separator or a run of spaces.
 VALUE_STOP = rf"(?=\s*(?:(?:{ANY_LABEL})\s*[:：]|[|｜【\[，,;；。]|\s{{2,}}|$))"
 LABEL_START = r"(?:^|(?<=[\s|｜【\[（(\d，,》]))"
@@ -146,7 +149,7 @@ def join_split_labels(lines: list[str]) -> list[str]:
     while index < len(lines):
         line = lines[index]
         if (
-            (BARE_LABEL_LINE.match(line) or TRAILING_LABEL.search(line))
+            (BARE_LABEL_LINE.match(line) or (line.endswith((":", "：")) and TRAILING_LABEL.search(line)))
             and index + 1 < len(lines)
             and not BARE_LABEL_LINE.match(lines[index + 1])
             and not LABELLED.match(lines[index + 1])
@@ -184,6 +187,8 @@ def parse_meta_lines(lines: list[str]) -> MetaLine:
     """Labelled fields found in a header or trailer region (first occurrence of each label wins)."""
     found = MetaLine()
     for line in join_split_labels([normalise(line) for line in lines]):
+        if not ANY_LABEL_LOWER.search(line.lower()):
+            continue
         if found.source is None and (match := SOURCE_RE.search(line)):
             found.source = clean_source(match["value"])
         if found.editor is None and (match := EDITOR_RE.search(line)):
