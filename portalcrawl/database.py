@@ -10,6 +10,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import fields
 from datetime import UTC, datetime
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -416,13 +417,16 @@ def known_urls(
     """The subset of ``urls`` already archived (for ``site``, first seen in a run ≤ ``max_run_id``)."""
     wanted = list(dict.fromkeys(urls))
     found: set[str] = set()
+    # The unary ``+`` keeps SQLite from answering by the site or run index: it chose
+    # idx_articles_site_published, which walks every article of the site on each listing page, where
+    # the unique url index finds the few listed ones.
     extra_sql = ""
     extra_args: list[Any] = []
     if site is not None:
-        extra_sql += " AND site = ?"
+        extra_sql += " AND +site = ?"
         extra_args.append(site)
     if max_run_id is not None:
-        extra_sql += " AND first_seen_run_id <= ?"
+        extra_sql += " AND +first_seen_run_id <= ?"
         extra_args.append(max_run_id)
     for chunk in _chunks(wanted):
         placeholders = ", ".join("?" * len(chunk))
@@ -455,14 +459,16 @@ def content_hash(article: Article) -> str:
     return digest.hexdigest()
 
 
+# json.dumps builds a new encoder on every call that passes options; storage encodes five fields an article.
+_encode_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_article_values = attrgetter(*ARTICLE_FIELDS)
+
+
 def article_row(article: Article) -> dict[str, Any]:
     """The ``articles`` column values of an Article (lists and dicts as JSON text)."""
-    row: dict[str, Any] = {}
-    for name in ARTICLE_FIELDS:
-        value = getattr(article, name)
-        if name in JSON_FIELDS:
-            value = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-        row[name] = value
+    row: dict[str, Any] = dict(zip(ARTICLE_FIELDS, _article_values(article), strict=True))
+    for name in JSON_FIELDS:
+        row[name] = _encode_json(row[name])
     row["content_hash"] = content_hash(article)
     return row
 

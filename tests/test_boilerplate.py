@@ -11,12 +11,13 @@ from scrapy import Spider
 from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.test import get_crawler
 
-from portalcrawl.extract.article import content_hash
+from portalcrawl.extract.article import content_hash, extract_article
 from portalcrawl.extract.boilerplate import strip_boilerplate
 from portalcrawl.items import Article
 from portalcrawl.pipelines.boilerplate import LINES_REMOVED, StripBoilerplatePipeline
 
 SEED = Path("/work/shared/seed/destoon-portal-article.txt")
+ARTICLE_PAGES = sorted((Path(__file__).parent / "fixtures" / "articles").glob("*/*.html"))
 
 
 def test_destoon_page_keeps_only_headline_meta_line_and_paragraphs() -> None:
@@ -111,3 +112,42 @@ def test_pipeline_leaves_clean_text_alone() -> None:
     pipeline.process_item(article)
     assert article.content_hash == "kept"
     assert stats.get_value(LINES_REMOVED) is None
+
+
+@pytest.mark.parametrize("page", ARTICLE_PAGES, ids=lambda page: f"{page.parent.name}/{page.stem}")
+def test_extraction_leaves_text_the_pipeline_need_not_strip(page: Path) -> None:
+    # What the pipeline relies on to pass extracted text untouched: it is already a fixed point.
+    article = extract_article(page.read_bytes(), f"http://www.example.gov.cn/{page.name}")
+    assert article.field_stages.get("body_text")
+    assert strip_boilerplate(article.body_text) == article.body_text
+
+
+def test_pipeline_passes_one_page_text_as_extraction_left_it() -> None:
+    # extract_article ends with strip_boilerplate; the stage it names shows the text is its own.
+    pipeline, stats = make_pipeline()
+    article = Article(
+        url="http://x.gov.cn/a.html",
+        title="标题",
+        body_text="正文。",
+        content_hash="kept",
+        field_stages={"body_text": "cms:trs"},
+        page_urls=["http://x.gov.cn/a.html"],
+    )
+    assert pipeline.process_item(article) is article
+    assert (article.body_text, article.content_hash) == ("正文。", "kept")
+    assert stats.get_value(LINES_REMOVED) is None
+
+
+def test_pipeline_strips_the_joined_text_of_a_multi_page_article() -> None:
+    pipeline, stats = make_pipeline()
+    article = Article(
+        url="http://x.gov.cn/a.html",
+        title="标题",
+        body_text="第一页正文。\n第二页正文。\n分享到：",
+        field_stages={"body_text": "cms:trs"},
+        page_urls=["http://x.gov.cn/a.html", "http://x.gov.cn/a_1.html"],
+    )
+    pipeline.process_item(article)
+    assert article.body_text == "第一页正文。\n第二页正文。"
+    assert article.content_hash == content_hash("标题", article.body_text)
+    assert stats.get_value(LINES_REMOVED) == 1

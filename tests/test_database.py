@@ -197,6 +197,23 @@ def test_known_urls_by_site_and_run(db) -> None:
     assert known_urls(db, []) == set()
 
 
+def test_known_urls_looks_up_the_listed_urls_not_the_site(db) -> None:
+    # SQLite preferred the (site, published_at) index, walking every article of the site for each
+    # listing page: the crawl slowed down as its archive grew.
+    upsert_articles(db, [article(n) for n in range(1, 30)], None)
+    statements: list[str] = []
+    db.conn.set_trace_callback(statements.append)
+    try:
+        listed = [article(n).url for n in range(3, 13)]
+        assert known_urls(db, listed, site="example", max_run_id=5) == set()
+        assert known_urls(db, listed, site="example") == set(listed)
+    finally:
+        db.conn.set_trace_callback(None)
+    for statement in statements:
+        plan = " ".join(row[3] for row in db.conn.execute(f"EXPLAIN QUERY PLAN {statement}"))
+        assert "sqlite_autoindex_articles_1 (url=?)" in plan, plan
+
+
 def test_known_urls_chunks_large_lists(db) -> None:
     upsert_articles(db, [article(n) for n in range(1, 30)], None)
     wanted = [f"https://x.gov.cn/{n}.html" for n in range(3000)] + [article(7).url]
