@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import re
+import sys
 from dataclasses import replace
 from datetime import datetime
 from urllib.parse import parse_qsl, urljoin, urlsplit
@@ -195,16 +196,17 @@ def _find_title(
             text = _cut_meta(_element_text(element, index))
             if 4 <= len(text) <= 200:
                 return text, f"cms:{family.name}"
-    order = index.order
-    body_at = order.get(body_node, len(order)) if body_node is not None else len(order)
     # Keys come from the cheap text_content(); the clean text is built for the winner only.
-    candidates: list[tuple[int, etree._Element, str]] = []
+    headings: list[tuple[etree._Element, str]] = []
     for element in index.headings:
         key = _cut_meta(squash(content.text_content(element)))
         if not 4 <= len(key) <= 200 or key == site_key or BREADCRUMB_START.match(key) or element.tag == "a":
             continue
         if element not in index.hidden and not any(a.tag == "a" for a in element.iterancestors()):
-            candidates.append((order.get(element, 0), element, key))
+            headings.append((element, key))
+    order = content.positions(tree, [element for element, _ in headings] + [body_node])
+    body_at = order.get(body_node, sys.maxsize)
+    candidates = [(order.get(element, 0), element, key) for element, key in headings]
     before_body = [c for c in candidates if c[0] < body_at]
     nearest = max(before_body, key=lambda c: c[0])[1] if before_body else None
     best: tuple[float, etree._Element] | None = None

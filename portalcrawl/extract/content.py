@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -112,9 +112,8 @@ ROW_GROUP_TAGS = frozenset(("tbody", "thead", "tfoot"))
 
 @dataclass
 class PageIndex:
-    """Lookups built in one pass over the tree, shared by every stage."""
+    """Lookups built once per page, shared by every stage."""
 
-    order: dict[etree._Element, int] = field(default_factory=dict)
     by_id: dict[str, list[etree._Element]] = field(default_factory=dict)
     by_class: dict[str, list[etree._Element]] = field(default_factory=dict)
     headings: list[etree._Element] = field(default_factory=list)
@@ -125,43 +124,63 @@ class PageIndex:
 
 
 HEADING_TAGS = ("h1", "h2", "h3")
-# Every element that may be a container of note, hidden or furniture; libxml2 finds these few.
-MARKED_XPATH = etree.XPath("descendant-or-self::*[@id or @class or @style or @hidden]")
+HEADING_TAGS_XPATH = etree.XPath("//h1|//h2|//h3")
+# Two lists of elements as one, in document order.
+UNION_XPATH = etree.XPath("$first | $second")
 PUBTIME_HINT = re.compile(r"pubtime|pubday|publishtime|pubdate")
+# A lower-cased class/id string can only name furniture if it holds one of these (a fast first test).
+NOISE_WORD = re.compile(NOISE_WORDS.replace("s?", ""))
 
 
 def index_page(tree: etree._Element) -> PageIndex:
-    """Document order, ids, class tokens, headline candidates, machine-readable pubtime elements, and
-    which elements are hidden or furniture."""
+    """Ids, class tokens, headline candidates, machine-readable pubtime elements (each in document
+    order), and which elements are hidden or furniture."""
     index = PageIndex()
-    order = index.order = {e: position for position, e in enumerate(tree.iter()) if isinstance(e.tag, str)}
-    headings = list(tree.iter(*HEADING_TAGS))
-    for element in MARKED_XPATH(tree):
-        ident = element.get("id") or ""
-        classes = element.get("class") or ""
+    titled: list[etree._Element] = []
+    # One walk in Python: faster than XPath predicates, which libxml2 evaluates node by node.
+    for element in tree.iter():
+        attributes = element.attrib
+        if not attributes:
+            continue
+        style = attributes.get("style")
+        if (style and HIDDEN_STYLE.search(style)) or attributes.get("hidden") is not None:
+            index.hidden.add(element)
+        ident = attributes.get("id") or ""
+        classes = attributes.get("class") or ""
+        if not (ident or classes):
+            continue
         tokens = classes.split()
         if ident:
             index.by_id.setdefault(ident, []).append(element)
         for token in tokens:
             index.by_class.setdefault(token, []).append(element)
-        style = element.get("style")
-        if (
-            (style and HIDDEN_STYLE.search(style))
-            or element.get("hidden") is not None
-            or not HIDDEN_CLASSES.isdisjoint(tokens)
-        ):
+        if not HIDDEN_CLASSES.isdisjoint(tokens):
             index.hidden.add(element)
         marker = f"{ident} {classes}"
-        if is_noise_marker(marker):
-            index.noise.add(element)
         hint = marker.lower()
+        if NOISE_WORD.search(hint) and is_noise_marker(marker):
+            index.noise.add(element)
         if "title" in hint and element.tag not in HEADING_TAGS:
-            headings.append(element)
+            titled.append(element)
         if "pub" in hint and PUBTIME_HINT.search(hint):
             index.pubtime.append(element)
-    index.headings = sorted(headings, key=order.__getitem__)
-    index.pubtime.sort(key=order.__getitem__)
+    index.headings = UNION_XPATH(tree, first=HEADING_TAGS_XPATH(tree), second=titled)
     return index
+
+
+def positions(tree: etree._Element, elements: Iterable[etree._Element | None]) -> dict[etree._Element, int]:
+    """The document-order place of each of ``elements`` (``None`` ignored), in one walk that stops at
+    the last of them: a map of every element cost more than the few that need it."""
+    wanted = {element for element in elements if element is not None}
+    found: dict[etree._Element, int] = {}
+    if not wanted:
+        return found
+    for place, element in enumerate(tree.iter()):
+        if element in wanted:
+            found[element] = place
+            if len(found) == len(wanted):
+                break
+    return found
 
 
 def text_content(element: etree._Element) -> str:
