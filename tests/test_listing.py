@@ -7,9 +7,12 @@ from dataclasses import asdict
 from pathlib import Path
 from urllib.parse import urljoin
 
+import lxml.etree
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from portalcrawl.extract.listing import Listing, extract_listing
+from portalcrawl.extract.listing import Listing, _absolute, _Resolver, _text_content, extract_listing
 
 FIXTURES = Path(__file__).parent / "fixtures" / "listings"
 CORPUS = Path("/work/shared/corpus")
@@ -92,3 +95,50 @@ def test_corpus_listing_precision_recall() -> None:
 def test_control_characters_in_the_page_do_not_break_the_listing() -> None:
     # Found by hypothesis: an ESC after a script became the tail lxml refused to keep on drop_tree.
     assert extract_listing("<body><script></script>\x1b", "http://a.cn/") == Listing()
+
+
+# Pieces of hrefs: plain path and query characters, dot segments, and what urllib treats specially.
+HREF_PIECES = [
+    *("a", "b1", "中文", "é", "x.html", "t20260116_1.shtml", "%2F", "-", "_", "~", "=", "&", "@", "+"),
+    *(".", "..", "/", "//", "./", "../"),
+    *("?", "#", ";", ":", " ", "\t", "\n", "\x01", "[", "]", "\\"),
+    *("http://", "https://", "HTTP://", "ftp://", "javascript:", "h.gov.cn", ":8080", "//h.cn"),
+]
+BASES = [
+    "http://a.gov.cn/",
+    "http://a.gov.cn",
+    "https://a.gov.cn/xwzx/jrjj/index_1.html",
+    "http://a.gov.cn/col/col5/index.html?uid=1#top",
+    "http://a.gov.cn/a//b/./c/../",
+    "http://a.gov.cn/list.jsp;jsessionid=AB12?page=2",
+    "http://[::1]:8080/news/",
+    "http://[::1/news/",
+    "ftp://a.gov.cn/pub/",
+    "",
+]
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    href=st.lists(st.sampled_from(HREF_PIECES), max_size=8).map("".join),
+    base=st.sampled_from(BASES),
+)
+def test_resolver_agrees_with_urljoin(href: str, base: str) -> None:
+    # The resolver builds plain hrefs' URLs without urllib; they must be exactly urllib's.
+    try:
+        expected: str | type[ValueError] | None = _absolute(href, base)
+    except ValueError:
+        expected = ValueError
+    try:
+        resolved: str | type[ValueError] | None = _Resolver(base)(href)
+    except ValueError:
+        resolved = ValueError
+    assert resolved == expected
+
+
+def test_text_content_is_the_string_value() -> None:
+    html = b"<html><body><ul><li>a<!-- c -->b<?pi x?><a>t<b>u</b></a> &amp; <span>2026-01-05</span></li></ul>"
+    root = lxml.etree.fromstring(html, lxml.etree.HTMLParser(encoding="utf-8"))
+    string_value = lxml.etree.XPath("string()")
+    for element in root.iter(lxml.etree.Element):
+        assert _text_content(element) == string_value(element)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
-from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import ParseResult, urlencode, urljoin, urlparse, urlsplit, urlunsplit
 
 import lxml.etree
-import lxml.html
 
 from portalcrawl.extract.article import page_bytes
 from portalcrawl.extract.encoding import decode_html
@@ -87,6 +86,14 @@ PLAIN_ITEM_TAGS = {
     "h6",
     "i",
 }
+# Hrefs whose absolute URL needs no urllib parsing (see ``_Resolver``): characters urlsplit neither
+# splits at (:;?# in a path, # in a query) nor strips.
+PLAIN_PATH = r"[\w.~%/!$&'()*+,=@-]"
+PLAIN_QUERY = r"(?:\?(?P<query>[\w.~%/!$&'()*+,;=:@?-]*))?"
+PLAIN_WEB_URL = re.compile(
+    rf"(?P<scheme>https?)://(?P<host>[A-Za-z0-9.-]+(?::[0-9]+)?)(?P<path>/{PLAIN_PATH}*)?{PLAIN_QUERY}"
+)
+PLAIN_RELATIVE_URL = re.compile(rf"(?!//)(?P<path>{PLAIN_PATH}+){PLAIN_QUERY}")
 SKIPPED_HREF = re.compile(r"^\s*(?:javascript:|mailto:|tel:|#|$)", re.IGNORECASE)
 HANWEB_RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.DOTALL | re.IGNORECASE)
 HANWEB_TOTAL = re.compile(
@@ -153,80 +160,252 @@ def _absolute(href: str, base: str) -> str | None:
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
 
 
+class _Resolver:
+    """``_absolute`` against one base, remembering each href; plain hrefs skip urllib's parsing.
+
+    urljoin plus the re-split cost ~30 µs a link. For an http(s) base and the hrefs most pages are made
+    of, their result is known without them: an http(s) URL with a plain host, path and query is kept as
+    it is (with ``/`` for an empty path); a relative path (and query) gets the base's scheme and host
+    and the path merged as urljoin merges it (``_merge_path``). Plain means nothing urlsplit would read
+    as params or a fragment, nor strip. Anything else goes through ``_absolute``.
+    """
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self._resolved: dict[str, str | None] = {}
+        try:
+            parts = urlparse(base)
+        except ValueError:
+            parts = None
+        self._origin = f"{parts.scheme}://{parts.netloc}" if parts and _is_web_origin(parts) else None
+        self._base_path = parts.path if parts else ""
+
+    def __call__(self, href: str) -> str | None:
+        if href not in self._resolved:
+            self._resolved[href] = self._resolve(href.strip())
+        return self._resolved[href]
+
+    def _resolve(self, href: str) -> str | None:
+        if self._origin is None:
+            return _absolute(href, self.base)
+        if web := PLAIN_WEB_URL.fullmatch(href):
+            url = f"{web['scheme']}://{web['host']}{web['path'] or '/'}"
+            query = web["query"]
+        elif relative := PLAIN_RELATIVE_URL.fullmatch(href):
+            path = _merge_path(self._base_path, relative["path"])
+            url = self._origin + (path if path.startswith("/") else f"/{path}")
+            query = relative["query"]
+        else:
+            return _absolute(href, self.base)
+        return f"{url}?{query}" if query else url
+
+
+def _is_web_origin(parts: ParseResult) -> bool:
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+def _merge_path(base_path: str, path: str) -> str:
+    """A relative path merged into the base's path and its dot segments removed, as urljoin does."""
+    base_parts = base_path.split("/")
+    if base_parts[-1] != "":
+        del base_parts[-1]
+    if path[:1] == "/":
+        segments = path.split("/")
+    else:
+        segments = base_parts + path.split("/")
+        segments[1:-1] = filter(None, segments[1:-1])
+    resolved: list[str] = []
+    for segment in segments:
+        if segment == "..":
+            if resolved:
+                resolved.pop()
+        elif segment != ".":
+            resolved.append(segment)
+    if segments[-1] in (".", ".."):
+        resolved.append("")
+    return "/".join(resolved) or "/"
+
+
 def _unique(urls: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(urls))
 
 
-UTF8_HTML_PARSER = lxml.html.HTMLParser(encoding="utf-8")
+# Plain etree elements: lxml.html's element classes are chosen by a Python callback for every element
+# proxy, which costs more than the rest of a listing page's link grouping.
+UTF8_HTML_PARSER = lxml.etree.HTMLParser(encoding="utf-8")
 
 
-def _parse_html(text: str) -> lxml.html.HtmlElement | None:
+def _parse_html(text: str) -> lxml.etree._Element | None:
     # The same UTF-8 bytes article extraction parses: no XML declaration, no control characters that
     # lxml refuses to keep in text and tails.
     try:
-        return lxml.html.document_fromstring(page_bytes(text), parser=UTF8_HTML_PARSER)
-    except (lxml.etree.ParserError, ValueError):
+        root: lxml.etree._Element | None = lxml.etree.fromstring(page_bytes(text), UTF8_HTML_PARSER)
+    except ValueError:
         return None
+    return root
 
 
-def _base_url(root: lxml.html.HtmlElement, url: str) -> str:
-    base = root.xpath("//base/@href")
-    return urljoin(url, base[0].strip()) if base else url
+def _base_url(root: lxml.etree._Element, url: str) -> str:
+    base = next((href for element in root.iter("base") if (href := element.get("href")) is not None), None)
+    return urljoin(url, base.strip()) if base is not None else url
 
 
-def _item_of(anchor: lxml.html.HtmlElement, href: str, base: str) -> lxml.html.HtmlElement:
-    """The list item around a link: the largest ancestor (a few levels up) holding no other link."""
-    item = anchor
-    for ancestor in list(anchor.iterancestors())[:4]:
-        if ancestor.tag in ("ul", "ol", "table", "tbody", "body", "html", "dl"):
-            break
-        if _links_other_than(ancestor, href, base):
-            break
-        item = ancestor
-        if ancestor.tag in ITEM_TAGS:
-            break
-    return item
+CONTAINER_TAGS = {"ul", "ol", "table", "tbody", "body", "html", "dl"}
+DIGITS = re.compile(r"\d+")
 
 
-def _links_other_than(element: lxml.html.HtmlElement, href: str, base: str) -> bool:
-    # Stops at the first other link: ancestors of a link in a big page can hold thousands.
-    for anchor in element.iter("a"):
-        target = _absolute(anchor.get("href") or "", base)
-        if target is not None and target != href:
-            return True
-    return False
+def _text_content(element: lxml.etree._Element) -> str:
+    """All text inside an element, as lxml.html's ``text_content``; libxml2's text output is the same
+    string without an XPath evaluation, and most links are one bare text node."""
+    if not len(element):
+        return element.text or ""
+    return lxml.etree.tostring(element, method="text", encoding="unicode", with_tail=False)
 
 
-def _signature(anchor: lxml.html.HtmlElement) -> tuple[str, ...]:
-    """The tag path to a link, with ids and classes of containers; links of one list share it."""
-    steps = []
-    for element in [anchor, *anchor.iterancestors()]:
-        tag = element.tag if isinstance(element.tag, str) else "?"
-        if tag in PLAIN_ITEM_TAGS or tag in ("html", "body"):
-            steps.append(tag)
-            continue
-        ident = re.sub(r"\d+", "N", element.get("id") or "")
-        classes = re.sub(r"\d+", "N", " ".join(sorted((element.get("class") or "").split())))
-        steps.append(f"{tag}#{ident}.{classes}")
+def _drop_tree(element: lxml.etree._Element) -> None:
+    """Remove an element but keep its tail text (lxml.html's ``drop_tree``)."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    if element.tail:
+        previous = element.getprevious()
+        if previous is None:
+            parent.text = (parent.text or "") + element.tail
+        else:
+            previous.tail = (previous.tail or "") + element.tail
+    parent.remove(element)
+
+
+def _step(element: lxml.etree._Element) -> str:
+    """One element's part of a link's signature: its tag, with id and classes for containers."""
+    tag = element.tag if isinstance(element.tag, str) else "?"
+    if tag in PLAIN_ITEM_TAGS or tag in ("html", "body"):
+        return tag
+    ident = DIGITS.sub("N", element.get("id") or "")
+    classes = DIGITS.sub("N", " ".join(sorted((element.get("class") or "").split())))
+    return f"{tag}#{ident}.{classes}"
+
+
+# A link's or container's signature (the tag path to it) and the nearest row at or above it.
+_Placement = tuple[tuple[str, ...], lxml.etree._Element | None]
+
+
+class _PageLinks:
+    """What grouping the links of one page asks of its elements, each answered once per element.
+
+    Links share their ancestors, and a deep page would otherwise walk the same ancestors and resolve the
+    same hrefs once per link. The memos live as long as one ``extract_listing`` call.
+    """
+
+    def __init__(self, base: str) -> None:
+        self._resolve = _Resolver(base)
+        self._placements: dict[lxml.etree._Element, _Placement] = {}
+        self._link_samples: dict[lxml.etree._Element, set[str]] = {}
+        self._articles: dict[str, bool] = {}
+        self._navigation: dict[str, bool] = {}
+        self._chrome_marked: dict[lxml.etree._Element, bool] = {}
+
+    def target(self, anchor: lxml.etree._Element) -> str | None:
+        return self._resolve(anchor.get("href") or "")
+
+    def is_article(self, link: str) -> bool:
+        """Whether a link looks like an article or a document of a CMS family we know."""
+        if link not in self._articles:
+            self._articles[link] = bool(ARTICLE_URL_PATTERNS.search(link) or DOCUMENT_URL.search(link))
+        return self._articles[link]
+
+    def is_navigation(self, link: str) -> bool:
+        if link not in self._navigation:
+            self._navigation[link] = bool(NAVIGATION_URL.search(link))
+        return self._navigation[link]
+
+    def placement(self, anchor: lxml.etree._Element) -> _Placement:
+        """A link's signature (the tag path to it, with ids and classes of containers; links of one
+        list share it) and its row (the nearest ancestor that is a row of a list or table)."""
+        parent = anchor.getparent()
+        signature, row = self._placement(parent) if parent is not None else ((), None)
+        return _extended(signature, _step(anchor)), row
+
+    def _placement(self, element: lxml.etree._Element) -> _Placement:
+        placement = self._placements.get(element)
+        if placement is not None:
+            return placement
+        chain, known = _uncached_ancestry(element, self._placements)
+        signature, row = self._placements[known] if known is not None else ((), None)
+        for container in chain:
+            signature = _extended(signature, _step(container))
+            if container.tag in ROW_TAGS:
+                row = container
+            self._placements[container] = (signature, row)
+        return signature, row
+
+    def item(self, anchor: lxml.etree._Element, link: str) -> lxml.etree._Element:
+        """The list item around a link: the largest ancestor (a few levels up) holding no other link."""
+        item = anchor
+        for _ in range(4):
+            ancestor = item.getparent()
+            if ancestor is None or ancestor.tag in CONTAINER_TAGS or self._links_other_than(ancestor, link):
+                break
+            item = ancestor
+            if ancestor.tag in ITEM_TAGS:
+                break
+        return item
+
+    def chrome_penalty(self, anchor: lxml.etree._Element) -> float:
+        """How much a link's containers look like navigation, footers and widgets (1 = not at all)."""
+        penalty = 1.0
+        for element in anchor.iterancestors():
+            if element.tag in CHROME_TAGS:
+                penalty *= 0.3
+            if self._has_chrome_marker(element):
+                penalty *= 0.6
+        return max(penalty, 0.05)
+
+    def _has_chrome_marker(self, element: lxml.etree._Element) -> bool:
+        marked = self._chrome_marked.get(element)
+        if marked is None:
+            marker = f"{element.get('id') or ''} {element.get('class') or ''}"
+            marked = self._chrome_marked[element] = bool(marker.strip() and CHROME_MARKER.search(marker))
+        return marked
+
+    def _links_other_than(self, element: lxml.etree._Element, link: str) -> bool:
+        sample = self._link_samples.get(element)
+        if sample is None:
+            # Two different links answer the question for every link: stop there, ancestors of a link
+            # in a big page can hold thousands.
+            sample = set()
+            for anchor in element.iter("a"):
+                target = self.target(anchor)
+                if target is not None:
+                    sample.add(target)
+                    if len(sample) == 2:
+                        break
+            self._link_samples[element] = sample
+        return any(target != link for target in sample)
+
+
+def _extended(signature: tuple[str, ...], step: str) -> tuple[str, ...]:
     # Unclosed containers nest each list section inside the previous one; one list all the same.
-    collapsed = [step for i, step in enumerate(steps) if i == 0 or step != steps[i - 1]]
-    return tuple(reversed(collapsed))
+    return signature if signature and signature[-1] == step else (*signature, step)
 
 
-def _chrome_penalty(anchor: lxml.html.HtmlElement) -> float:
-    penalty = 1.0
-    for element in anchor.iterancestors():
-        if element.tag in CHROME_TAGS:
-            penalty *= 0.3
-        marker = f"{element.get('id') or ''} {element.get('class') or ''}"
-        if marker.strip() and CHROME_MARKER.search(marker):
-            penalty *= 0.6
-    return max(penalty, 0.05)
+def _uncached_ancestry(
+    element: lxml.etree._Element, cache: Container[lxml.etree._Element]
+) -> tuple[list[lxml.etree._Element], lxml.etree._Element | None]:
+    """``element`` and its ancestors not yet in ``cache``, outermost first, and the nearest cached one."""
+    chain = []
+    current: lxml.etree._Element | None = element
+    while current is not None and current not in cache:
+        chain.append(current)
+        current = current.getparent()
+    chain.reverse()
+    return chain, current
 
 
 @dataclass
 class _Group:
     links: list[str] = field(default_factory=list)
+    link_set: set[str] = field(default_factory=set)
     dates: dict[str, str] = field(default_factory=dict)
     texts: list[str] = field(default_factory=list)
     # (row element, text length) per link: a row's extra links ("New", "[活动]") are not articles.
@@ -234,19 +413,26 @@ class _Group:
     penalty: float = 1.0
     first_position: int = 0
 
-    def score(self) -> float:
-        count = len(set(self.links))
+    def score(self, page: _PageLinks) -> float:
+        if len(self.link_set) < 2:
+            return 0.0
+        articles = sum(page.is_article(u) for u in self.link_set)
+        return self._score(articles, sum(page.is_navigation(u) for u in self.link_set))
+
+    def best_possible_score(self) -> float:
+        """``score`` if every link were an article and none navigation: no URL pattern looked up."""
+        return self._score(len(self.link_set), 0)
+
+    def _score(self, articles: int, navigation: int) -> float:
+        count = len(self.link_set)
         if count < 2:
             return 0.0
-        article_share = sum(
-            bool(ARTICLE_URL_PATTERNS.search(u) or DOCUMENT_URL.search(u)) for u in set(self.links)
-        )
-        navigation_share = sum(bool(NAVIGATION_URL.search(u)) for u in set(self.links)) / count
+        navigation_share = navigation / count
         date_share = len(self.dates) / count
         text_lengths = sorted(len(t) for t in self.texts)
         median_text = text_lengths[len(text_lengths) // 2] if text_lengths else 0
         title_factor = min(median_text, 24) / 12
-        quality = 0.3 + article_share / count * 1.5 + date_share * 1.5 + title_factor
+        quality = 0.3 + articles / count * 1.5 + date_share * 1.5 + title_factor
         quality *= 1 - 0.8 * navigation_share
         return count * quality * self.penalty
 
@@ -256,7 +442,7 @@ def _html_listing(text: str, url: str) -> Listing:
     if root is None:
         return Listing()
     base = _base_url(root, url)
-    scripts = "\n".join(s.text_content() for s in root.xpath("//script"))
+    scripts = "\n".join(_text_content(s) for s in root.iter("script"))
     listing = Listing()
 
     records = HANWEB_RECORD.findall(text)
@@ -275,34 +461,36 @@ def _html_listing(text: str, url: str) -> Listing:
     return listing
 
 
-def _main_list(root: lxml.html.HtmlElement, base: str) -> tuple[list[str], dict[str, str]]:
-    for junk in root.xpath("//script|//style|//noscript|//template"):
-        junk.drop_tree()
+def _main_list(root: lxml.etree._Element, base: str) -> tuple[list[str], dict[str, str]]:
+    for junk in list(root.iter("script", "style", "noscript", "template")):
+        _drop_tree(junk)
+    page = _PageLinks(base)
     groups: dict[tuple[str, ...], _Group] = {}
     for position, anchor in enumerate(root.iter("a")):
-        link = _absolute(anchor.get("href") or "", base)
+        link = page.target(anchor)
         if link is None:
             continue
-        group = groups.get(key := _signature(anchor))
+        key, row = page.placement(anchor)
+        group = groups.get(key)
         if group is None:
-            group = groups[key] = _Group(penalty=_chrome_penalty(anchor), first_position=position)
-        title = " ".join((anchor.get("title") or anchor.text_content()).split())
-        if link in group.links and not title:
+            group = groups[key] = _Group(penalty=page.chrome_penalty(anchor), first_position=position)
+        title = " ".join((anchor.get("title") or _text_content(anchor)).split())
+        if link in group.link_set and not title:
             continue
         group.links.append(link)
-        row = next((a for a in anchor.iterancestors() if a.tag in ROW_TAGS), None)
+        group.link_set.add(link)
         if row is not None and len(title) > group.rows.get(link, (None, -1))[1]:
             group.rows[link] = (row, len(title))
         if title:
             group.texts.append(title)
-        item_text = _item_of(anchor, link, base).text_content()
-        date = DATE_TEXT.search(item_text)
-        if date and link not in group.dates:
-            group.dates[link] = " ".join(date.group(0).split())
+        if link not in group.dates:
+            date = DATE_TEXT.search(_text_content(page.item(anchor, link)))
+            if date:
+                group.dates[link] = " ".join(date.group(0).split())
     if not groups:
         return [], {}
-    best = max(groups.values(), key=lambda g: (g.score(), -g.first_position))
-    if best.score() <= 0:
+    score, best = _best_group(groups.values(), page)
+    if score <= 0:
         return [], {}
     longest: dict[object, tuple[int, str]] = {}
     for link, (row, length) in best.rows.items():
@@ -310,27 +498,45 @@ def _main_list(root: lxml.html.HtmlElement, base: str) -> tuple[list[str], dict[
             longest[row] = (length, link)
     keep = {link for _, link in longest.values()}
     links = [u for u in _unique(best.links) if u not in best.rows or u in keep]
-    articles = [u for u in links if ARTICLE_URL_PATTERNS.search(u) or DOCUMENT_URL.search(u)]
+    articles = [u for u in links if page.is_article(u)]
     if len(articles) * 2 >= len(links):
         # Items that also link their column ("[社会] title") keep only the article.
-        links = [u for u in links if not NAVIGATION_URL.search(u)]
-    return links, {u: d for u, d in best.dates.items() if u in links}
+        links = [u for u in links if not page.is_navigation(u)]
+    kept = set(links)
+    return links, {u: d for u, d in best.dates.items() if u in kept}
+
+
+def _best_group(groups: Iterable[_Group], page: _PageLinks) -> tuple[float, _Group]:
+    """The highest-scoring group, the earliest on the page among equal scores.
+
+    Scoring a group looks up the URL patterns of all its links. A group whose best possible score is
+    below the best score so far cannot win, so groups are scored from the highest bound down until the
+    bound falls below the best score.
+    """
+    bounded = sorted(((group.best_possible_score(), group) for group in groups), key=lambda pair: -pair[0])
+    best_score, best = bounded[0][1].score(page), bounded[0][1]
+    for bound, group in bounded[1:]:
+        if bound < best_score:
+            break
+        score = group.score(page)
+        if (score, -group.first_position) > (best_score, -best.first_position):
+            best_score, best = score, group
+    return best_score, best
 
 
 def _records_listing(records: list[str], base: str) -> Listing:
     listing = Listing()
+    resolve = _Resolver(base)
     for record in records:
         fragment = _parse_html(f"<html><body>{record}</body></html>")
         if fragment is None:
             continue
-        anchors = [a for a in fragment.iter("a") if _absolute(a.get("href") or "", base)]
-        if not anchors:
-            continue
         # The first link of a record is the article; others are its column or attachment.
-        link = _absolute(anchors[0].get("href") or "", base)
-        assert link is not None
+        link = next(filter(None, (resolve(a.get("href") or "") for a in fragment.iter("a"))), None)
+        if link is None:
+            continue
         listing.article_links.append(link)
-        date = DATE_TEXT.search(fragment.text_content())
+        date = DATE_TEXT.search(_text_content(fragment))
         if date:
             listing.dates.setdefault(link, " ".join(date.group(0).split()))
     listing.article_links = _unique(listing.article_links)
@@ -343,10 +549,11 @@ def _hanweb_records(text: str, url: str) -> Listing:
 
 def _hanweb_requests(text: str, base: str, url: str) -> list[ListingRequest]:
     """Dataproxy POSTs for the record groups after the first, built from ``var param_N = {…}``."""
-    params = HANWEB_PARAM.search(text)
+    # The proxy path first: it is rare and quick to rule out, the other two patterns scan slowly.
     proxy = HANWEB_PROXY.search(text)
-    total_match = HANWEB_TOTAL.search(text)
-    if not (params and proxy and total_match):
+    params = proxy and HANWEB_PARAM.search(text)
+    total_match = params and HANWEB_TOTAL.search(text)
+    if not (proxy and params and total_match):
         return []
     form: dict[str, str] = {}
     for name in HANWEB_FIELDS:
@@ -366,6 +573,9 @@ def _hanweb_requests(text: str, base: str, url: str) -> list[ListingRequest]:
 
 
 def _json_feeds(scripts: str, base: str) -> list[str]:
+    if ".json" not in scripts:
+        # The pattern needs this literal; without it, it would still try every quote of the scripts.
+        return []
     return _unique(u for m in JSON_FEED_REF.finditer(scripts) if (u := _absolute(m.group(1), base)))
 
 
@@ -375,10 +585,11 @@ def _json_listing(text: str, url: str) -> Listing:
     except ValueError:
         return Listing()
     listing = Listing()
+    resolve = _Resolver(url)
     for record in _json_records(data):
         keys = {k.lower(): k for k in record}
         href = next((record[keys[k]] for k in ("url", "link", "href", "docpuburl") if k in keys), None)
-        if not isinstance(href, str) or not (link := _absolute(href, url)):
+        if not isinstance(href, str) or not (link := resolve(href)):
             continue
         listing.article_links.append(link)
         for key in ("docrelpubtime", "pubdate", "publishtime", "pubtime", "date", "time", "created"):
@@ -415,6 +626,7 @@ def _feed_listing(text: str, url: str) -> Listing:
     if root is None:
         return Listing()
     listing = Listing()
+    resolve = _Resolver(url)
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue
@@ -426,7 +638,7 @@ def _feed_listing(text: str, url: str) -> Listing:
             target = element.get("href") or (element.text or "")
         elif name == "loc" and parent_name in ("url", "sitemap"):
             target = element.text or ""
-        if target and (link := _absolute(target, url)):
+        if target and (link := resolve(target)):
             (listing.next_pages if parent_name == "sitemap" else listing.article_links).append(link)
             date = _sibling_text(parent, ("pubdate", "published", "updated", "lastmod", "date"))
             if date and parent_name != "sitemap":
