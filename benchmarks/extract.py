@@ -16,7 +16,7 @@ from portalcrawl.extract.article import extract_article
 from portalcrawl.extract.content import clear_caches
 from portalcrawl.extract.encoding import decode_html
 
-DEFAULT_PAGES = Path("/work/shared/corpus/pages")
+DEFAULT_PAGES = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pages"
 
 
 def measure(

@@ -29,7 +29,7 @@ from portalcrawl.extract.listing import ListingRequest, extract_listing
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PORTALS_DIR = REPO_ROOT / "tests" / "portals"
-DEFAULT_CORPUS = Path("/work/shared/corpus")
+DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 Page = tuple[str, str, bytes]  # (source, url, body)
 # Straight to the loopback server, whatever proxy the environment names.

@@ -15,8 +15,9 @@ from portalcrawl.extract.article import content_hash, extract_article
 from portalcrawl.extract.boilerplate import strip_boilerplate
 from portalcrawl.items import Article
 from portalcrawl.pipelines.boilerplate import LINES_REMOVED, StripBoilerplatePipeline
+from tests.shared import SEED as SHARED_SEED
 
-SEED = Path("/work/shared/seed/destoon-portal-article.txt")
+SEED = SHARED_SEED / "destoon-portal-article.txt"
 ARTICLE_PAGES = sorted((Path(__file__).parent / "fixtures" / "articles").glob("*/*.html"))
 
 

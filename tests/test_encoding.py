@@ -1,7 +1,6 @@
 """decode_html and EncodingSanityMiddleware on lying charsets and on the corpus pages."""
 
 import json
-from pathlib import Path
 
 import pytest
 from scrapy import Request
@@ -11,8 +10,8 @@ from scrapy.utils.test import get_crawler
 
 from portalcrawl.extract.encoding import decode_html, normalize_encoding
 from portalcrawl.middlewares.encoding import EncodingSanityMiddleware
+from tests.shared import CORPUS
 
-CORPUS = Path("/work/shared/corpus")
 TEXT = "发布时间：2026-01-16 来源：朱镕基纪念馆 瑢"
 
 

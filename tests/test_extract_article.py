@@ -26,9 +26,10 @@ from portalcrawl.extract import cms
 from portalcrawl.extract.article import continuation_pages, extract_article, merge_pages, squash
 from portalcrawl.items import Article
 from portalcrawl.profiles import Selectors, SiteProfile
+from tests.shared import CORPUS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "articles"
-CORPUS = Path("/work/shared/corpus")
+
 CASES = sorted(FIXTURES.glob("*/*.html"))
 # Keys of a fixture's JSON that are checks rather than Article fields.
 CHECKS = {

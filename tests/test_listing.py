@@ -13,9 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from portalcrawl.extract.listing import Listing, _absolute, _Resolver, _text_content, extract_listing
+from tests.shared import CORPUS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "listings"
-CORPUS = Path("/work/shared/corpus")
+
 CASES = sorted(p for p in FIXTURES.glob("*/*") if p.suffix != ".json")
 
 
