@@ -630,9 +630,9 @@ def _feed_listing(text: str, url: str) -> Listing:
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue
-        name = lxml.etree.QName(element).localname.lower()
+        name = _local_name(element.tag)
         parent = element.getparent()
-        parent_name = lxml.etree.QName(parent).localname.lower() if parent is not None else ""
+        parent_name = _local_name(parent.tag) if parent is not None else ""
         target: str | None = None
         if name == "link" and parent_name in ("item", "entry"):
             target = element.get("href") or (element.text or "")
@@ -648,10 +648,16 @@ def _feed_listing(text: str, url: str) -> Listing:
     return listing
 
 
+def _local_name(tag: object) -> str:
+    """An element's name without namespace or prefix, lower-cased: ``{…}date`` and a ``dc:date`` whose
+    prefix the feed never declared (kept as the literal name in recover mode) are both ``date``."""
+    return str(tag).rpartition("}")[2].rpartition(":")[2].lower()
+
+
 def _sibling_text(parent: lxml.etree._Element | None, names: tuple[str, ...]) -> str | None:
     if parent is None:
         return None
     for child in parent:
-        if isinstance(child.tag, str) and lxml.etree.QName(child).localname.lower() in names and child.text:
+        if isinstance(child.tag, str) and _local_name(child.tag) in names and child.text:
             return child.text.strip()
     return None
