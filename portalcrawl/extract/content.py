@@ -194,14 +194,24 @@ def text_content(element: etree._Element) -> str:
 
 def clear_caches() -> None:
     """Forget what the per-line caches remember (benchmarks time pages as if first seen)."""
-    nfkc.cache_clear()
+    _nfkc_line.cache_clear()
     is_noise_marker.cache_clear()
 
 
-# Kept across pages: a portal's navigation, meta-line labels and footer repeat on every article.
-@lru_cache(maxsize=16384)
+# Lines up to this long are remembered; whole texts (content hashes) are not worth keeping.
+NFKC_CACHED_LENGTH = 300
+
+
 def nfkc(text: str) -> str:
-    """``unicodedata.normalize("NFKC", text)``, remembered: on Chinese prose it costs ~20 µs a line."""
+    """``unicodedata.normalize("NFKC", text)``, remembered for short strings: on a Chinese line it costs
+    ~20 us, and a portal's navigation, meta-line labels and footer repeat on every page."""
+    if len(text) > NFKC_CACHED_LENGTH:
+        return unicodedata.normalize("NFKC", text)
+    return _nfkc_line(text)
+
+
+@lru_cache(maxsize=16384)
+def _nfkc_line(text: str) -> str:
     return unicodedata.normalize("NFKC", text)
 
 
