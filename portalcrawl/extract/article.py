@@ -93,7 +93,10 @@ def squash(text: str) -> str:
 
 
 def content_hash(title: str | None, body_text: str) -> str:
-    return hashlib.sha256(squash(f"{title or ''}\n{body_text}").encode("utf-8")).hexdigest()
+    """SHA-256 of ``squash`` of the title and text. Squashed line by line, which gives the same string
+    (a line break composes with nothing and is removed), so the lines' remembered NFKC is reused."""
+    lines = [title or "", *body_text.split("\n")]
+    return hashlib.sha256("".join(squash(line) for line in lines).encode("utf-8")).hexdigest()
 
 
 def page_bytes(page: str) -> bytes:

@@ -224,7 +224,8 @@ def xxgk_fields(lines: list[str]) -> dict[str, str]:
     """信息公开 table fields (索引号, 发布机构, 文号, 成文日期, 发文日期…), labels possibly spaced out."""
     fields: dict[str, str] = {}
     # Labels and values often sit in separate cells or lines, so the region is read as one string.
-    text = normalise(" ".join(line for line in lines if len(line) <= 400))
+    # Normalised line by line (remembered per line; a space between lines never composes with either).
+    text = " ".join(normalise(line) for line in lines if len(line) <= 400)
     if not XXGK_HINT.search(text):
         return fields
     for match in XXGK_RE.finditer(text):
