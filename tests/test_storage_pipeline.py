@@ -340,7 +340,9 @@ def test_kill_9_loses_at_most_the_flush_period(tmp_path: Path) -> None:
     )
     try:
         wait_for_rows(db_path, 1)
-        time.sleep(1.0)
+        # Rows first appear at a flush; a whole number of periods later the kill would race the next
+        # flush. Half a period off, some items are surely yielded but not yet flushed.
+        time.sleep(2.5 * flush_seconds)
         process.send_signal(signal.SIGKILL)
         process.communicate(timeout=30)
     finally:
