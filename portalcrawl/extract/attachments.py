@@ -71,7 +71,12 @@ def find_attachments(
                 absolute = urljoin(url, href.strip())
                 found.setdefault(absolute, {"url": absolute, "name": _name(link, href)})
     for script in SCRIPT_XPATH(tree):
-        for href, text in SCRIPT_LINK_RE.findall(str(script)):
+        text_of_script = str(script)
+        # The pattern opens with "<a" in either case; without one a case-insensitive scan of the whole
+        # script finds nothing, slowly.
+        if "<a" not in text_of_script and "<A" not in text_of_script:
+            continue
+        for href, text in SCRIPT_LINK_RE.findall(text_of_script):
             if attachment_extension(href):
                 absolute = urljoin(url, href.strip())
                 name = clean_line(text) or unquote(urlsplit(absolute).path.rsplit("/", 1)[-1])
