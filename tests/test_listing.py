@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from portalcrawl.extract.listing import Listing, _absolute, _Resolver, _text_content, extract_listing
+from portalcrawl.extract.content import text_content
+from portalcrawl.extract.listing import Listing, _absolute, _Resolver, extract_listing
 from tests.shared import CORPUS
 
 FIXTURES = Path(__file__).parent / "fixtures" / "listings"
@@ -142,4 +143,4 @@ def test_text_content_is_the_string_value() -> None:
     root = lxml.etree.fromstring(html, lxml.etree.HTMLParser(encoding="utf-8"))
     string_value = lxml.etree.XPath("string()")
     for element in root.iter(lxml.etree.Element):
-        assert _text_content(element) == string_value(element)
+        assert text_content(element) == string_value(element)

@@ -114,20 +114,6 @@ def parse_tree(page: str | bytes) -> etree._Element:
     return root if root is not None else etree.fromstring(EMPTY_PAGE, HTML_PARSER)
 
 
-def _drop(element: etree._Element) -> None:
-    """Remove an element but keep its tail text (lxml.html's ``drop_tree``)."""
-    parent = element.getparent()
-    if parent is None:
-        return
-    if element.tail:
-        previous = element.getprevious()
-        if previous is not None:
-            previous.tail = (previous.tail or "") + element.tail
-        else:
-            parent.text = (parent.text or "") + element.tail
-    parent.remove(element)
-
-
 def _select(tree: etree._Element, selector: str | None) -> list[etree._Element]:
     if not selector:
         return []
@@ -535,7 +521,7 @@ def _clean_body_html(node: etree._Element, url: str) -> str:
             if "href" in attributes or "src" in attributes:
                 linked.append(element)
     for element in dropped:
-        _drop(element)
+        content.drop_tree(element)
     # libxml2 removes the attributes, once it is told their names.
     if unwanted := attribute_names - KEPT_ATTRIBUTES:
         etree.strip_attributes(clone, *unwanted)

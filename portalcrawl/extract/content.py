@@ -157,9 +157,9 @@ def index_page(tree: etree._Element) -> PageIndex:
         if not HIDDEN_CLASSES.isdisjoint(tokens):
             index.hidden.add(element)
         marker = f"{ident} {classes}"
-        hint = marker.lower()
-        if NOISE_WORD.search(hint) and is_noise_marker(marker):
+        if is_noise_marker(marker):
             index.noise.add(element)
+        hint = marker.lower()
         if "title" in hint and element.tag not in HEADING_TAGS:
             titled.append(element)
         if "pub" in hint and PUBTIME_HINT.search(hint):
@@ -186,10 +186,27 @@ def positions(tree: etree._Element, elements: Iterable[etree._Element | None]) -
 def text_content(element: etree._Element) -> str:
     """All text inside ``element``, hidden or not, as lxml.html's ``text_content()`` returns it.
 
-    Article pages are parsed with the plain etree parser, whose element proxies are built in C (lxml.html
-    looks each one up in Python); libxml2's text serialiser is also cheaper than an XPath ``string()``.
+    Pages are parsed with the plain etree parser, whose element proxies are built in C (lxml.html looks
+    each one up in Python); libxml2's text serialiser is also cheaper than an XPath ``string()``, and an
+    element without children (most links) is its own text.
     """
+    if not len(element):
+        return element.text or ""
     return etree.tostring(element, method="text", encoding="unicode", with_tail=False)
+
+
+def drop_tree(element: etree._Element) -> None:
+    """Remove an element but keep its tail text (lxml.html's ``drop_tree``)."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    if element.tail:
+        previous = element.getprevious()
+        if previous is not None:
+            previous.tail = (previous.tail or "") + element.tail
+        else:
+            parent.text = (parent.text or "") + element.tail
+    parent.remove(element)
 
 
 def clear_caches() -> None:
@@ -251,7 +268,7 @@ def is_noise(element: etree._Element) -> bool:
 @lru_cache(maxsize=4096)
 def is_noise_marker(marker: str) -> bool:
     """Whether any class or id token in ``marker`` names page furniture."""
-    return any(NOISE_HINT.match(token) for token in marker.split())
+    return bool(NOISE_WORD.search(marker.lower())) and any(NOISE_HINT.match(t) for t in marker.split())
 
 
 def _walk(

@@ -11,6 +11,7 @@ from urllib.parse import ParseResult, urlencode, urljoin, urlparse, urlsplit, ur
 import lxml.etree
 
 from portalcrawl.extract.article import page_bytes
+from portalcrawl.extract.content import drop_tree, text_content
 from portalcrawl.extract.encoding import decode_html
 from portalcrawl.extract.pagination import next_listing_pages
 
@@ -254,28 +255,6 @@ CONTAINER_TAGS = {"ul", "ol", "table", "tbody", "body", "html", "dl"}
 DIGITS = re.compile(r"\d+")
 
 
-def _text_content(element: lxml.etree._Element) -> str:
-    """All text inside an element, as lxml.html's ``text_content``; libxml2's text output is the same
-    string without an XPath evaluation, and most links are one bare text node."""
-    if not len(element):
-        return element.text or ""
-    return lxml.etree.tostring(element, method="text", encoding="unicode", with_tail=False)
-
-
-def _drop_tree(element: lxml.etree._Element) -> None:
-    """Remove an element but keep its tail text (lxml.html's ``drop_tree``)."""
-    parent = element.getparent()
-    if parent is None:
-        return
-    if element.tail:
-        previous = element.getprevious()
-        if previous is None:
-            parent.text = (parent.text or "") + element.tail
-        else:
-            previous.tail = (previous.tail or "") + element.tail
-    parent.remove(element)
-
-
 def _step(element: lxml.etree._Element) -> str:
     """One element's part of a link's signature: its tag, with id and classes for containers."""
     tag = element.tag if isinstance(element.tag, str) else "?"
@@ -442,7 +421,7 @@ def _html_listing(text: str, url: str) -> Listing:
     if root is None:
         return Listing()
     base = _base_url(root, url)
-    scripts = "\n".join(_text_content(s) for s in root.iter("script"))
+    scripts = "\n".join(text_content(s) for s in root.iter("script"))
     listing = Listing()
 
     records = HANWEB_RECORD.findall(text)
@@ -463,7 +442,7 @@ def _html_listing(text: str, url: str) -> Listing:
 
 def _main_list(root: lxml.etree._Element, base: str) -> tuple[list[str], dict[str, str]]:
     for junk in list(root.iter("script", "style", "noscript", "template")):
-        _drop_tree(junk)
+        drop_tree(junk)
     page = _PageLinks(base)
     groups: dict[tuple[str, ...], _Group] = {}
     for position, anchor in enumerate(root.iter("a")):
@@ -474,7 +453,7 @@ def _main_list(root: lxml.etree._Element, base: str) -> tuple[list[str], dict[st
         group = groups.get(key)
         if group is None:
             group = groups[key] = _Group(penalty=page.chrome_penalty(anchor), first_position=position)
-        title = " ".join((anchor.get("title") or _text_content(anchor)).split())
+        title = " ".join((anchor.get("title") or text_content(anchor)).split())
         if link in group.link_set and not title:
             continue
         group.links.append(link)
@@ -484,7 +463,7 @@ def _main_list(root: lxml.etree._Element, base: str) -> tuple[list[str], dict[st
         if title:
             group.texts.append(title)
         if link not in group.dates:
-            date = DATE_TEXT.search(_text_content(page.item(anchor, link)))
+            date = DATE_TEXT.search(text_content(page.item(anchor, link)))
             if date:
                 group.dates[link] = " ".join(date.group(0).split())
     if not groups:
@@ -536,7 +515,7 @@ def _records_listing(records: list[str], base: str) -> Listing:
         if link is None:
             continue
         listing.article_links.append(link)
-        date = DATE_TEXT.search(_text_content(fragment))
+        date = DATE_TEXT.search(text_content(fragment))
         if date:
             listing.dates.setdefault(link, " ".join(date.group(0).split()))
     listing.article_links = _unique(listing.article_links)
