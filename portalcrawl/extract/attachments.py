@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 
 from lxml import etree
 
-from portalcrawl.extract.content import clean_line, text_content
+from portalcrawl.extract.content import clean_line, inline_scripts, text_content
 
 EXTENSIONS = frozenset(
     [
@@ -34,7 +34,6 @@ EXTENSIONS = frozenset(
 EXTENSION_RE = re.compile(r"\.([A-Za-z0-9]{1,5})$")
 # Links that inline scripts write into the page: var rel_appendix = '<a href="./P0….doc">…</a>'.
 SCRIPT_LINK_RE = re.compile(r"""<a\s[^>]*?href\s*=\s*\\?["']([^"'\\]+)\\?["'][^>]*>([^<]*)""", re.IGNORECASE)
-SCRIPT_XPATH = etree.XPath("//script[not(@src)]/text()")
 
 
 def attachment_extension(href: str) -> str | None:
@@ -70,8 +69,7 @@ def find_attachments(
             if attachment_extension(href):
                 absolute = urljoin(url, href.strip())
                 found.setdefault(absolute, {"url": absolute, "name": _name(link, href)})
-    for script in SCRIPT_XPATH(tree):
-        text_of_script = str(script)
+    for text_of_script in inline_scripts(tree):
         # The pattern opens with "<a" in either case; without one a case-insensitive scan of the whole
         # script finds nothing, slowly.
         if "<a" not in text_of_script and "<A" not in text_of_script:

@@ -124,9 +124,6 @@ class PageIndex:
 
 
 HEADING_TAGS = ("h1", "h2", "h3")
-HEADING_TAGS_XPATH = etree.XPath("//h1|//h2|//h3")
-# Two lists of elements as one, in document order.
-UNION_XPATH = etree.XPath("$first | $second")
 PUBTIME_HINT = re.compile(r"pubtime|pubday|publishtime|pubdate")
 # A lower-cased class/id string can only name furniture if it holds one of these (a fast first test).
 NOISE_WORD = re.compile(NOISE_WORDS.replace("s?", ""))
@@ -136,9 +133,10 @@ def index_page(tree: etree._Element) -> PageIndex:
     """Ids, class tokens, headline candidates, machine-readable pubtime elements (each in document
     order), and which elements are hidden or furniture."""
     index = PageIndex()
-    titled: list[etree._Element] = []
     # One walk in Python: faster than XPath predicates, which libxml2 evaluates node by node.
     for element in tree.iter():
+        if element.tag in HEADING_TAGS:
+            index.headings.append(element)
         attributes = element.attrib
         if not attributes:
             continue
@@ -161,10 +159,9 @@ def index_page(tree: etree._Element) -> PageIndex:
             index.noise.add(element)
         hint = marker.lower()
         if "title" in hint and element.tag not in HEADING_TAGS:
-            titled.append(element)
+            index.headings.append(element)
         if "pub" in hint and PUBTIME_HINT.search(hint):
             index.pubtime.append(element)
-    index.headings = UNION_XPATH(tree, first=HEADING_TAGS_XPATH(tree), second=titled)
     return index
 
 
@@ -193,6 +190,13 @@ def text_content(element: etree._Element) -> str:
     if not len(element):
         return element.text or ""
     return etree.tostring(element, method="text", encoding="unicode", with_tail=False)
+
+
+def inline_scripts(tree: etree._Element) -> Iterator[str]:
+    """The text of each inline script (no ``src``) of the page, in document order."""
+    for script in tree.iter("script"):
+        if script.text and script.get("src") is None:
+            yield script.text
 
 
 def drop_tree(element: etree._Element) -> None:

@@ -13,6 +13,9 @@ from portalcrawl.extract.content import nfkc
 
 EARLIEST_PLAUSIBLE = datetime(1990, 1, 1, tzinfo=UTC)
 
+# ``datetime.isoformat`` cuts a time (and keeps its offset) at these precisions.
+TIMESPECS = {"second": "seconds", "minute": "minutes", "hour": "hours"}
+
 
 @dataclass(frozen=True, slots=True)
 class ParsedDate:
@@ -34,18 +37,13 @@ class ParsedDate:
 
     def isoformat(self) -> str:
         v = self.value
-        offset = v.isoformat()[19:] if self.precision in {"second", "minute", "hour"} else ""
-        if self.precision == "second":
-            return f"{v:%Y-%m-%dT%H:%M:%S}{offset}"
-        if self.precision == "minute":
-            return f"{v:%Y-%m-%dT%H:%M}{offset}"
-        if self.precision == "hour":
-            return f"{v:%Y-%m-%dT%H}{offset}"
+        if self.precision in TIMESPECS:
+            return v.isoformat(timespec=TIMESPECS[self.precision])
         if self.precision == "day":
-            return f"{v:%Y-%m-%d}"
+            return v.date().isoformat()
         if self.precision == "month":
-            return f"{v:%Y-%m}"
-        return f"{v:%Y}"
+            return f"{v.year:04d}-{v.month:02d}"
+        return f"{v.year:04d}"
 
 
 # A clock time after a date: 19:01, 19:01:55(.123), 10时20分(30秒), 10时, optional 上午/下午 before it.

@@ -33,15 +33,13 @@ GOV_META_NAMES = frozenset(
 )
 # Publication-time tags in order of trust; lastmodifiedtime is deliberately absent.
 PUBLISHED_NAMES = ("pubdate", "firstpublishedtime", "publishdate")
-META_XPATH = etree.XPath("//meta[@name or @property or @itemprop or @http-equiv]")
 
 
 def read_meta(tree: etree._Element) -> dict[str, str]:
     """Every named ``<meta>`` of the page, keys lower-cased (first occurrence wins)."""
     values: dict[str, str] = {}
-    for element in META_XPATH(tree):
-        if not isinstance(element, etree._Element):
-            continue
+    # iter() filters tags in C; an XPath with attribute predicates costs several times more per page.
+    for element in tree.iter("meta"):
         key = element.get("name") or element.get("property") or element.get("itemprop") or ""
         content = (element.get("content") or "").strip()
         key = key.strip().lower()

@@ -8,7 +8,6 @@ from typing import Any
 
 from lxml import etree
 
-JSON_LD_XPATH = etree.XPath("//script[@type='application/ld+json']/text()")
 ARTICLE_TYPES = frozenset(("Article", "NewsArticle", "BlogPosting", "ReportageNewsArticle", "WebPage"))
 
 
@@ -46,9 +45,11 @@ def _article_objects(data: Any) -> list[dict[str, Any]]:
 def read_structured(tree: etree._Element, meta: dict[str, str]) -> StructuredData:
     """Article fields from JSON-LD, then OpenGraph; absent fields stay ``None``."""
     found = StructuredData()
-    for text in JSON_LD_XPATH(tree):
+    for script in tree.iter("script"):
+        if script.get("type") != "application/ld+json" or not script.text:
+            continue
         try:
-            data = json.loads(str(text))
+            data = json.loads(script.text)
         except ValueError:
             continue
         for obj in _article_objects(data):
