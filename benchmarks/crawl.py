@@ -7,11 +7,17 @@ for speed (``bare-tuned``), and (b) ``scrapy crawl portal`` with every pipeline 
 Politeness is off for all (no delay, no AutoThrottle, same concurrency). Prints medians of items/s, the
 ratios b/a and b/a', each child's peak RSS and CPU milliseconds per article.
 
+``--peers`` adds two kinds to each round: the bare spider with its two selectors replaced by a peer
+extractor, ``trafilatura`` (``extract`` with metadata, JSON output, as benchmarks/extract.py runs it) or
+``gne`` (``GeneralNewsExtractor().extract``), so the cost of putting a general-purpose extractor in a spider
+is measured in the same run; it also prints the ratios peer/bare and portalcrawl/trafilatura.
+
 ``--processes K`` measures instead how portalcrawl scales over processes: K server processes (K
 different portals), then alternately one crawl alone and K crawls at once (each its own portal and
 archive); it prints the aggregate items/s of the K crawls against the one.
 
     python benchmarks/crawl.py --articles 2000 --repeat 3
+    python benchmarks/crawl.py --articles 2000 --repeat 3 --peers
     python benchmarks/crawl.py --articles 2000 --repeat 3 --processes 2
 """
 
@@ -27,13 +33,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("bare", "bare-tuned", "portalcrawl")
+PEER_KINDS = ("trafilatura", "gne")
+EXTRACTORS = ("selectors", *PEER_KINDS)
 PORTAL = REPO_ROOT / "tests" / "portals" / "trs"
 ARTICLE_LINK = re.compile(r"t\d{8}_\d+\.html$")
 PAGE_COUNT = re.compile(r"createPageHTML\((\d+),\s*0,")
@@ -71,10 +79,42 @@ def settings(concurrency: int) -> dict[str, str]:
 TUNED_SCRAPY_SETTINGS = {"CONCURRENT_ITEMS": 8, "WARN_ON_GENERATOR_RETURN_VALUE": False}
 
 
-def bare_spider(start_url: str, concurrency: int, tuned: bool) -> None:
+def article_extractor(extractor: str) -> Callable[[Any], dict[str, Any]]:
+    """The bare spider's article fields from a response; a peer is imported only in the child that runs it."""
+    if extractor == "trafilatura":
+        import trafilatura
+
+        def by_trafilatura(response: Any) -> dict[str, Any]:
+            result = trafilatura.extract(
+                response.text, url=response.url, with_metadata=True, output_format="json"
+            )
+            fields = json.loads(result) if result else {}
+            return {
+                "url": response.url,
+                "title": fields.get("title"),
+                "date": fields.get("date"),
+                "text": fields.get("text"),
+            }
+
+        return by_trafilatura
+    if extractor == "gne":
+        from gne import GeneralNewsExtractor
+
+        gne = GeneralNewsExtractor()
+        return lambda response: {"url": response.url, **gne.extract(response.text)}
+    return lambda response: {
+        "url": response.url,
+        "title": response.css("meta[name=ArticleTitle]::attr(content)").get(""),
+        "body": " ".join(response.css(".TRS_Editor ::text").getall()),
+    }
+
+
+def bare_spider(start_url: str, concurrency: int, tuned: bool, extractor: str) -> None:
     """Child process (a): the least a crawler of this portal must do, and print how many items."""
     import scrapy
     from scrapy.crawler import CrawlerProcess
+
+    extract = article_extractor(extractor)
 
     class BareSpider(scrapy.Spider):
         name = "bare"
@@ -91,12 +131,8 @@ def bare_spider(start_url: str, concurrency: int, tuned: bool) -> None:
             for page in range(1, int(pages.group(1)) if pages else 0):
                 yield response.follow(f"index_{page}.html", callback=self.parse_listing)
 
-        def parse_article(self, response: Any) -> Iterator[dict[str, str]]:
-            yield {
-                "url": response.url,
-                "title": response.css("meta[name=ArticleTitle]::attr(content)").get(""),
-                "body": " ".join(response.css(".TRS_Editor ::text").getall()),
-            }
+        def parse_article(self, response: Any) -> Iterator[dict[str, Any]]:
+            yield extract(response)
 
     extra = TUNED_SCRAPY_SETTINGS if tuned else {}
     process = CrawlerProcess({**settings(concurrency), "TELNETCONSOLE_ENABLED": False, **extra})
@@ -104,6 +140,11 @@ def bare_spider(start_url: str, concurrency: int, tuned: bool) -> None:
     process.crawl(crawler)
     process.start()
     assert crawler.stats is not None
+    # Scrapy logs a callback's exception and carries on, so a peer failing on pages would otherwise
+    # show up only as fewer items at a flattering rate; exiting non-zero makes ``finish`` print the log.
+    failures = {k: v for k, v in crawler.stats.get_stats().items() if k.startswith("spider_exceptions/")}
+    if failures:
+        raise SystemExit(f"{extractor} spider raised: {failures}")
     print(json.dumps({"items": crawler.stats.get_value("item_scraped_count", 0)}))
 
 
@@ -142,11 +183,13 @@ def finish(child: Child) -> Run:
     )
 
 
-def run_bare(start_url: str, concurrency: int, *, tuned: bool = False) -> Run:
+def run_bare(start_url: str, concurrency: int, *, tuned: bool = False, extractor: str = "selectors") -> Run:
     command = [sys.executable, __file__, "--bare-spider", start_url, "--concurrency", str(concurrency)]
     if tuned:
         command.append("--tuned")
-    kind = "bare-tuned" if tuned else "bare"
+    if extractor != "selectors":
+        command += ["--extractor", extractor]
+    kind = extractor if extractor != "selectors" else "bare-tuned" if tuned else "bare"
     return finish(launch(kind, command, lambda log: json.loads(log.strip().splitlines()[-1])["items"]))
 
 
@@ -231,24 +274,31 @@ def main() -> int:
     parser.add_argument(
         "--processes", type=int, default=0, help="compare this many portalcrawl processes with one"
     )
+    parser.add_argument(
+        "--peers", action="store_true", help="also run the bare spider with trafilatura and with GNE"
+    )
     parser.add_argument("--bare-spider", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--tuned", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--extractor", choices=EXTRACTORS, default="selectors", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.bare_spider:
-        bare_spider(args.bare_spider, args.concurrency, args.tuned)
+        bare_spider(args.bare_spider, args.concurrency, args.tuned, args.extractor)
         return 0
     if args.processes:
         compare_processes(args)
         return 0
 
+    kinds = (*KINDS, *PEER_KINDS) if args.peers else KINDS
     server, start_url = start_server(args.articles)
     runs: list[Run] = []
     try:
         with tempfile.TemporaryDirectory() as work:
             for round_number in range(args.repeat):
-                for kind in KINDS:
+                for kind in kinds:
                     if kind.startswith("bare"):
                         run = run_bare(start_url, args.concurrency, tuned=kind == "bare-tuned")
+                    elif kind in PEER_KINDS:
+                        run = run_bare(start_url, args.concurrency, extractor=kind)
                     else:
                         child = launch_portalcrawl(start_url, args.concurrency, args.articles, Path(work))
                         run = finish(child)
@@ -262,7 +312,7 @@ def main() -> int:
         return statistics.median(getattr(r, metric) for r in runs if r.kind == kind)
 
     print(f"\nmedians over {args.repeat} rounds, {args.articles} articles, concurrency {args.concurrency}:")
-    for kind in KINDS:
+    for kind in kinds:
         print(
             f"  {kind:12} {median(kind, 'items_per_second'):8.1f} items/s  "
             f"peak RSS {median(kind, 'peak_rss_mb'):6.1f} MB  "
@@ -271,6 +321,12 @@ def main() -> int:
     ours = median("portalcrawl", "items_per_second")
     print(f"  ratio portalcrawl/bare items/s: {ours / median('bare', 'items_per_second'):.2f}")
     print(f"  ratio portalcrawl/bare-tuned items/s: {ours / median('bare-tuned', 'items_per_second'):.2f}")
+    if args.peers:
+        bare = median("bare", "items_per_second")
+        for peer in PEER_KINDS:
+            print(f"  ratio {peer}/bare items/s: {median(peer, 'items_per_second') / bare:.2f}")
+        trafilatura = median("trafilatura", "items_per_second")
+        print(f"  ratio portalcrawl/trafilatura items/s: {ours / trafilatura:.2f}")
     return 0
 
 
