@@ -57,6 +57,10 @@ ARTICLE = (
             "waf_generic",
         ),
         (200, "<html><body>访问过于频繁，请稍后再试</body></html>".encode(), "waf_generic"),
+        # Markup and line breaks between a phrase's words, and a title in character references.
+        (200, b"<html><body><b>Access</b>\n  <i>denied</i></body></html>", "waf_generic"),
+        (200, b"<html><title>&#23433;&#20840;&#39564;&#35777;</title><body></body></html>", "waf_generic"),
+        (200, "<html><body><p>市政府召开常务会议。</p></body></html>".encode(), None),
         (
             200,
             b"<html><head><script>var x='challenge';document.cookie='a=1'</script></head></html>",

@@ -50,6 +50,15 @@ CHALLENGE_PHRASES = (
     "access denied",
     "are you a robot",
 )
+# Every 200-page rule needs a phrase or a script marker. A phrase in the visible text or the title is
+# in the raw bytes too, its first word at least (markup between words becomes a space, whitespace is
+# collapsed), unless the title spells it with character references; so a body holding none of these is
+# no wall, and its visible text need not be built.
+CHALLENGE_WORDS = tuple(
+    dict.fromkeys(
+        [*(p.split()[0].encode() for p in CHALLENGE_PHRASES), *(m.encode() for m in CHALLENGE_SCRIPT_MARKERS)]
+    )
+)
 RATE_LIMIT_STATUSES = (429, 503)
 _SCRIPT_OR_STYLE = re.compile(rb"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(rb"<[^>]*>")
@@ -83,6 +92,8 @@ def classify_block(status: int, body: bytes, set_cookie: bytes = b"") -> str | N
     if status == 403 and any(p.encode() in lowered for p in (*CHALLENGE_PHRASES, *CHALLENGE_SCRIPT_MARKERS)):
         return "waf_generic"
     if status == 200 and len(body) <= CHALLENGE_MAX_BYTES:
+        if b"&#" not in head and not any(word in lowered for word in CHALLENGE_WORDS):
+            return None
         text = _visible_text(head)
         if len(text) >= CHALLENGE_MAX_TEXT:
             return None
