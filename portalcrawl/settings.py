@@ -45,6 +45,9 @@ REDIRECT_MAX_TIMES = 5
 HTTPERROR_ALLOW_ALL = False
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
+# Scrapy 2.19 otherwise opens, on every run, a localhost HTTP server that executes Python sent to it
+# (token in a job file under the user's profile); like the telnet console, nothing a cron crawl needs.
+REMOTE_CONTROL_ENABLED = False
 LOG_LEVEL = "INFO"
 FEED_EXPORT_ENCODING = "utf-8"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
