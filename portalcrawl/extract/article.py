@@ -779,9 +779,14 @@ def _continuation_links(tree: etree._Element, url: str) -> list[str]:
         stems.add(explicit_first["stem"])
     ext = path_match["ext"] or ""
     here_query = dict(parse_qsl(here.query))
+    # A further page's link names the article's file (``c1013-31153719-2.html``) or has a query; a
+    # substring test spares the regex on the page's other links.
+    names = {stem.rsplit("/", 1)[-1] for stem in stems}
     pages: dict[int, str] = {}
     for link in tree.iter("a"):
         href = (link.get("href") or "").strip()
+        if "?" not in href and "" not in names and not any(name in href for name in names):
+            continue
         if not PAGER_HREF.search(href):
             continue
         target = urlsplit(urljoin(url, href))
