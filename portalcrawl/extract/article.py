@@ -290,7 +290,9 @@ def _has_article_text(
     index: content.PageIndex,
 ) -> bool:
     """Whether the element holds ``least`` characters besides leading meta rows and boilerplate lines."""
-    lines = body_lines[element] = content.text_lines(element, drop_noise=True, index=index)
+    lines = body_lines.get(element)
+    if lines is None:
+        lines = body_lines[element] = content.text_lines(element, drop_noise=True, index=index)
     _, rest = _meta_line_body(lines, None, "Asia/Shanghai")
     total = 0
     for line in rest:

@@ -140,21 +140,19 @@ def index_page(tree: etree._Element) -> PageIndex:
         attributes = element.attrib
         if not attributes:
             continue
-        style = attributes.get("style")
-        if (style and HIDDEN_STYLE.search(style)) or attributes.get("hidden") is not None:
-            index.hidden.add(element)
         ident = attributes.get("id") or ""
         classes = attributes.get("class") or ""
+        tokens = classes.split()
+        if _hides(attributes.get("style"), attributes.get("hidden"), tokens):
+            index.hidden.add(element)
         if not (ident or classes):
             continue
-        tokens = classes.split()
         if ident:
             index.by_id.setdefault(ident, []).append(element)
         for token in tokens:
             index.by_class.setdefault(token, []).append(element)
-        if not HIDDEN_CLASSES.isdisjoint(tokens):
-            index.hidden.add(element)
-        marker = f"{ident} {classes}"
+        # The string ``is_noise`` builds, so both share one remembered verdict.
+        marker = f"{classes} {ident}"
         if is_noise_marker(marker):
             index.noise.add(element)
         hint = marker.lower()
@@ -254,13 +252,17 @@ def is_hidden(element: etree._Element) -> bool:
     """Hidden by inline style, the ``hidden`` attribute or a conventional hiding class."""
     if not element.attrib:
         return False
-    style = element.get("style")
-    if style and HIDDEN_STYLE.search(style):
-        return True
-    if element.get("hidden") is not None:
-        return True
-    classes = element.get("class")
-    return bool(classes) and not HIDDEN_CLASSES.isdisjoint(classes.split())
+    return _hides(element.get("style"), element.get("hidden"), (element.get("class") or "").split())
+
+
+def _hides(style: str | None, hidden: str | None, class_tokens: list[str]) -> bool:
+    """The test of ``is_hidden`` on an element's style, ``hidden`` attribute and class tokens (which
+    ``index_page`` has read already)."""
+    return (
+        bool(style and HIDDEN_STYLE.search(style))
+        or hidden is not None
+        or not HIDDEN_CLASSES.isdisjoint(class_tokens)
+    )
 
 
 def is_noise(element: etree._Element) -> bool:

@@ -10,7 +10,7 @@ from urllib.parse import ParseResult, urlencode, urljoin, urlparse, urlsplit, ur
 
 import lxml.etree
 
-from portalcrawl.extract.article import page_bytes
+from portalcrawl.extract.article import HTML_PARSER, page_bytes
 from portalcrawl.extract.content import drop_tree, text_content
 from portalcrawl.extract.encoding import decode_html
 from portalcrawl.extract.pagination import next_listing_pages
@@ -231,16 +231,13 @@ def _unique(urls: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(urls))
 
 
-# Plain etree elements: lxml.html's element classes are chosen by a Python callback for every element
-# proxy, which costs more than the rest of a listing page's link grouping.
-UTF8_HTML_PARSER = lxml.etree.HTMLParser(encoding="utf-8")
-
-
 def _parse_html(text: str) -> lxml.etree._Element | None:
-    # The same UTF-8 bytes article extraction parses: no XML declaration, no control characters that
-    # lxml refuses to keep in text and tails.
+    # The same UTF-8 bytes and parser as article extraction: no XML declaration, no control characters
+    # that lxml refuses to keep in text and tails, and plain etree elements (lxml.html's element classes
+    # are chosen by a Python callback for every element proxy, which costs more than the rest of a
+    # listing page's link grouping).
     try:
-        root: lxml.etree._Element | None = lxml.etree.fromstring(page_bytes(text), UTF8_HTML_PARSER)
+        root: lxml.etree._Element | None = lxml.etree.fromstring(page_bytes(text), HTML_PARSER)
     except ValueError:
         return None
     return root

@@ -8,6 +8,8 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import lxml.etree
 
+from portalcrawl.extract.content import text_content
+
 NEXT_TEXTS = {
     "下一页",
     "下页",
@@ -72,12 +74,8 @@ def _link(href: str | None, base: str) -> str | None:
 
 
 def _text(anchor: lxml.etree._Element) -> str:
-    """An anchor's text, squashed and lowercased; most anchors are one bare text node."""
-    if len(anchor):
-        text = lxml.etree.tostring(anchor, method="text", encoding="unicode", with_tail=False)
-    else:
-        text = anchor.text or ""
-    return " ".join(text.split()).lower()
+    """An anchor's text, squashed and lowercased."""
+    return " ".join(text_content(anchor).split()).lower()
 
 
 def _next_links(root: lxml.etree._Element, texts: dict[lxml.etree._Element, str], base: str) -> list[str]:
