@@ -139,12 +139,12 @@ def test_bad_profile_exits_2_without_traceback(tmp_path: Path) -> None:
 def test_lock_records_pid_and_refuses_a_second_holder(tmp_path: Path) -> None:
     path = lock_path_for(tmp_path / "a.db")
     with CrawlLock(path) as first:
-        assert path.read_text() == f"{os.getpid()}\n"
+        assert path.read_text().strip() == str(os.getpid())
         with pytest.raises(LockHeld) as held:
             CrawlLock(path).acquire()
         assert held.value.pid == os.getpid()
         assert first.previous_pid is None
-    assert path.read_text() == ""
+    assert path.read_text().strip() == ""
     with CrawlLock(path):
         pass
 
@@ -155,7 +155,7 @@ def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path: Path) -> None:
     path.write_text(f"{gone}\n")
     with CrawlLock(path) as lock:
         assert lock.previous_pid == gone
-        assert path.read_text() == f"{os.getpid()}\n"
+        assert path.read_text().strip() == str(os.getpid())
 
 
 def test_crawl_exits_75_while_another_process_holds_the_lock(tmp_path: Path) -> None:

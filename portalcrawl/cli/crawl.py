@@ -21,7 +21,7 @@ from scrapy.utils.project import get_project_settings
 from twisted.python.failure import Failure
 
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, EXIT_USAGE
-from portalcrawl.lock import CrawlLock, LockHeld, lock_path_for
+from portalcrawl.lock import CrawlLock, LockHeld, LockUnusable, describe_previous_holder, lock_path_for
 from portalcrawl.profiles import (
     ProfileError,
     SiteProfile,
@@ -136,6 +136,9 @@ def handle(args: argparse.Namespace) -> int:
     except LockHeld as exc:
         print(locked_message(exc, db_path), file=sys.stderr)
         return EXIT_TEMPFAIL
+    except LockUnusable as exc:
+        print(f"portalcrawl: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     try:
         log_file = prepare_log_file(settings, "crawl")
         # The extension itself stays silent (NotConfigured) when stderr is not a terminal.
@@ -265,7 +268,7 @@ def run_crawls(
     process = CrawlerProcess(settings)
     if lock is not None and lock.previous_pid is not None:
         logger.info(
-            "took over the lock %s left by pid %s, which is no longer running", lock.path, lock.previous_pid
+            "took over the lock %s left by %s", lock.path, describe_previous_holder(lock.previous_pid)
         )
     launches = []
     for job in jobs:

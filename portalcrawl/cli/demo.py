@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sqlite3
 import sys
 import tempfile
 import time
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import sqlite_utils
 
-from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL
+from portalcrawl.archive_files import archive_sites, is_sqlite_file
+from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, EXIT_USAGE
 from portalcrawl.cli.crawl import (
     CrawlJob,
     SiteResult,
@@ -22,8 +24,8 @@ from portalcrawl.cli.crawl import (
     prepare_log_file,
     run_crawls,
 )
-from portalcrawl.demo.server import DEMO_PORTAL_DIR, PortalServer
-from portalcrawl.lock import CrawlLock, LockHeld, lock_path_for
+from portalcrawl.demo.server import DEMO_PORTAL_DIR, Portal, PortalServer
+from portalcrawl.lock import CrawlLock, LockHeld, LockUnusable, lock_path_for
 from portalcrawl.search import search
 
 DEFAULT_DEMO_DB = "output/demo.db"
@@ -51,14 +53,36 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=handle)
 
 
+def refusal(db_path: Path) -> str | None:
+    """Why the demo must not delete ``db_path``: it is a database holding sites of real crawls."""
+    if not is_sqlite_file(db_path):
+        return None
+    demo_columns = set(Portal(DEMO_PORTAL_DIR).columns)
+    try:
+        foreign = sorted(archive_sites(db_path) - demo_columns)
+    except sqlite3.Error as error:
+        return f"--db {db_path} is a SQLite database that cannot be read ({error}); not deleting it"
+    if not foreign:
+        return None
+    shown = ", ".join(foreign[:3]) + (", …" if len(foreign) > 3 else "")
+    return f"--db {db_path} holds sites that are not the demo's ({shown}); not deleting it"
+
+
 def handle(args: argparse.Namespace) -> int:
     db_path = Path(args.db)
+    problem = refusal(db_path)
+    if problem:
+        print(f"portalcrawl: error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     lock = CrawlLock(lock_path_for(db_path))
     try:
         lock.acquire()
     except LockHeld as exc:
         print(locked_message(exc, db_path), file=sys.stderr)
         return EXIT_TEMPFAIL
+    except LockUnusable as exc:
+        print(f"portalcrawl: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     try:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db_path}{suffix}").unlink(missing_ok=True)

@@ -6,6 +6,7 @@ import argparse
 import io
 import sys
 
+from portalcrawl.archive_files import is_sqlite_file
 from portalcrawl.cli import EXIT_OK, EXIT_USAGE
 from portalcrawl.cli.runs import add_db_argument, open_existing
 from portalcrawl.export import EXPORT_FORMATS, export_articles
@@ -30,6 +31,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     if args.bom and args.format != "csv":
         print("portalcrawl export: error: --bom only applies to --format csv", file=sys.stderr)
+        return EXIT_USAGE
+    if args.output and is_sqlite_file(args.output):
+        print(
+            f"portalcrawl: error: -o {args.output} is a SQLite database; not overwriting it "
+            "(give another -o FILE)",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     db, status = open_existing("export", args.db)
     if db is None:

@@ -13,6 +13,7 @@ from typing import Any
 import sqlite_utils
 
 from portalcrawl import settings
+from portalcrawl.archive_files import open_for_reading
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from portalcrawl.database import DatabaseError, open_database
 
@@ -26,10 +27,13 @@ def add_db_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def open_existing(command: str, path: str) -> tuple[sqlite_utils.Database | None, int]:
-    """The archive at ``path``, or None and the exit status after printing a one-line error."""
+def open_existing(
+    command: str, path: str, *, write: bool = False
+) -> tuple[sqlite_utils.Database | None, int]:
+    """The archive at ``path`` (read-only unless ``write``), or None and the exit status after
+    printing a one-line error."""
     try:
-        return open_database(path, create=False), EXIT_OK
+        return (open_database(path, create=False) if write else open_for_reading(path)), EXIT_OK
     except DatabaseError as error:
         print(f"portalcrawl {command}: error: {error}", file=sys.stderr)
         return None, EXIT_USAGE

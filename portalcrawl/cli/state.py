@@ -64,7 +64,7 @@ def _show(db: sqlite_utils.Database, site: str) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    db, status = open_existing("state", args.db)
+    db, status = open_existing("state", args.db, write=args.reset)
     if db is None:
         return status
     try:

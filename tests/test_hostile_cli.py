@@ -1,0 +1,209 @@
+"""The CLI under hostile conditions: archive paths it must not clobber, tricked locks, read-only media."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from portalcrawl.demo.server import PortalServer
+from portalcrawl.lock import CrawlLock, lock_path_for
+
+TRS_PORTAL = Path(__file__).parent / "portals" / "trs"
+FAST = [
+    "-s",
+    "DOWNLOAD_DELAY=0",
+    "-s",
+    "AUTOTHROTTLE_ENABLED=False",
+    "-s",
+    "CONCURRENT_REQUESTS_PER_DOMAIN=8",
+]
+
+
+def portalcrawl(args: list[str], cwd: Path, timeout: float = 90) -> subprocess.CompletedProcess[str]:
+    """``portalcrawl ARGS`` as cron runs it: no terminal, stdin from /dev/null."""
+    return subprocess.run(
+        [sys.executable, "-m", "portalcrawl", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    assert "Traceback" not in result.stderr + result.stdout
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("portalcrawl: error: "), lines[0]
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Path, str]]:
+    """A real archive of the TRS fixture portal, and the log of the crawl that made it.
+
+    The crawl starts on a lock file naming a live pid (this test process) that does not hold the lock.
+    """
+    work = tmp_path_factory.mktemp("archive")
+    lock_path_for(work / "archive.db").write_text(f"{os.getpid()}\n")
+    with PortalServer(TRS_PORTAL) as server:
+        url = server.start_url(next(iter(server.columns)))
+        result = portalcrawl(
+            ["crawl", "--url", url, "--db", "archive.db", "-s", "LOG_FILE=crawl.log", *FAST], work
+        )
+    assert result.returncode == 0, result.stdout + result.stderr
+    yield work / "archive.db", (work / "crawl.log").read_text()
+
+
+@pytest.fixture
+def archive(crawled: tuple[Path, str], tmp_path: Path) -> Path:
+    copy = tmp_path / "archive.db"
+    shutil.copyfile(crawled[0], copy)
+    return copy
+
+
+# -- commands that must not destroy an archive ------------------------------------------------------
+
+
+def test_export_refuses_to_overwrite_the_archive_it_reads(archive: Path) -> None:
+    before = digest(archive)
+    result = portalcrawl(["export", "--db", archive.name, "-o", archive.name], archive.parent)
+    assert result.returncode == 2
+    assert "archive.db is a SQLite database" in one_error_line(result)
+    assert digest(archive) == before
+
+
+def test_export_refuses_to_overwrite_any_other_database(archive: Path) -> None:
+    other = archive.with_name("other.db")
+    shutil.copyfile(archive, other)
+    result = portalcrawl(["export", "--db", archive.name, "-o", "other.db"], archive.parent)
+    assert result.returncode == 2
+    one_error_line(result)
+    assert digest(other) == digest(archive)
+    # A file that is no database is the user's to overwrite.
+    (archive.parent / "old.jsonl").write_text("old\n")
+    assert portalcrawl(["export", "--db", archive.name, "-o", "old.jsonl"], archive.parent).returncode == 0
+    assert (archive.parent / "old.jsonl").read_text().startswith('{"')
+
+
+def test_demo_refuses_to_delete_an_archive_of_real_sites(archive: Path) -> None:
+    before = digest(archive)
+    result = portalcrawl(["demo", "--db", archive.name], archive.parent)
+    assert result.returncode == 2
+    assert "127.0.0.1" in one_error_line(result)
+    assert digest(archive) == before
+    assert not (archive.parent / "logs").exists()
+
+
+# -- the lock ---------------------------------------------------------------------------------------
+
+
+def test_the_same_archive_through_a_symlink_contends_for_one_lock(archive: Path) -> None:
+    link = archive.with_name("link.db")
+    link.symlink_to(archive)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from portalcrawl.lock import CrawlLock, lock_path_for; "
+            "CrawlLock(lock_path_for(sys.argv[1])).acquire(); print('locked', flush=True); sys.stdin.read()",
+            str(archive),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline() == "locked\n"
+        result = portalcrawl(
+            ["crawl", "--url", "http://127.0.0.1:9/news/", "--db", "link.db"], archive.parent
+        )
+    finally:
+        holder.communicate("", timeout=10)
+    assert result.returncode == 75, result.stderr
+    assert f"(pid {holder.pid})" in result.stderr
+
+
+def test_a_lock_file_that_is_a_symlink_is_refused_and_its_target_untouched(archive: Path) -> None:
+    victim = archive.with_name("victim.conf")
+    victim.write_text("precious = true\n")
+    lock_path_for(archive).symlink_to(victim)
+    result = portalcrawl(["crawl", "--url", "http://127.0.0.1:9/news/", "--db", archive.name], archive.parent)
+    assert result.returncode == 1
+    assert "is a symbolic link" in one_error_line(result)
+    assert victim.read_text() == "precious = true\n"
+
+
+def test_a_lock_file_hard_linked_to_another_file_is_refused(archive: Path) -> None:
+    victim = archive.with_name("victim.conf")
+    victim.write_text("precious = true\n")
+    os.link(victim, lock_path_for(archive))
+    result = portalcrawl(["crawl", "--url", "http://127.0.0.1:9/news/", "--db", archive.name], archive.parent)
+    assert result.returncode == 1
+    assert "hard links" in one_error_line(result)
+    assert victim.read_text() == "precious = true\n"
+
+
+def test_lock_is_never_truncated_and_is_blanked_on_release(tmp_path: Path) -> None:
+    path = lock_path_for(tmp_path / "a.db")
+    with CrawlLock(path):
+        assert path.read_text().strip() == str(os.getpid())
+    assert path.read_text().strip() == ""
+    assert path.stat().st_size > 0
+
+
+def test_taking_over_a_lock_does_not_call_a_live_pid_dead(crawled: tuple[Path, str]) -> None:
+    log = crawled[1]
+    assert f"left by pid {os.getpid()}, which no longer holds it" in log
+    assert "no longer running" not in log
+
+
+# -- read-only media ----------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def read_only_mount(files: list[Path], mount_point: Path) -> Iterator[Path]:
+    """A tmpfs at ``mount_point`` holding copies of ``files``, remounted read-only (root only)."""
+    mount_point.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(mount_point)], check=False)
+    if made.returncode != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    try:
+        for file in files:
+            shutil.copyfile(file, mount_point / file.name)
+        subprocess.run(["mount", "-o", "remount,ro", str(mount_point)], check=True)
+        yield mount_point
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=True)
+
+
+def test_read_only_media_can_be_searched_exported_and_listed(archive: Path, tmp_path: Path) -> None:
+    with read_only_mount([archive], tmp_path / "ro") as media:
+        db = str(media / "archive.db")
+        search = portalcrawl(["search", "工作", "--db", db], tmp_path)
+        stats = portalcrawl(["stats", "--db", db], tmp_path)
+        export = portalcrawl(["export", "--db", db], tmp_path)
+        runs = portalcrawl(["runs", "--db", db], tmp_path)
+        state = portalcrawl(["state", "127.0.0.1", "--db", db], tmp_path)
+        crawl = portalcrawl(["crawl", "--url", "http://127.0.0.1:9/news/", "--db", db], tmp_path)
+    for result in (search, stats, export, runs, state):
+        assert result.returncode == 0, [*result.args[3:5], result.stderr]
+        assert result.stdout
+    assert len(export.stdout.splitlines()) > 3
+    assert crawl.returncode == 1
+    assert "Read-only file system" in one_error_line(crawl)
