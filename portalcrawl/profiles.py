@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from portalcrawl.urls import effective_port
+
 PACKAGED_SITES_DIR = Path(__file__).parent / "sites"
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
@@ -47,6 +49,13 @@ class SiteProfile:
     max_pages: int | None = None
     since: str | None = None
     recheck_days: int | None = None
+    allowed_ports: tuple[int, ...] = ()
+
+    @property
+    def ports(self) -> frozenset[int]:
+        """Ports the crawl may connect to: the start URLs' ports, 80, 443 and ``allowed_ports``."""
+        start_ports = {port for url in self.start_urls if (port := effective_port(url)) is not None}
+        return frozenset({80, 443, *start_ports, *self.allowed_ports})
 
     @property
     def domains(self) -> tuple[str, ...]:
@@ -122,6 +131,12 @@ def parse_profile(data: dict[str, Any], path: Path) -> SiteProfile:
     for key in ("max_pages", "recheck_days"):
         if key in data and (_expect(path, key, data[key], int) < 1):
             raise _fail(path, key, "must be a positive integer")
+    allowed_ports = tuple(
+        _expect(path, "allowed_ports", port, int)
+        for port in _expect(path, "allowed_ports", data.get("allowed_ports", []), list)
+    )
+    if any(not 1 <= port <= 65535 for port in allowed_ports):
+        raise _fail(path, "allowed_ports", f"ports are 1 to 65535, got {list(allowed_ports)}")
     since = data.get("since")
     if since is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", _expect(path, "since", since, str)):
         raise _fail(path, "since", f"expected YYYY-MM-DD, got {since!r}")
@@ -138,6 +153,7 @@ def parse_profile(data: dict[str, Any], path: Path) -> SiteProfile:
         max_pages=data.get("max_pages"),
         since=since,
         recheck_days=data.get("recheck_days"),
+        allowed_ports=allowed_ports,
     )
 
 

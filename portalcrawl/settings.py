@@ -55,6 +55,8 @@ TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 DOWNLOADER_MIDDLEWARES = {
     # Runs before Scrapy's robots/offsite checks see nothing to do with it: refuses unsafe URLs early.
     "portalcrawl.middlewares.url_filter.UrlFilterMiddleware": 50,
+    # Then what a host name resolves to: a name of an allowed domain may still point at an intranet.
+    "portalcrawl.middlewares.resolved_address.ResolvedAddressMiddleware": 55,
     # Classifies WAF/challenge/rate-limit answers before RetryMiddleware (550) would retry them.
     "portalcrawl.middlewares.blocking.BlockDetectionMiddleware": 560,
     # Re-decodes pages whose HTTP charset and <meta> charset disagree (after decompression at 590).

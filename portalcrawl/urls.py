@@ -78,6 +78,23 @@ def _normalise_allowed(entry: str) -> str:
     return host
 
 
+def is_ip_literal(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def effective_port(url: str) -> int | None:
+    """The port a request to ``url`` connects to (the scheme's default when none is written)."""
+    try:
+        parts = urlsplit(url)
+        return parts.port or _DEFAULT_PORTS.get(parts.scheme.lower())
+    except ValueError:
+        return None
+
+
 def _is_internal_ip(host: str) -> bool:
     try:
         address = ipaddress.ip_address(host)
@@ -101,13 +118,39 @@ def _allowed_hosts(entries: tuple[str, ...]) -> frozenset[str]:
     return frozenset(_normalise_allowed(entry) for entry in entries) - {""}
 
 
-def is_fetchable_url(url: str, allowed_hosts: Iterable[str]) -> bool:
+def is_internal_address(address: str) -> bool:
+    """Whether an IP address is loopback, private, link-local, multicast, reserved or unspecified."""
+    return _is_internal_ip(address)
+
+
+def is_internal_host(host: str) -> bool:
+    """Whether a host, as written in a URL, names this machine or a private network."""
+    return host == "localhost" or host.endswith(".localhost") or _is_internal_ip(host)
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether a host, as written in a URL, is this machine (``localhost`` or a loopback address)."""
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def is_fetchable_url(url: str, allowed_hosts: Iterable[str], ports: Iterable[int] | None = None) -> bool:
     """Whether the crawler may request ``url``.
 
     Only http(s); the host must be one of ``allowed_hosts`` or a subdomain of one (department sites
     live under their city's domain). Loopback, private, link-local and multicast addresses and
     ``localhost`` are refused unless listed exactly: a portal page linking to 169.254.169.254 or an
-    intranet address must not make the crawler probe the network it runs in.
+    intranet address must not make the crawler probe the network it runs in. With ``ports``, the
+    port connected to must be one of them: a portal page must not send the crawler to the portal
+    host's Redis or admin port. (What a host *name* resolves to is checked at download time, by the
+    URL filter middleware.)
     """
     if any(c in url for c in "\\\t\r\n ") or any(ord(c) < 0x20 for c in url):
         return False
@@ -118,12 +161,14 @@ def is_fetchable_url(url: str, allowed_hosts: Iterable[str]) -> bool:
         return False
     if parts.scheme.lower() not in _FETCHABLE_SCHEMES or port == 0:
         return False
+    if ports is not None and (port or _DEFAULT_PORTS[parts.scheme.lower()]) not in ports:
+        return False
     host = host_of(url)
     if not host:
         return False
     allowed = _allowed_hosts(tuple(allowed_hosts))
     if host in allowed:
         return True
-    if host == "localhost" or host.endswith(".localhost") or _is_internal_ip(host):
+    if is_internal_host(host):
         return False
     return any(host.endswith("." + parent) for parent in allowed)

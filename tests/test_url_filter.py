@@ -84,10 +84,12 @@ def test_passes_portal_urls_and_robots(url: str) -> None:
     assert failures == []
 
 
-def test_loopback_portal_is_allowed_only_on_its_own_address() -> None:
+def test_loopback_portal_is_allowed_only_on_its_own_address_and_ports() -> None:
     middleware, _ = make_filter(["http://127.0.0.1:8123/list/index.html"])
     assert middleware.process_request(Request("http://127.0.0.1:8123/robots.txt")) is None
-    assert middleware.process_request(Request("http://127.0.0.1:9999/a.html")) is None
+    assert middleware.process_request(Request("http://127.0.0.1/a.html")) is None
+    with pytest.raises(IgnoreRequest, match="port 9999 is not one of the portal's ports"):
+        middleware.process_request(Request("http://127.0.0.1:9999/a.html"))
     with pytest.raises(IgnoreRequest):
         middleware.process_request(Request("http://127.0.0.2:8123/a.html"))
     with pytest.raises(IgnoreRequest):

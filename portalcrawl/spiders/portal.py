@@ -94,6 +94,7 @@ class PortalSpider(scrapy.Spider):
         self.since = self._since(since if since is not None else self.profile.since)
         self.full = self._flag("full", full)
         self.domains = self.profile.domains
+        self.ports = self.profile.ports
         self.allowed_domains = list(self.domains)
         self.article_url_pattern = (
             re.compile(self.profile.article_url_pattern) if self.profile.article_url_pattern else None
@@ -278,7 +279,9 @@ class PortalSpider(scrapy.Spider):
 
     def _is_new_candidate(self, chain: ListingChain, candidate: str | ListingRequest) -> bool:
         url = candidate if isinstance(candidate, str) else candidate.url
-        return is_fetchable_url(url, self.domains) and _candidate_key(candidate) not in chain.visited
+        return (
+            is_fetchable_url(url, self.domains, self.ports) and _candidate_key(candidate) not in chain.visited
+        )
 
     def _follow(self, chain: ListingChain) -> Iterator[scrapy.Request]:
         while chain.queue:
@@ -320,7 +323,7 @@ class PortalSpider(scrapy.Spider):
         pattern = self.article_url_pattern
         links = []
         for link in listing.article_links:
-            if not is_fetchable_url(link, self.domains):
+            if not is_fetchable_url(link, self.domains, self.ports):
                 self.crawler.stats.inc_value("portalcrawl/spider/offsite_links")
                 continue
             if DOCUMENT_URL.search(link):

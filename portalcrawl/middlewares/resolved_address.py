@@ -1,0 +1,70 @@
+"""Refuse host names of allowed domains whose DNS answer is a private or loopback address."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.error import DNSLookupError
+
+from portalcrawl.middlewares.url_filter import HostPolicy, refuse, site_policy
+from portalcrawl.urls import is_ip_literal
+
+if TYPE_CHECKING:
+    from scrapy import Request
+    from scrapy.crawler import Crawler
+    from scrapy.http import Response
+
+
+class ResolvedAddressMiddleware:
+    """Downloader middleware right after the URL filter: checks the address a host name resolves to.
+
+    The URL filter judges the URL as written; ``intranet.example.gov.cn`` looks like the portal but may
+    resolve to 10.0.0.5, and any name may resolve to 127.0.0.1. The name is resolved here through the
+    reactor's resolver, the one Scrapy installs (``DNSCACHE_ENABLED``): the download then connects to
+    that cached answer, not to a second lookup. The response's ``ip_address``, the peer actually
+    connected to, is checked as well, so a cache miss or a changed answer still yields nothing.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self._policy: HostPolicy | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> ResolvedAddressMiddleware:
+        return cls(crawler)
+
+    @property
+    def policy(self) -> HostPolicy:
+        if self._policy is None:
+            self._policy = site_policy(self.crawler)
+        return self._policy
+
+    async def process_request(self, request: Request) -> None:
+        host = (urlparse_cached(request).hostname or "").rstrip(".")
+        if not host or is_ip_literal(host):
+            return  # an address as written was judged by the URL filter
+        # Imported here: importing the reactor at module level would install the default one.
+        from twisted.internet import reactor  # noqa: PLC0415
+
+        try:
+            address = await maybe_deferred_to_future(reactor.resolve(host))  # type: ignore[arg-type]
+        except DNSLookupError:
+            return  # the download fails on the same lookup and reports it as usual
+        self._check(request, host, str(address))
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        host = (urlparse_cached(request).hostname or "").rstrip(".")
+        if response.ip_address is not None and host and not is_ip_literal(host):
+            self._check(request, host, str(response.ip_address))
+        return response
+
+    def _check(self, request: Request, host: str, address: str) -> None:
+        if not self.policy.may_connect(host, address):
+            refuse(
+                self.crawler,
+                request,
+                f"host {host!r} resolves to the internal address {address} "
+                "(list it exactly in allowed_domains if that is intended)",
+            )
