@@ -57,6 +57,10 @@ DOWNLOADER_MIDDLEWARES = {
     "portalcrawl.middlewares.url_filter.UrlFilterMiddleware": 50,
     # Then what a host name resolves to: a name of an allowed domain may still point at an intranet.
     "portalcrawl.middlewares.resolved_address.ResolvedAddressMiddleware": 55,
+    # robots.txt as RFC 9309 says (redirects to any host; 5xx or no answer disallows the host), in the
+    # place of Scrapy's RobotsTxtMiddleware, which crawls everything then.
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "portalcrawl.middlewares.robots.RobotsPolicyMiddleware": 100,
     # Classifies WAF/challenge/rate-limit answers before RetryMiddleware (550) would retry them.
     "portalcrawl.middlewares.blocking.BlockDetectionMiddleware": 560,
     # Re-decodes pages whose HTTP charset and <meta> charset disagree (after decompression at 590).

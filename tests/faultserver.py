@@ -33,6 +33,8 @@ LISTING_PATH = "/list/index.html"
 HANG_SECONDS = 30.0
 
 Handler = Callable[["FaultHandler"], None]
+# Sites of the fault matrix that are no start URL: reached (or not) only through links and redirects.
+NOT_STARTED = ("elsewhere", "robots_apex")
 
 
 def start_crawl(urls: list[str], db_path: Path, cwd: Path, **settings: str) -> subprocess.Popen:
@@ -143,8 +145,8 @@ class FaultSite(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, host: str = "127.0.0.1") -> None:
-        super().__init__((host, 0), FaultHandler)
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__((host, port), FaultHandler)
         self.routes: dict[str, Handler] = {}
         self.hits: Counter[str] = Counter()
         self.stopping = threading.Event()
@@ -281,7 +283,7 @@ class FaultPortal:
 
     @property
     def start_urls(self) -> list[str]:
-        return [site.base + LISTING_PATH for name, site in self.sites.items() if name != "elsewhere"]
+        return [site.base + LISTING_PATH for name, site in self.sites.items() if name not in NOT_STARTED]
 
     def _good(self, site: FaultSite, ident: int, links: list[tuple[str, str]], name: str) -> None:
         path = ARTICLE_PATH.format(id=ident)
@@ -463,9 +465,37 @@ class FaultPortal:
         for name, site, ident in (
             ("robots_html", robots_html, 610),
             ("robots_404", robots_404, 620),
-            ("robots_hang", robots_hang, 630),
         ):
             site_links: list[tuple[str, str]] = []
             for n in range(2):
                 self._good(site, ident + n, site_links, f"good-{name}-{n}")
             site.routes[LISTING_PATH] = _page(listing_html(site_links))
+        self._robots_unavailable_sites()
+
+    def _robots_unavailable_sites(self) -> None:
+        """RFC 9309: a robots.txt redirect is followed to any host; no answer or a 5xx disallows all."""
+        robots_503 = self.sites["robots_503"] = FaultSite()
+        robots_503.routes["/robots.txt"] = _page("<h1>503 Service Unavailable</h1>", status=503)
+        # www → apex: the rules live on another host (here another loopback address, same port).
+        robots_redirect = self.sites["robots_redirect"] = FaultSite()
+        apex = self.sites["robots_apex"] = FaultSite("127.0.0.5", robots_redirect.server_address[1])
+        robots_redirect.routes["/robots.txt"] = _redirect(apex.base + "/robots.txt")
+        apex.routes["/robots.txt"] = _page("User-agent: *\nDisallow: /xwdt/\n", content_type="text/plain")
+        for name, site, ident in (
+            ("robots_hang", self.sites["robots_hang"], 630),
+            ("robots_503", robots_503, 640),
+            ("robots_redirect", robots_redirect, 650),
+        ):
+            site_links: list[tuple[str, str]] = []
+            for n in range(2):
+                self._good(site, ident + n, site_links, f"good-{name}-{n}")
+                self.cases[-1].expect = "untouched"
+            site.routes[LISTING_PATH] = _page(listing_html(site_links))
+            if site is not robots_redirect:
+                listing = Case(
+                    f"{name}_listing",
+                    site.base + LISTING_PATH,
+                    "recorded",
+                    reason_contains="robots_unavailable",
+                )
+                self.cases.append(listing)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 import socket
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -145,3 +147,69 @@ def test_links_and_redirects_to_other_ports_of_the_host_are_refused(
     # 821 directly and through the redirect of 829.
     assert rows(tmp_path / "second.db", "SELECT count(*) FROM articles") == [(4,)], result.stderr[-3000:]
     assert other.hits[ARTICLE_PATH.format(id=821)] >= 1
+
+
+# -- item: robots.txt that cannot be read, or lives on another host ---------------------------------
+
+
+def portalcrawl_crawl(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``portalcrawl crawl ARGS`` as cron runs it, with politeness off for the loopback portal."""
+    fast = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_TIMEOUT=3"]
+    return subprocess.run(
+        [sys.executable, "-m", "portalcrawl", "crawl", *args, *fast],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+
+
+def test_a_robots_txt_answering_5xx_disallows_the_site_and_fails_the_run(
+    sites: list[FaultSite], tmp_path: Path
+) -> None:
+    site = serve_portal(FaultSite(), [831, 832])
+    site.routes["/robots.txt"] = lambda handler: handler.send_page(b"<h1>500</h1>", status=500)
+    sites.append(site)
+    result = portalcrawl_crawl(["--url", site.base + LISTING_PATH, "--db", "a.db"], tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    row = result.stdout.splitlines()[1]
+    assert row.split()[:3] == ["127.0.0.1", "failed", "0"]
+    assert "stopped: robots_unavailable" in row
+    assert set(site.hits) == {"/robots.txt"}
+    db = tmp_path / "a.db"
+    assert rows(db, "SELECT status, reason FROM crawl_runs") == [("failed", "robots_unavailable")]
+    assert rows(db, "SELECT url, reason LIKE 'robots_unavailable: %HTTP 500%' FROM fetch_errors") == [
+        (site.base + LISTING_PATH, 1)
+    ]
+
+
+def test_a_robots_txt_redirect_to_another_host_is_followed(sites: list[FaultSite], tmp_path: Path) -> None:
+    www = FaultSite()
+    apex = FaultSite("127.0.0.6", www.server_address[1]).start()
+    sites.append(apex)
+    apex.routes["/robots.txt"] = lambda handler: handler.send_page(
+        "User-agent: *\nDisallow: /xwdt/\n", content_type="text/plain"
+    )
+    serve_portal(www, [841, 842])
+    www.routes["/robots.txt"] = lambda handler: handler.send_page(
+        b"", status=301, Location=apex.base + "/robots.txt"
+    )
+    sites.append(www)
+    result = portalcrawl_crawl(["--url", www.base + LISTING_PATH, "--db", "a.db"], tmp_path)
+    assert "Traceback" not in result.stdout + result.stderr
+    assert apex.hits == {"/robots.txt": 1}
+    assert www.hits[LISTING_PATH] == 1
+    assert [path for path in www.hits if path.startswith("/xwdt/")] == []
+    assert rows(tmp_path / "a.db", "SELECT count(*) FROM articles") == [(0,)]
+
+
+def test_a_robots_txt_404_allows_everything(sites: list[FaultSite], tmp_path: Path) -> None:
+    site = serve_portal(FaultSite(), [851, 852])
+    del site.routes["/robots.txt"]
+    sites.append(site)
+    result = portalcrawl_crawl(["--url", site.base + LISTING_PATH, "--db", "a.db"], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert rows(tmp_path / "a.db", "SELECT count(*) FROM articles") == [(2,)]

@@ -18,6 +18,7 @@ from portalcrawl.database import (
     record_fetch_errors,
     start_run,
 )
+from portalcrawl.middlewares.robots import ROBOTS_UNAVAILABLE
 from portalcrawl.pipelines.storage import STORAGE_ERROR
 
 if TYPE_CHECKING:
@@ -144,6 +145,9 @@ class RecordCrawlRun:
         stats = self.crawler.stats
         assert stats is not None
         values = stats.get_stats()
+        if reason == "finished" and values.get("portalcrawl/robots/unavailable_hosts"):
+            # Some host was not crawled at all: the run did not see the whole site.
+            reason = ROBOTS_UNAVAILABLE
         errors = self.errors + int(values.get("spider_exceptions/count", 0))
         status, blocked_kind = run_outcome(values, reason, errors)
         listing_pages = int(values.get("portalcrawl/spider/listing_pages", 0))

@@ -223,11 +223,8 @@ class BlockDetectionMiddleware:
         return response
 
     def process_exception(self, request: Request, exception: Exception) -> None:
-        """Give up on an unreachable robots.txt at once, with a warning instead of Scrapy's traceback.
-
-        RobotsTxtMiddleware crawls a host whose robots.txt cannot be fetched as if it allowed everything,
-        but logs any download error with a traceback and lets RetryMiddleware wait out every timeout
-        again while all of the host's requests wait for the verdict.
+        """Give up on an unreachable robots.txt at once instead of letting RetryMiddleware wait out every
+        timeout again while all of the host's requests wait for the verdict (which is then: disallowed).
         """
         if not request.meta.get("dont_obey_robotstxt") or urlparse_cached(request).path != "/robots.txt":
             return
@@ -235,9 +232,7 @@ class BlockDetectionMiddleware:
             return
         reason = f"robots_unreachable: {type(exception).__name__}: {exception}"
         self._inc("portalcrawl/blocking/robots_unreachable")
-        logger.warning(
-            "%s unreachable (%s); crawling the host as if it allowed everything", request.url, reason
-        )
+        logger.warning("%s unreachable (%s)", request.url, reason)
         self.crawler.signals.send_catch_log(signal=fetch_failed, url=request.url, status=None, reason=reason)
         raise IgnoreRequest(reason)
 
