@@ -519,12 +519,16 @@ def upsert_articles(
 
     with db.atomic():
         existing: dict[str, tuple[int, str | None]] = {}
+        undated: set[int] = set()
         for chunk in _chunks(list({a.url for a in articles})):
             placeholders = ", ".join("?" * len(chunk))
-            for article_id, url, old_hash in conn.execute(
-                f"SELECT id, url, content_hash FROM articles WHERE url IN ({placeholders})", chunk
+            for article_id, url, old_hash, old_date in conn.execute(
+                f"SELECT id, url, content_hash, published_at FROM articles WHERE url IN ({placeholders})",
+                chunk,
             ):
                 existing[url] = (article_id, old_hash)
+                if old_date is None:
+                    undated.add(article_id)
         if rows is None:
             rows = [article_row(article) for article in articles]
         for article, row in zip(articles, rows, strict=True):
@@ -539,6 +543,13 @@ def upsert_articles(
                 new += 1
             elif current[1] == row["content_hash"]:
                 unchanged += 1
+                if current[0] in undated and article.published_at and article.date_precision:
+                    # Same text, but this fetch found a plausible date where an earlier one had none.
+                    stage = article.field_stages.get("published_at", "")
+                    conn.execute(
+                        _FILL_DATE, (article.published_at, article.date_precision, stage, current[0])
+                    )
+                    undated.discard(current[0])
             else:
                 article_id = current[0]
                 # The update trigger and the bigram delete need this row's index entries in place.
@@ -558,6 +569,45 @@ def upsert_articles(
                 updated += 1
         index_pending()
     return Counts(new, updated, unchanged)
+
+
+class DateFill(NamedTuple):
+    """A publication date given to a stored article that had none (see ``fill_dates``)."""
+
+    article_id: int
+    published_at: str
+    date_precision: str
+    stage: str
+
+
+def articles_without_date(db: sqlite_utils.Database, site: str) -> list[dict[str, Any]]:
+    """A site's articles stored without a date but with evidence of one (a date judged implausible).
+
+    The columns NormalizeDatesPipeline judges a date by: ``id, url, published_raw, listing_date,
+    fetched_at``.
+    """
+    return list(
+        db.query(
+            "SELECT id, url, published_raw, listing_date, fetched_at FROM articles WHERE site = ? "
+            "AND published_at IS NULL AND (published_raw IS NOT NULL OR listing_date IS NOT NULL)",
+            [site],
+        )
+    )
+
+
+_FILL_DATE = (
+    "UPDATE articles SET published_at = ?, date_precision = ?, "
+    "field_stages = json_set(coalesce(field_stages, '{}'), '$.published_at', ?) "
+    "WHERE id = ? AND published_at IS NULL"
+)
+
+
+def fill_dates(db: sqlite_utils.Database, fills: Iterable[DateFill]) -> None:
+    """Give stored articles without a date the one a later run found plausible; a stored date is kept."""
+    with db.atomic():
+        db.conn.executemany(
+            _FILL_DATE, [(f.published_at, f.date_precision, f.stage, f.article_id) for f in fills]
+        )
 
 
 def reset_site(db: sqlite_utils.Database, site: str) -> None:

@@ -8,10 +8,13 @@ import tomllib
 import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from portalcrawl.extract.cms import FAMILY_NAMES, family_named
+from portalcrawl.extract.selectors import InvalidSelector, compiled_selector
 from portalcrawl.urls import effective_port
 
 PACKAGED_SITES_DIR = Path(__file__).parent / "sites"
@@ -41,13 +44,14 @@ class SiteProfile:
     name: str
     start_urls: tuple[str, ...]
     allowed_domains: tuple[str, ...] = ()
-    timezone: str = "Asia/Shanghai"
+    # None: the crawl's default (PORTALCRAWL_TIMEZONE); see crawl_args.resolve_timezone.
+    timezone: str | None = None
     enabled: bool = True
     cms: str | None = None
     article_url_pattern: str | None = None
     selectors: Selectors = field(default_factory=Selectors)
     max_pages: int | None = None
-    since: str | None = None
+    since: date | None = None
     recheck_days: int | None = None
     allowed_ports: tuple[int, ...] = ()
 
@@ -95,6 +99,26 @@ def _string_list(path: Path, key: str, value: Any) -> tuple[str, ...]:
     return tuple(_expect(path, key, item, str) for item in value)
 
 
+def parse_since(value: object) -> date:
+    """A ``since`` date (``YYYY-MM-DD``, a real calendar day), for profiles and crawl arguments alike."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    try:
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise ValueError(f"expected a date YYYY-MM-DD, got {value!r}")
+
+
+def parse_positive_int(value: object) -> int:
+    """A count such as ``max_pages``: an integer of at least 1 (or its decimal text)."""
+    number = int(value) if isinstance(value, str) and re.fullmatch(r"\s*\d+\s*", value) else value
+    if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+        raise ValueError(f"expected a positive integer, got {value!r}")
+    return number
+
+
 def parse_profile(data: dict[str, Any], path: Path) -> SiteProfile:
     """Build a profile from parsed TOML, rejecting unknown keys and wrong types."""
     top_keys = {f.name for f in dataclasses.fields(SiteProfile)} - {"slug"}
@@ -112,15 +136,22 @@ def parse_profile(data: dict[str, Any], path: Path) -> SiteProfile:
     for url in start_urls:
         if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
             raise _fail(path, "start_urls", f"{url!r} is not an http(s) URL")
-    timezone = _expect(path, "timezone", data.get("timezone", "Asia/Shanghai"), str)
-    try:
-        zoneinfo.ZoneInfo(timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise _fail(path, "timezone", f"unknown time zone {timezone!r}") from exc
+    timezone = data.get("timezone")
+    if timezone is not None:
+        try:
+            zoneinfo.ZoneInfo(_expect(path, "timezone", timezone, str))
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+            raise _fail(path, "timezone", f"unknown time zone {timezone!r}") from exc
     selectors_table = _expect(path, "selectors", data.get("selectors", {}), dict)
     _check_keys(path, selectors_table, {f.name for f in dataclasses.fields(Selectors)}, "selectors.")
     for key, value in selectors_table.items():
-        _expect(path, f"selectors.{key}", value, str)
+        try:
+            compiled_selector(_expect(path, f"selectors.{key}", value, str))
+        except InvalidSelector as exc:
+            raise _fail(path, f"selectors.{key}", str(exc)) from None
+    cms = data.get("cms")
+    if cms is not None and family_named(_expect(path, "cms", cms, str)) is None:
+        raise _fail(path, "cms", f"unknown CMS family {cms!r} (known: {', '.join(FAMILY_NAMES)})")
     pattern = data.get("article_url_pattern")
     if pattern is not None:
         _expect(path, "article_url_pattern", pattern, str)
@@ -129,17 +160,24 @@ def parse_profile(data: dict[str, Any], path: Path) -> SiteProfile:
         except re.error as exc:
             raise _fail(path, "article_url_pattern", f"invalid regular expression: {exc}") from exc
     for key in ("max_pages", "recheck_days"):
-        if key in data and (_expect(path, key, data[key], int) < 1):
-            raise _fail(path, key, "must be a positive integer")
+        if key in data:
+            try:
+                parse_positive_int(_expect(path, key, data[key], int))
+            except ValueError as exc:
+                raise _fail(path, key, str(exc)) from None
+    since = None
+    if "since" in data:
+        try:
+            # TOML has date literals too: since = 2026-01-01 is read as a date.
+            since = parse_since(data["since"])
+        except ValueError as exc:
+            raise _fail(path, "since", str(exc)) from None
     allowed_ports = tuple(
         _expect(path, "allowed_ports", port, int)
         for port in _expect(path, "allowed_ports", data.get("allowed_ports", []), list)
     )
     if any(not 1 <= port <= 65535 for port in allowed_ports):
         raise _fail(path, "allowed_ports", f"ports are 1 to 65535, got {list(allowed_ports)}")
-    since = data.get("since")
-    if since is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", _expect(path, "since", since, str)):
-        raise _fail(path, "since", f"expected YYYY-MM-DD, got {since!r}")
     return SiteProfile(
         slug=slug,
         name=_expect(path, "name", data["name"], str),
@@ -147,7 +185,7 @@ def parse_profile(data: dict[str, Any], path: Path) -> SiteProfile:
         allowed_domains=_string_list(path, "allowed_domains", data.get("allowed_domains", [])),
         timezone=timezone,
         enabled=_expect(path, "enabled", data.get("enabled", True), bool),
-        cms=_expect(path, "cms", data["cms"], str) if "cms" in data else None,
+        cms=cms,
         article_url_pattern=pattern,
         selectors=Selectors(**selectors_table),
         max_pages=data.get("max_pages"),

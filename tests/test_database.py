@@ -150,6 +150,22 @@ def test_upsert_new_unchanged_updated_with_versions(db) -> None:
     assert bigram_rowids(db, "更正") == [2]
 
 
+def test_an_unchanged_recrawl_fills_a_date_the_first_fetch_did_not_have(db) -> None:
+    undated = article(1, published_raw="2026-01-01 09:00", date_precision=None)
+    undated.published_at = None
+    upsert_articles(db, [undated], start_run(db, "example", {}))
+    dated = article(1, date_precision="minute", field_stages={"published_at": "meta_line"})
+    assert upsert_articles(db, [dated], start_run(db, "example", {})) == Counts(0, 0, 1)
+    row = db["articles"].get(1)
+    assert (row["published_at"], row["date_precision"]) == ("2026-01-01T09:00:00+08:00", "minute")
+    assert row["field_stages"] == '{"published_at":"meta_line"}'
+    # A date once stored is the archive's: a later fetch with another one leaves it.
+    other = article(1, date_precision="day")
+    other.published_at = "2026-01-02"
+    upsert_articles(db, [other], None)
+    assert db["articles"].get(1)["published_at"] == "2026-01-01T09:00:00+08:00"
+
+
 def test_same_url_twice_in_one_batch_is_stored_in_order(db) -> None:
     counts = upsert_articles(db, [article(1), article(1, body="第二版"), article(1, body="第二版")], None)
     assert counts == Counts(new=1, updated=1, unchanged=1)

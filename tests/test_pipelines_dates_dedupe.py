@@ -74,6 +74,42 @@ def test_extracted_published_at_is_kept() -> None:
     assert stats.get_stats() == {}
 
 
+@pytest.mark.parametrize(
+    ("page", "listing", "expected"),
+    [
+        # A day read from the URL, refined by the listing's minute of the same day.
+        (("2026-01-10", "day", "url"), "2026-01-10 10:20", ("2026-01-10T10:20+08:00", "minute", "listing")),
+        # A page's own minute is more precise than the listing's day: it stays.
+        (
+            ("2026-01-10T09:30+08:00", "minute", "meta_line"),
+            "2026-01-10",
+            ("2026-01-10T09:30+08:00", "minute", "meta_line"),
+        ),
+        # They disagree: a date shown on the page wins over the listing ...
+        (("2026-01-09", "day", "meta_line"), "2026-01-10 10:20", ("2026-01-09", "day", "meta_line")),
+        # ... and the listing over a date read from the URL alone.
+        (("2026-01-10", "day", "url"), "2026-01-12", ("2026-01-12", "day", "listing")),
+        # A month from the URL is refined by the listing's day in it.
+        (("2026-01", "month", "url"), "2026-01-12", ("2026-01-12", "day", "listing")),
+    ],
+)
+def test_page_and_listing_dates_are_combined_by_one_rule(
+    page: tuple[str, str, str], listing: str, expected: tuple[str, str, str]
+) -> None:
+    published_at, precision, stage = page
+    article = Article(
+        url=URL,
+        published_at=published_at,
+        date_precision=precision,
+        listing_date=listing,
+        fetched_at=FETCHED_AT,
+        field_stages={"published_at": stage, "date_precision": stage},
+    )
+    result, _ = run_dates(article)
+    assert (result.published_at, result.date_precision, result.field_stages["published_at"]) == expected
+    assert result.field_stages["date_precision"] == expected[2]
+
+
 def test_precision_is_inferred_for_an_extracted_date_without_one() -> None:
     article = Article(url=URL, published_at="2026-01-16T19:01+08:00", fetched_at=FETCHED_AT)
     result, _ = run_dates(article)
@@ -91,7 +127,8 @@ def test_precision_is_inferred_for_an_extracted_date_without_one() -> None:
 def test_implausible_dates_are_cleared_and_counted(
     article: Article, caplog: pytest.LogCaptureFixture
 ) -> None:
-    raw = article.published_raw
+    # The text the date came from is kept so that a later run can judge it again.
+    raw = article.published_raw or article.published_at
     result, stats = run_dates(article)
     assert (result.published_at, result.date_precision) == (None, None)
     assert result.published_raw == raw

@@ -21,6 +21,7 @@ from scrapy.utils.project import get_project_settings
 from twisted.python.failure import Failure
 
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, EXIT_USAGE
+from portalcrawl.crawl_args import CrawlArgumentError, crawl_arguments, crawl_options
 from portalcrawl.lock import CrawlLock, LockHeld, LockUnusable, describe_previous_holder, lock_path_for
 from portalcrawl.profiles import (
     ProfileError,
@@ -208,13 +209,15 @@ def plan_jobs(args: argparse.Namespace, settings: Settings) -> list[CrawlJob]:
         raise ConfigError("name at least one SITE, or use --all or --url URL (see portalcrawl crawl --help)")
     common: dict[str, str] = {}
     if args.since is not None:
-        common["since"] = _checked_date(args.since)
+        common["since"] = args.since
     if args.full:
         common["full"] = "1"
     if args.max_pages is not None:
-        if args.max_pages < 1:
-            raise ConfigError(f"--max-pages {args.max_pages}: must be a positive integer")
         common["max_pages"] = str(args.max_pages)
+    try:
+        crawl_options(**common)
+    except CrawlArgumentError as exc:
+        raise _config_error(exc) from None
     sites_dir = settings.get("PORTALCRAWL_SITES_DIR") or None
     profiles: dict[str, SiteProfile] = {}
     if args.all:
@@ -233,17 +236,28 @@ def plan_jobs(args: argparse.Namespace, settings: Settings) -> list[CrawlJob]:
             raise ConfigError(f"--url {url!r}: not an http(s) URL")
         urls_by_host.setdefault(SiteProfile.ad_hoc([url]).slug, []).append(url)
     jobs += [CrawlJob(host, {"url": ",".join(urls), **common}) for host, urls in urls_by_host.items()]
+    for job in jobs:
+        _check_arguments(job, settings)
     return jobs
 
 
-def _checked_date(text: str) -> str:
+def _check_arguments(job: CrawlJob, settings: Settings) -> None:
+    """Check a job exactly as its spider will (crawl_args), so a bad value stops the run before it starts."""
     try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-            raise ValueError(text)
-        datetime.date.fromisoformat(text)
-    except ValueError:
-        raise ConfigError(f"--since {text!r}: expected a date YYYY-MM-DD") from None
-    return text
+        crawl_arguments(
+            **job.spider_args,
+            sites_dir=settings.get("PORTALCRAWL_SITES_DIR") or None,
+            default_max_pages=settings.getint("PORTALCRAWL_MAX_PAGES"),
+            default_timezone=settings.get("PORTALCRAWL_TIMEZONE") or None,
+        )
+    except CrawlArgumentError as exc:
+        raise _config_error(exc) from None
+
+
+def _config_error(exc: CrawlArgumentError) -> ConfigError:
+    """The argument's problem, named as this command's option (``--max-pages``) or setting (``-s``)."""
+    option = f"-s {exc.key}" if exc.key.isupper() else f"--{exc.key.replace('_', '-')}"
+    return ConfigError(f"{option}: {exc}")
 
 
 def prepare_log_file(settings: Settings, kind: str) -> Path | None:

@@ -23,6 +23,7 @@ class Command(ScrapyCrawlCommand):
                 PortalSpider(
                     sites_dir=self.settings.get("PORTALCRAWL_SITES_DIR") or None,
                     default_max_pages=self.settings.getint("PORTALCRAWL_MAX_PAGES"),
+                    default_timezone=self.settings.get("PORTALCRAWL_TIMEZONE") or None,
                     **opts.spargs,
                 )
             except UsageError as error:

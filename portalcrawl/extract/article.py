@@ -8,22 +8,30 @@ import re
 import sys
 from dataclasses import replace
 from datetime import datetime
-from functools import lru_cache
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urljoin, urlsplit
-from zoneinfo import ZoneInfo
 
 from lxml import etree
-from lxml.cssselect import CSSSelector
 
 from portalcrawl.extract import cms, content, metaline
 from portalcrawl.extract.attachments import find_attachments
 from portalcrawl.extract.boilerplate import is_boilerplate_line, strip_boilerplate
-from portalcrawl.extract.dates import ParsedDate, date_from_url, parse_date
+from portalcrawl.extract.dates import (
+    DEFAULT_TIMEZONE,
+    ParsedDate,
+    date_from_url,
+    parse_date,
+    precision_rank,
+    refined_by,
+)
 from portalcrawl.extract.encoding import decode_html
 from portalcrawl.extract.meta import gov_meta, published_candidate, read_meta
+from portalcrawl.extract.selectors import select as _select
 from portalcrawl.extract.structured import read_structured
 from portalcrawl.items import Article
-from portalcrawl.profiles import SiteProfile
+
+if TYPE_CHECKING:
+    from portalcrawl.profiles import SiteProfile
 
 XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>")
 # libxml2 drops everything after </html>; server-side includes leave one in the middle of some pages
@@ -74,7 +82,6 @@ NOISE_ELEMENTS = frozenset(
     ("meta", "link", "script", "style", "noscript", "iframe", "form", "button", "select", "input", "textarea")
 )
 KEPT_ATTRIBUTES = frozenset(("href", "src", "alt", "title", "colspan", "rowspan"))
-PRECISION_ORDER = ("second", "minute", "hour", "day", "month", "year")
 
 
 def squash(text: str) -> str:
@@ -110,21 +117,6 @@ def parse_tree(page: str | bytes) -> etree._Element:
     except etree.XMLSyntaxError:
         root = None
     return root if root is not None else etree.fromstring(EMPTY_PAGE, HTML_PARSER)
-
-
-@lru_cache(maxsize=256)
-def _compiled(selector: str) -> etree.XPath:
-    """A profile selector compiled once: translating CSS to XPath costs more than running it."""
-    if selector.startswith("xpath:"):
-        return etree.XPath(selector[len("xpath:") :])
-    return CSSSelector(selector)
-
-
-def _select(tree: etree._Element, selector: str | None) -> list[etree._Element]:
-    if not selector:
-        return []
-    found = _compiled(selector)(tree)
-    return [e for e in found if isinstance(e, etree._Element)] if isinstance(found, list) else []
 
 
 def _selected_text(tree: etree._Element, selector: str | None) -> str | None:
@@ -293,7 +285,7 @@ def _has_article_text(
     lines = body_lines.get(element)
     if lines is None:
         lines = body_lines[element] = content.text_lines(element, drop_noise=True, index=index)
-    _, rest = _meta_line_body(lines, None, "Asia/Shanghai")
+    _, rest = _meta_line_body(lines, None, DEFAULT_TIMEZONE)
     total = 0
     for line in rest:
         if not is_boilerplate_line(line):
@@ -343,26 +335,8 @@ def _title_index(keys: _LineKeys, title: str | None, before: int) -> int:
     return -1
 
 
-def precision_rank(precision: str) -> int:
-    return PRECISION_ORDER.index(precision) if precision in PRECISION_ORDER else len(PRECISION_ORDER)
-
-
 def _date(text: str | None, now: datetime | None, tz: str) -> ParsedDate | None:
     return parse_date(text, now=now, tz=tz) if text else None
-
-
-def _refined(coarse: ParsedDate, fine: ParsedDate, zone: ZoneInfo) -> ParsedDate | None:
-    """A machine-readable date, in the visible date's zone, if it agrees with the visible one at that
-    precision and is more precise."""
-    if precision_rank(fine.precision) >= precision_rank(coarse.precision):
-        return None
-    # A shown day carries no offset: a machine date on that day in its own offset keeps it.
-    if precision_rank(coarse.precision) >= precision_rank("day") and (
-        replace(fine, precision=coarse.precision).isoformat() == coarse.isoformat()
-    ):
-        return fine
-    local = replace(fine, value=fine.value.astimezone(coarse.value.tzinfo or zone))
-    return local if replace(local, precision=coarse.precision).isoformat() == coarse.isoformat() else None
 
 
 def _published(
@@ -386,7 +360,6 @@ def _published(
     elements, script variables) only add precision to a visible date they agree with, or stand in
     when none is shown.
     """
-    zone = ZoneInfo(tz)
     machine: list[tuple[ParsedDate, str]] = []
     for text, stage in (
         (published_candidate(government), "gov_meta"),
@@ -414,7 +387,7 @@ def _published(
                 visible = (parsed, "meta_line")
     if visible:
         for candidate, stage in machine:
-            if refined := _refined(visible[0], candidate, zone):
+            if refined := refined_by(visible[0], candidate):
                 return refined, stage
         return visible
     if machine:
@@ -583,7 +556,7 @@ def extract_article(
     # Read before the stages below prune the tree: pagers are often in blocks dropped as noise.
     further_pages = _continuation_links(tree, url)
     index = content.index_page(tree)
-    tz = profile.timezone if profile else "Asia/Shanghai"
+    tz = (profile.timezone if profile else None) or DEFAULT_TIMEZONE
     stages: dict[str, str] = {}
 
     all_meta = read_meta(tree)

@@ -103,6 +103,7 @@ FAMILIES: tuple[CmsFamily, ...] = (
 )
 
 FAMILIES_BY_NAME = {family.name: family for family in FAMILIES}
+FAMILY_NAMES = tuple(FAMILIES_BY_NAME)
 
 # Body containers common across platforms, tried when the family's own selectors find nothing.
 GENERIC_BODY = (
@@ -124,12 +125,17 @@ GENERIC_BODY = (
 )
 
 
+def family_named(name: str) -> CmsFamily | None:
+    """The family a profile's ``cms`` names; variants (hanweb-old, trs-1based) share its article layout."""
+    label = name.strip().lower()
+    return FAMILIES_BY_NAME.get(label) or FAMILIES_BY_NAME.get(label.split("-")[0])
+
+
 def detect_family(page_html: str | bytes, url: str, hint: str | None = None) -> CmsFamily | None:
     """The platform named by the profile, else the first family whose fingerprint matches the page (its
     text or its UTF-8 bytes, which are searched far faster) or URL."""
     if hint:
-        # Variants of a family (hanweb-old, trs-1based) share its article layout.
-        named = FAMILIES_BY_NAME.get(hint.lower()) or FAMILIES_BY_NAME.get(hint.lower().split("-")[0])
+        named = family_named(hint)
         if named:
             return named
     if isinstance(page_html, str):

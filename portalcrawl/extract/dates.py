@@ -12,6 +12,10 @@ from urllib.parse import urlsplit
 from portalcrawl.extract.content import nfkc
 
 EARLIEST_PLAUSIBLE = datetime(1990, 1, 1, tzinfo=UTC)
+# The zone of dates shown without one, unless a profile or PORTALCRAWL_TIMEZONE names another.
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+# Finest first: a lower index is more precise evidence.
+PRECISION_ORDER = ("second", "minute", "hour", "day", "month", "year")
 
 # ``datetime.isoformat`` cuts a time (and keeps its offset) at these precisions.
 TIMESPECS = {"second": "seconds", "minute": "minutes", "hour": "hours"}
@@ -294,7 +298,7 @@ def _truncate(value: datetime, precision: str, raw: str) -> ParsedDate:
 
 
 def parse_date(
-    text: str | None, *, now: datetime | None = None, tz: str = "Asia/Shanghai"
+    text: str | None, *, now: datetime | None = None, tz: str = DEFAULT_TIMEZONE
 ) -> ParsedDate | None:
     """The first date written in ``text``, or None.
 
@@ -344,7 +348,7 @@ def _english_date(text: str, zone: tzinfo) -> ParsedDate | None:
     return _build((int(match["year"]), month, day), None, zone, match[0])
 
 
-def date_from_url(url: str, tz: str = "Asia/Shanghai") -> ParsedDate | None:
+def date_from_url(url: str, tz: str = DEFAULT_TIMEZONE) -> ParsedDate | None:
     """The publication date encoded in an article URL's path (TRS, Hanweb, date directories), or None."""
     path = urlsplit(url).path
     zone = _zone(tz)
@@ -357,6 +361,30 @@ def date_from_url(url: str, tz: str = "Asia/Shanghai") -> ParsedDate | None:
     if month is not None:
         return ParsedDate(datetime(int(month["y"]), int(month["m"]), 1, tzinfo=zone), "month", month.group(0))
     return None
+
+
+def precision_rank(precision: str) -> int:
+    """0 for ``second`` up to 5 for ``year``; an unknown precision ranks below them all."""
+    return PRECISION_ORDER.index(precision) if precision in PRECISION_ORDER else len(PRECISION_ORDER)
+
+
+def refined_by(coarse: ParsedDate, fine: ParsedDate) -> ParsedDate | None:
+    """``fine``, if it is more precise than ``coarse`` and agrees with it at ``coarse``'s precision.
+
+    The one rule for combining two pieces of evidence of the same date (a visible date and a machine
+    one, a page date and the listing's): the more precise wins when they agree. A shown day carries no
+    offset, so a time on that day in its own offset agrees with it; otherwise ``fine`` is compared in
+    ``coarse``'s zone, and returned in it.
+    """
+    if precision_rank(fine.precision) >= precision_rank(coarse.precision):
+        return None
+    if precision_rank(coarse.precision) >= precision_rank("day") and (
+        ParsedDate(fine.value, coarse.precision, fine.raw).isoformat() == coarse.isoformat()
+    ):
+        return fine
+    local = ParsedDate(fine.value.astimezone(coarse.value.tzinfo), fine.precision, fine.raw)
+    agrees = ParsedDate(local.value, coarse.precision, local.raw).isoformat() == coarse.isoformat()
+    return local if agrees else None
 
 
 def is_plausible(parsed: ParsedDate, now: datetime) -> bool:

@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import ParseResult, urlencode, urljoin, urlparse, urlsplit, urlunsplit
 
 import lxml.etree
@@ -14,6 +15,10 @@ from portalcrawl.extract.article import HTML_PARSER, page_bytes
 from portalcrawl.extract.content import drop_tree, text_content
 from portalcrawl.extract.encoding import decode_html
 from portalcrawl.extract.pagination import next_listing_pages
+from portalcrawl.extract.selectors import selected_anchors
+
+if TYPE_CHECKING:
+    from portalcrawl.profiles import Selectors, SiteProfile
 
 # Article URLs of the CMS families we know; a link matching one is very likely an article.
 ARTICLE_URL_PATTERNS = re.compile(
@@ -58,7 +63,8 @@ CHROME_MARKER = re.compile(
 )
 CHROME_TAGS = {"nav", "footer", "header", "aside", "select", "form"}
 DATE_TEXT = re.compile(
-    r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?"
+    # ``(?:\s*日)?``, not ``\s*日?``: the latter takes the space before a time and leaves the time out.
+    r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}(?:\s*日)?(?:\s+\d{1,2}:\d{2}(?::\d{2})?)?"
     r"|(?<![\d.])\d{1,2}[-/月]\d{1,2}日?(?:\s+\d{1,2}:\d{2})?(?![\d.])"
 )
 ITEM_TAGS = {"li", "tr", "dd", "dt", "article"}
@@ -137,8 +143,12 @@ class Listing:
     dates: dict[str, str] = field(default_factory=dict)
 
 
-def extract_listing(html: str | bytes, url: str) -> Listing:
-    """Read a listing response: HTML column page, Hanweb dataproxy XML, JSON feed, RSS/Atom or sitemap."""
+def extract_listing(html: str | bytes, url: str, *, profile: SiteProfile | None = None) -> Listing:
+    """Read a listing response: HTML column page, Hanweb dataproxy XML, JSON feed, RSS/Atom or sitemap.
+
+    A profile's ``article_links`` and ``next_page`` selectors, when set, decide the article links and
+    the further pages of an HTML listing instead of detection.
+    """
     text = decode_html(html)[0] if isinstance(html, bytes) else html
     head = text.lstrip("\ufeff \t\r\n")[:400].lower()
     if head.startswith(("[", "{")):
@@ -147,7 +157,7 @@ def extract_listing(html: str | bytes, url: str) -> Listing:
         return _hanweb_records(text, url)
     if re.search(r"<(?:rss|feed|urlset|sitemapindex|rdf:rdf)\b", head):
         return _feed_listing(text, url)
-    return _html_listing(text, url)
+    return _html_listing(text, url, profile.selectors if profile else None)
 
 
 def _absolute(href: str, base: str) -> str | None:
@@ -413,28 +423,55 @@ class _Group:
         return count * quality * self.penalty
 
 
-def _html_listing(text: str, url: str) -> Listing:
+def _html_listing(text: str, url: str, selectors: Selectors | None) -> Listing:
     root = _parse_html(text)
     if root is None:
         return Listing()
     base = _base_url(root, url)
+    # Read before _main_list drops the scripts from the tree.
     scripts = "\n".join(text_content(s) for s in root.iter("script"))
     listing = Listing()
 
     records = HANWEB_RECORD.findall(text)
-    if records:
+    if selectors and selectors.article_links:
+        listing.article_links, listing.dates = _selected_list(root, selectors.article_links, base)
+    elif records:
         listing = _records_listing(records, base)
     else:
         listing.article_links, listing.dates = _main_list(root, base)
 
+    if selectors and selectors.next_page:
+        here = urlunsplit(urlsplit(url)._replace(fragment=""))
+        further = _selected_list(root, selectors.next_page, base)[0]
+        listing.next_pages = [page for page in further if page != here]
+        return listing
     listing.next_pages = next_listing_pages(root, scripts, base, url)
     listing.requests = _hanweb_requests(text, base, url)
     feeds = _json_feeds(scripts, base)
-    if feeds and not any(ARTICLE_URL_PATTERNS.search(link) for link in listing.article_links):
+    if (
+        feeds
+        and not (selectors and selectors.article_links)
+        and not any(ARTICLE_URL_PATTERNS.search(link) for link in listing.article_links)
+    ):
         # The list is filled from a JSON feed by script (gov.cn); what the static HTML links is chrome.
         listing.article_links, listing.dates = [], {}
         listing.next_pages = _unique([*listing.next_pages, *feeds])
     return listing
+
+
+def _selected_list(root: lxml.etree._Element, selector: str, base: str) -> tuple[list[str], dict[str, str]]:
+    """The links a profile selector picks (resolved, in page order) and the date shown beside each."""
+    page = _PageLinks(base)
+    links: list[str] = []
+    dates: dict[str, str] = {}
+    for anchor in selected_anchors(root, selector):
+        link = page.target(anchor)
+        if link is None:
+            continue
+        links.append(link)
+        if link not in dates and (date := DATE_TEXT.search(text_content(page.item(anchor, link)))):
+            dates[link] = " ".join(date.group(0).split())
+    return _unique(links), dates
 
 
 def _main_list(root: lxml.etree._Element, base: str) -> tuple[list[str], dict[str, str]]:

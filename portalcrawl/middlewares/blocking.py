@@ -17,6 +17,7 @@ from scrapy.http import TextResponse
 from scrapy.utils.httpobj import urlparse_cached
 from twisted.python.failure import Failure
 
+from portalcrawl.extract.encoding import decode_html
 from portalcrawl.signals import fetch_failed
 
 if TYPE_CHECKING:
@@ -51,57 +52,56 @@ CHALLENGE_PHRASES = (
     "are you a robot",
 )
 # Every 200-page rule needs a phrase or a script marker. A phrase in the visible text or the title is
-# in the raw bytes too, its first word at least (markup between words becomes a space, whitespace is
-# collapsed), unless the title spells it with character references; so a body holding none of these is
+# in the page's text too, its first word at least (markup between words becomes a space, whitespace is
+# collapsed), unless the title spells it with character references; so a page holding none of these is
 # no wall, and its visible text need not be built.
 CHALLENGE_WORDS = tuple(
-    dict.fromkeys(
-        [*(p.split()[0].encode() for p in CHALLENGE_PHRASES), *(m.encode() for m in CHALLENGE_SCRIPT_MARKERS)]
-    )
+    dict.fromkeys([*(p.split()[0] for p in CHALLENGE_PHRASES), *CHALLENGE_SCRIPT_MARKERS])
 )
 RATE_LIMIT_STATUSES = (429, 503)
-_SCRIPT_OR_STYLE = re.compile(rb"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_TAG = re.compile(rb"<[^>]*>")
+# The statuses walls answer with; any other answer is never classified as one.
+WALL_STATUSES = (200, 403, 412, 512, 521)
+_SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]*>")
 
 
-def _visible_text(body: bytes) -> str:
-    text = _TAG.sub(b" ", _SCRIPT_OR_STYLE.sub(b" ", body)).decode("utf-8", "replace")
-    return " ".join(text.split())
+def _visible_text(page: str) -> str:
+    return " ".join(_TAG.sub(" ", _SCRIPT_OR_STYLE.sub(" ", page)).split())
 
 
-def _title(body: bytes) -> str:
-    return " ".join(Selector(text=body.decode("utf-8", "replace")).css("title::text").getall()).strip()
+def _title(page: str) -> str:
+    return " ".join(Selector(text=page).css("title::text").getall()).strip()
 
 
-def classify_block(status: int, body: bytes, set_cookie: bytes = b"") -> str | None:
+def classify_block(status: int, body: bytes | str, set_cookie: bytes = b"") -> str | None:
     """The kind of wall a response is (``waf_ruishu``, ``waf_jiasule``, ``waf_generic``) or ``None``.
 
-    Pure, so the rules can be tested on literal bodies. Rate limiting needs the host's history and is
-    decided by the middleware.
+    ``body``: the page's text, or its bytes, which are read in their own encoding (``decode_html``,
+    the decoder the crawl uses): a GBK challenge page is as much a wall as a UTF-8 one. Pure, so the
+    rules can be tested on literal bodies. Rate limiting needs the host's history and is decided by
+    the middleware.
     """
-    head = body[:CHALLENGE_MAX_BYTES]
+    if status not in WALL_STATUSES or (status == 200 and len(body) > CHALLENGE_MAX_BYTES):
+        return None
+    # Challenge pages are small; a cut through a character costs one replacement character at most.
+    page = body if isinstance(body, str) else decode_html(body[:CHALLENGE_MAX_BYTES])[0]
+    head = page[:CHALLENGE_MAX_BYTES]
     lowered = head.lower()
     if status == 412 and (
-        any(m.encode() in head for m in RUISHU_MARKERS) or (len(body) < 2000 and b"<script" in lowered)
+        any(m in head for m in RUISHU_MARKERS) or (len(page) < 2000 and "<script" in lowered)
     ):
         return "waf_ruishu"
-    if status in (512, 521) and (
-        any(m.encode() in head for m in JIASULE_MARKERS) or b"__jsluid" in set_cookie
-    ):
+    if status in (512, 521) and (any(m in head for m in JIASULE_MARKERS) or b"__jsluid" in set_cookie):
         return "waf_jiasule"
-    if status == 403 and any(p.encode() in lowered for p in (*CHALLENGE_PHRASES, *CHALLENGE_SCRIPT_MARKERS)):
+    if status == 403 and any(p in lowered for p in (*CHALLENGE_PHRASES, *CHALLENGE_SCRIPT_MARKERS)):
         return "waf_generic"
-    if status == 200 and len(body) <= CHALLENGE_MAX_BYTES:
-        if b"&#" not in head and not any(word in lowered for word in CHALLENGE_WORDS):
+    if status == 200:
+        if "&#" not in head and not any(word in lowered for word in CHALLENGE_WORDS):
             return None
         text = _visible_text(head)
         if len(text) >= CHALLENGE_MAX_TEXT:
             return None
-        if (
-            not text
-            and b"<script" in lowered
-            and any(m.encode() in lowered for m in CHALLENGE_SCRIPT_MARKERS)
-        ):
+        if not text and "<script" in lowered and any(m in lowered for m in CHALLENGE_SCRIPT_MARKERS):
             return "waf_generic"
         title = _title(head).lower()
         if title and len(title) <= CHALLENGE_MAX_TITLE and any(p in title for p in CHALLENGE_PHRASES):
@@ -206,7 +206,14 @@ class BlockDetectionMiddleware:
         # AutoThrottle lowers slot delays after fast answers; robots' Crawl-delay is a floor it must keep.
         if slot is not None and slot.delay < self.crawl_delays.get(key, 0.0):
             slot.delay = self.crawl_delays[key]
-        body = response.body if isinstance(response, TextResponse) or response.status != 200 else b""
+        # A text response is read as the crawl decoded it (EncodingSanityMiddleware runs first); a
+        # 200 answer that is no text (a PDF) is no wall.
+        body: bytes | str = b""
+        if response.status in WALL_STATUSES:
+            if isinstance(response, TextResponse):
+                body = response.text
+            elif response.status != 200:
+                body = response.body
         kind = classify_block(response.status, body, b" ".join(response.headers.getlist(b"Set-Cookie")))
         if response.status in RATE_LIMIT_STATUSES:
             self._pause_for_retry_after(response, key, slot)

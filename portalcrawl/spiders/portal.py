@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import scrapy
@@ -16,16 +16,16 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from portalcrawl import database
+from portalcrawl.crawl_args import CrawlArgumentError, crawl_arguments
 from portalcrawl.extract import article as article_extraction
 from portalcrawl.extract.dates import parse_date
+from portalcrawl.extract.encoding import normalize_encoding
 from portalcrawl.extract.listing import DOCUMENT_URL, Listing, ListingRequest, extract_listing
 from portalcrawl.items import Article
-from portalcrawl.profiles import ProfileError, SiteProfile, load_profile
+from portalcrawl.profiles import ProfileError
 from portalcrawl.signals import fetch_failed
 from portalcrawl.urls import canonical_url, is_fetchable_url
 
-TRUE_VALUES = {"1", "true", "yes", "on"}
-FALSE_VALUES = {"", "0", "false", "no", "off"}
 # A pager candidate that 404s may just be the wrong 0/1-based guess; two in a row is the end.
 MAX_CONSECUTIVE_LISTING_FAILURES = 2
 # Pages that bring no link unseen in this run: one can be a wrong-base repeat of page 1, two is the end.
@@ -86,13 +86,32 @@ class PortalSpider(scrapy.Spider):
         full: str | bool | None = None,
         sites_dir: str | None = None,
         default_max_pages: int = 200,
+        default_timezone: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self.profile = self._profile(site, url, sites_dir)
-        self.max_pages = self._max_pages(max_pages, self.profile.max_pages or default_max_pages)
-        self.since = self._since(since if since is not None else self.profile.since)
-        self.full = self._flag("full", full)
+        try:
+            arguments = crawl_arguments(
+                site=site,
+                url=url,
+                since=since,
+                max_pages=max_pages,
+                full=full,
+                sites_dir=sites_dir,
+                default_max_pages=default_max_pages,
+                default_timezone=default_timezone,
+            )
+        except CrawlArgumentError as exc:
+            where = f"-s {exc.key}" if exc.key.isupper() else f"-a {exc.key}"
+            raise UsageError(f"portal spider: {where + ': ' if exc.key else ''}{exc}") from None
+        except ProfileError as exc:
+            raise UsageError(f"portal spider: {exc}") from None
+        # Its timezone resolved: extraction and the pipelines read the zone from here.
+        self.profile = arguments.profile
+        self.max_pages = arguments.max_pages
+        self.since = arguments.since
+        self.full = arguments.full
+        self.timezone = arguments.timezone
         self.domains = self.profile.domains
         self.ports = self.profile.ports
         self.allowed_domains = list(self.domains)
@@ -112,64 +131,10 @@ class PortalSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PortalSpider:
         kwargs.setdefault("sites_dir", crawler.settings.get("PORTALCRAWL_SITES_DIR") or None)
         kwargs.setdefault("default_max_pages", crawler.settings.getint("PORTALCRAWL_MAX_PAGES", 200))
+        kwargs.setdefault("default_timezone", crawler.settings.get("PORTALCRAWL_TIMEZONE") or None)
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.db_path = crawler.settings.get("PORTALCRAWL_DB_PATH", "")
         return spider
-
-    # -- arguments -------------------------------------------------------------------------------
-
-    @staticmethod
-    def _profile(site: str | None, url: str | None, sites_dir: str | None) -> SiteProfile:
-        if bool(site) == bool(url):
-            raise UsageError("portal spider: give exactly one of -a site=SLUG or -a url=URL[,URL]")
-        if site:
-            try:
-                return load_profile(site, sites_dir)
-            except ProfileError as exc:
-                raise UsageError(f"portal spider: {exc}") from None
-        urls = [u.strip() for u in (url or "").split(",") if u.strip()]
-        for start_url in urls:
-            if not re.match(r"^https?://[^/\s]+", start_url):
-                raise UsageError(f"portal spider: -a url: {start_url!r} is not an http(s) URL")
-        if not urls:
-            raise UsageError("portal spider: -a url: no URL given")
-        return SiteProfile.ad_hoc(urls)
-
-    @staticmethod
-    def _max_pages(value: str | int | None, default: int) -> int:
-        if value is None:
-            return default
-        try:
-            pages = int(value)
-        except ValueError:
-            raise UsageError(
-                f"portal spider: -a max_pages: expected a positive integer, got {value!r}"
-            ) from None
-        if pages < 1:
-            raise UsageError(f"portal spider: -a max_pages: expected a positive integer, got {value!r}")
-        return pages
-
-    @staticmethod
-    def _since(value: str | None) -> date | None:
-        if value is None:
-            return None
-        try:
-            if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-                return date.fromisoformat(value)
-        except ValueError:
-            pass
-        raise UsageError(f"portal spider: -a since: expected YYYY-MM-DD, got {value!r}")
-
-    @staticmethod
-    def _flag(name: str, value: str | bool | None) -> bool:
-        if isinstance(value, bool):
-            return value
-        text = (value or "").strip().lower()
-        if text in TRUE_VALUES:
-            return True
-        if text in FALSE_VALUES:
-            return False
-        raise UsageError(f"portal spider: -a {name}: expected 1 or 0, got {value!r}")
 
     # -- start -----------------------------------------------------------------------------------
 
@@ -222,7 +187,7 @@ class PortalSpider(scrapy.Spider):
         self.crawler.stats.inc_value("portalcrawl/spider/listing_pages")
         text = response.text if isinstance(response, TextResponse) else response.body
         try:
-            listing = extract_listing(text, response.url)
+            listing = extract_listing(text, response.url, profile=self.profile)
         except Exception as exc:
             chain.interrupted = True
             self._extraction_failed(response.url, exc)
@@ -274,7 +239,7 @@ class PortalSpider(scrapy.Spider):
         """Whether a listing date is before ``since``; an unknown date is never older."""
         if self.since is None or not shown:
             return False
-        parsed = parse_date(shown, tz=self.profile.timezone)
+        parsed = parse_date(shown, tz=self.timezone)
         return parsed is not None and parsed.value.date() < self.since
 
     def _is_new_candidate(self, chain: ListingChain, candidate: str | ListingRequest) -> bool:
@@ -438,6 +403,8 @@ class PortalSpider(scrapy.Spider):
             self._extraction_failed(response.url, ValueError("no title and no text on the page"))
             return None
         article.url = article_url
+        # Crawl evidence: the encoding the response was decoded with (EncodingSanityMiddleware's pick).
+        article.encoding = normalize_encoding(response.encoding)
         return article
 
     def article_failed(self, failure: Failure) -> None:
