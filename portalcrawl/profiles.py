@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from portalcrawl.attachments import MODES as ATTACHMENT_MODES
+
 PACKAGED_SITES_DIR = Path(__file__).parent / "sites"
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
@@ -47,6 +49,8 @@ class SiteProfile:
     max_pages: int | None = None
     since: str | None = None
     recheck_days: int | None = None
+    # off | links | download | text (portalcrawl.attachments.MODES); None: the setting's default.
+    attachments: str | None = None
 
     @property
     def domains(self) -> tuple[str, ...]:
@@ -125,6 +129,11 @@ def parse_profile(data: dict[str, Any], path: Path) -> SiteProfile:
     since = data.get("since")
     if since is not None and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", _expect(path, "since", since, str)):
         raise _fail(path, "since", f"expected YYYY-MM-DD, got {since!r}")
+    attachments = data.get("attachments")
+    if attachments is not None and _expect(path, "attachments", attachments, str) not in ATTACHMENT_MODES:
+        raise _fail(
+            path, "attachments", f"expected one of {', '.join(ATTACHMENT_MODES)}, got {attachments!r}"
+        )
     return SiteProfile(
         slug=slug,
         name=_expect(path, "name", data["name"], str),
@@ -138,6 +147,7 @@ def parse_profile(data: dict[str, Any], path: Path) -> SiteProfile:
         max_pages=data.get("max_pages"),
         since=since,
         recheck_days=data.get("recheck_days"),
+        attachments=attachments,
     )
 
 
