@@ -19,6 +19,7 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import Response
 from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet.defer import Deferred
 from twisted.internet.error import TimeoutError as TwistedTimeoutError
 from twisted.internet.threads import deferToThread
@@ -75,6 +76,7 @@ class ArchiveAttachments:
         self.extract_queue: deque[str] = deque()
         self.queued: set[str] = set()
         self.extracting: Deferred[Any] | None = None
+        self.storing: set[Deferred[Any]] = set()
         self.sandbox: Sandbox | None = None
 
     @classmethod
@@ -165,7 +167,8 @@ class ArchiveAttachments:
         if self.db is not None:
             store.record_outcome(self.db, url, outcome, article_urls)
 
-    def file_received(self, response: Response) -> Deferred[Any] | None:
+    def file_received(self, response: Response) -> list[Any]:
+        """Callback of a file request: sniff, store, record (the output is no items or requests)."""
         url = response.meta[META_KEY]
         article_urls = self.in_flight.pop(url, [])
         body = response.body
@@ -182,8 +185,10 @@ class ArchiveAttachments:
         if kind == "html" or not body:
             reason = "the server answered with an HTML page" if body else "the server answered with nothing"
             self._settle(url, article_urls, store.Outcome("not_a_file", error=reason, **common))
-            return None
+            return []
+        # Hashing and writing up to PORTALCRAWL_ATTACHMENT_MAX_BYTES (fsync included) off the reactor.
         stored = deferToThread(store.store_file, self.db_path, body, kind)
+        self.storing.add(stored)
 
         def recorded(result: tuple[str, str]) -> None:
             sha256, relative = result
@@ -200,9 +205,10 @@ class ArchiveAttachments:
             )
 
         stored.addCallbacks(recorded, failed)
-        return stored
+        stored.addBoth(lambda _: self.storing.discard(stored))
+        return []
 
-    def file_failed(self, failure: Failure) -> None:
+    def file_failed(self, failure: Failure) -> list[Any]:
         request = failure.request  # type: ignore[attr-defined]
         url = request.meta[META_KEY]
         article_urls = self.in_flight.pop(url, [])
@@ -221,6 +227,7 @@ class ArchiveAttachments:
         else:
             outcome = store.Outcome("failed", error=message)
         self._settle(url, article_urls, outcome)
+        return []
 
     # -- text ------------------------------------------------------------------------------------
 
@@ -263,26 +270,20 @@ class ArchiveAttachments:
         self.extracting.addCallbacks(done, failed)
         self.extracting.addBoth(next_one)
 
-    def spider_closed(self, spider: scrapy.Spider, reason: str) -> Deferred[None]:
-        """Wait for queued extractions on a finished run (only the current one otherwise), then close."""
+    async def spider_closed(self, spider: scrapy.Spider, reason: str) -> None:
+        """Wait for files being stored and queued extractions (on a finished run; otherwise only the
+        one under way: the next ``portalcrawl attachments extract`` reads the rest), then close."""
         if reason != "finished":
             self.extract_queue.clear()
-        finished: Deferred[None] = Deferred()
-
-        def check() -> None:
-            if self.extracting is not None:
-                self.extracting.addBoth(lambda _: check())
-                return
-            if self.extract_queue:
+        while self.storing or self.extracting is not None or self.extract_queue:
+            if self.storing:
+                await maybe_deferred_to_future(next(iter(self.storing)))
+            elif self.extracting is not None:
+                await maybe_deferred_to_future(self.extracting)
+            else:
                 self._next_extraction()
-                check()
-                return
-            if self.sandbox is not None:
-                self.sandbox.close()
-            if self.db is not None:
-                self.db.close()
-                self.db = None
-            finished.callback(None)
-
-        check()
-        return finished
+        if self.sandbox is not None:
+            self.sandbox.close()
+        if self.db is not None:
+            self.db.close()
+            self.db = None
