@@ -196,3 +196,32 @@ def make_zip_bomb(declared: int) -> bytes:
         for _ in range(declared // len(chunk)):
             member.write(chunk)
     return out.getvalue()
+
+
+def make_flate_bomb_pdf(inflated: int) -> bytes:
+    """A one-page PDF whose content stream is ``inflated`` bytes of zeros deflated (~1000:1)."""
+    import zlib
+
+    compressor = zlib.compressobj(1)
+    chunk = b"\0" * (1 << 20)
+    stream = b"".join(compressor.compress(chunk) for _ in range(inflated // len(chunk))) + compressor.flush()
+    pdf = make_pdf(["x"])
+    # Replace the page's content stream with the bomb; PDF readers rebuild a broken xref table.
+    start = pdf.index(b"stream\n") + len(b"stream\n")
+    end = pdf.index(b"\nendstream")
+    head = pdf[:start].replace(b"<< /Length", b"<< /Filter /FlateDecode /Length %d /X" % len(stream), 1)
+    return head + stream + pdf[end:]
+
+
+def declare_size(archive: bytes, member: str, size: int) -> bytes:
+    """A zip whose central directory says ``member`` inflates to ``size`` bytes (a lying OFD/XLSX)."""
+    name = member.encode()
+    at = archive.index(b"PK\x01\x02" + archive[archive.index(b"PK\x01\x02") + 4 :][:0])
+    while True:
+        entry_name_length = struct.unpack_from("<H", archive, at + 28)[0]
+        if archive[at + 46 : at + 46 + entry_name_length] == name:
+            break
+        at = archive.index(b"PK\x01\x02", at + 4)
+    patched = bytearray(archive)
+    struct.pack_into("<I", patched, at + 24, size)
+    return bytes(patched)
