@@ -146,3 +146,31 @@ def test_links_mode_records_rows_and_fetches_no_file(portal: AttachmentPortal, t
     assert [(row["status"], row["n"]) for row in rows] == [("linked", 15)]
     assert portal.hits["/xwzx/tzgg/202503/P020250312000001.pdf"] == fetched_before
     assert _rows(db, "SELECT count(*) AS n FROM files")[0]["n"] == 0
+
+
+def test_attachments_commands_on_the_crawled_archive(text_db: Path) -> None:
+    stats = _cli("attachments", "stats", "--db", str(text_db))
+    assert stats.returncode == 0, stats.stderr
+    assert "downloaded" in stats.stdout and "not_a_file" in stats.stdout
+    listing = _cli("attachments", "list", "--status", "too_large", "--db", str(text_db))
+    assert "/files/huge.pdf" in listing.stdout and "/files/gone.pdf" not in listing.stdout
+    sha = _rows(text_db, "SELECT sha256 FROM files WHERE kind = 'ofd'")[0]["sha256"]
+    shown = _cli("attachments", "show", sha[:10], "--db", str(text_db))
+    assert PHRASES["ofd"] in shown.stdout
+    assert _cli("attachments", "verify", "--db", str(text_db)).returncode == 0
+    assert "0 files" in _cli("attachments", "extract", "--db", str(text_db)).stdout
+
+
+def test_verify_finds_a_corrupt_file_and_an_orphan(portal: AttachmentPortal, tmp_path: Path) -> None:
+    db = tmp_path / "verify.db"
+    result = run_crawl(["-a", f"url={portal.base}/xwzx/tzgg/"], db, PORTALCRAWL_ATTACHMENTS="download")
+    assert result.returncode == 0, result.stderr[-2000:]
+    path = _rows(db, "SELECT path FROM files WHERE kind = 'docx'")[0]["path"]
+    (tmp_path / path).write_bytes(b"changed")
+    (tmp_path / "verify.files" / "stray.pdf").write_bytes(b"%PDF-")
+    verify = _cli("attachments", "verify", "--db", str(db))
+    assert verify.returncode == 1
+    assert f"corrupt  {path}" in verify.stdout and "stray.pdf" in verify.stdout
+    extracted = _cli("attachments", "extract", "--db", str(db))
+    assert extracted.returncode == 0, extracted.stderr
+    assert _rows(db, "SELECT count(*) AS n FROM files WHERE extract_status = 'ok'")[0]["n"] >= 5
