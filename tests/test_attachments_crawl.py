@@ -174,3 +174,33 @@ def test_verify_finds_a_corrupt_file_and_an_orphan(portal: AttachmentPortal, tmp
     extracted = _cli("attachments", "extract", "--db", str(db))
     assert extracted.returncode == 0, extracted.stderr
     assert _rows(db, "SELECT count(*) AS n FROM files WHERE extract_status = 'ok'")[0]["n"] >= 5
+
+
+def test_fetch_backfills_the_files_of_an_archive_crawled_in_links_mode(
+    portal: AttachmentPortal, tmp_path: Path
+) -> None:
+    db = tmp_path / "backfill.db"
+    result = run_crawl(["-a", f"url={portal.base}/xwzx/tzgg/"], db)
+    assert result.returncode == 0, result.stderr[-2000:]
+    pages_before = {k: v for k, v in portal.hits.items() if k.endswith(".html")}
+    fetched = _cli(
+        "attachments",
+        "fetch",
+        "--text",
+        "--db",
+        str(db),
+        "-s",
+        "DOWNLOAD_DELAY=0",
+        "-s",
+        "AUTOTHROTTLE_ENABLED=0",
+        "-s",
+        f"PORTALCRAWL_ATTACHMENT_MAX_BYTES={MAX_BYTES}",
+    )
+    assert fetched.returncode == 0, fetched.stderr[-2000:]
+    assert "127.0.0.1" in fetched.stdout
+    # Only files were fetched: no listing or article page again.
+    assert {k: v for k, v in portal.hits.items() if k.endswith(".html")} == pages_before
+    statuses = {row["status"] for row in _rows(db, "SELECT status FROM attachments")}
+    assert "linked" not in statuses
+    assert _cli("search", PHRASES["ofd"], "--db", str(db), "--in", "attachments").returncode == 0
+    assert _rows(db, "SELECT count(*) AS n FROM crawl_runs")[0]["n"] == 1

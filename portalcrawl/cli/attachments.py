@@ -8,13 +8,17 @@ import sys
 from pathlib import Path
 
 import sqlite_utils
+from scrapy.crawler import CrawlerProcess
 
 from portalcrawl import settings
 from portalcrawl.attachments import store
 from portalcrawl.attachments.readers import Caps
 from portalcrawl.attachments.sandbox import Sandbox
-from portalcrawl.cli import EXIT_FAILED, EXIT_OK
+from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, EXIT_USAGE
+from portalcrawl.cli.crawl import ConfigError, crawl_settings, locked_message, prepare_log_file
 from portalcrawl.cli.runs import add_db_argument, format_table, open_existing
+from portalcrawl.lock import CrawlLock, LockHeld, lock_path_for
+from portalcrawl.profiles import ProfileError, load_profile
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,6 +34,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--site", help="only links of this site's articles")
     listing.add_argument("--limit", type=int, default=50, metavar="N", help="rows to show (default: 50)")
     listing.set_defaults(handler=handle_list)
+    fetch = commands.add_parser(
+        "fetch",
+        help="download the files of archived links not fetched yet (backfill)",
+        description="Download, through the same spider, politeness settings and lock as a crawl, the "
+        "attachments of archived articles whose links are not settled yet (linked, or failed before). "
+        "Fetches no listing or article page.",
+    )
+    fetch.add_argument("sites", nargs="*", metavar="SITE", help="sites to backfill (default: every site)")
+    fetch.add_argument("--text", action="store_true", help="also extract the text of the new files")
+    fetch.add_argument("--dir", metavar="DIR", help="profiles directory (default: the packaged sites/)")
+    fetch.add_argument(
+        "-s", "--set", action="append", default=[], metavar="NAME=VALUE", help="override a setting"
+    )
+    fetch.set_defaults(handler=handle_fetch)
     extract = commands.add_parser("extract", help="extract the text of stored files (in the sandbox)")
     extract.add_argument("--all", action="store_true", help="extract every file again, not only new ones")
     extract.set_defaults(handler=handle_extract)
@@ -40,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     stats.set_defaults(handler=handle_stats)
     verify = commands.add_parser("verify", help="check stored files against their sha256; list orphans")
     verify.set_defaults(handler=handle_verify)
-    for command in (listing, extract, show, stats, verify):
+    for command in (listing, fetch, extract, show, stats, verify):
         add_db_argument(command)
 
 
@@ -67,6 +85,75 @@ def handle_list(args: argparse.Namespace) -> int:
     db.close()
     print(format_table(("status", "http", "name", "url", "sha256"), rows))
     return EXIT_OK
+
+
+def _backfill_jobs(
+    db: sqlite_utils.Database, sites: list[str], sites_dir: str | None
+) -> dict[str, dict[str, str]]:
+    """Spider arguments for each site with unsettled links: its profile, else (a site first crawled with
+    ``--url``) an ad-hoc profile named after the host of one of its articles."""
+    placeholders = ", ".join("?" * len(store.SETTLED_STATUSES))
+    rows = db.conn.execute(
+        "SELECT a.site, min(a.url) FROM attachments t JOIN articles a ON a.url = t.article_url "
+        f"WHERE t.status NOT IN ({placeholders}) GROUP BY a.site ORDER BY a.site",
+        sorted(store.SETTLED_STATUSES),
+    ).fetchall()
+    pending = dict(rows)
+    jobs: dict[str, dict[str, str]] = {}
+    for site in sites or list(pending):
+        if site not in pending:
+            continue
+        try:
+            load_profile(site, sites_dir)
+            jobs[site] = {"site": site}
+        except ProfileError:
+            jobs[site] = {"url": pending[site]}
+    return jobs
+
+
+def handle_fetch(args: argparse.Namespace) -> int:
+    try:
+        crawl_config = crawl_settings(args.set, db=args.db, sites_dir=args.dir)
+    except ConfigError as exc:
+        print(f"portalcrawl: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    crawl_config.set("PORTALCRAWL_ATTACHMENTS", "text" if args.text else "download", "cmdline")
+    db, status = _open(args)
+    if db is None:
+        return status
+    jobs = _backfill_jobs(db, args.sites, crawl_config.get("PORTALCRAWL_SITES_DIR") or None)
+    db.close()
+    if not jobs:
+        print("no attachment links waiting to be fetched")
+        return EXIT_OK
+    lock = CrawlLock(lock_path_for(args.db))
+    try:
+        lock.acquire()
+    except LockHeld as held:
+        print(locked_message(held, args.db), file=sys.stderr)
+        return EXIT_TEMPFAIL
+    try:
+        log_file = prepare_log_file(crawl_config, "attachments")
+        process = CrawlerProcess(crawl_config)
+        crawlers = {}
+        for site, spider_args in jobs.items():
+            crawlers[site] = process.create_crawler("attachments")
+            process.crawl(crawlers[site], **spider_args)
+        process.start()
+    finally:
+        lock.release()
+    rows = []
+    for site, crawler in crawlers.items():
+        values = crawler.stats.get_stats() if crawler.stats else {}
+        rows.append([site, *(values.get(f"portalcrawl/attachments/{key}", 0) for key in FETCH_COLUMNS)])
+    print(format_table(("site", *FETCH_COLUMNS), rows))
+    if log_file:
+        print(f"log: {log_file}")
+    return EXIT_OK
+
+
+# Outcome counts shown after a backfill, in this order.
+FETCH_COLUMNS = ("downloaded", "not_a_file", "too_large", "refused", "http_error", "failed", "over_budget")
 
 
 def handle_extract(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Iterator
 from typing import Any
 
 import scrapy
@@ -121,30 +122,39 @@ class ArchiveAttachments:
 
     def fetch(self, url: str, article_url: str, spider: scrapy.Spider) -> None:
         """Download ``url`` for ``article_url`` unless an earlier fetch of it settled the outcome."""
+        request = self.file_request(url, article_url, spider)
+        if request is not None:
+            assert self.crawler.engine is not None
+            self.crawler.engine.crawl(request)
+
+    def file_request(self, url: str, article_url: str, spider: scrapy.Spider) -> scrapy.Request | None:
+        """The request that downloads ``url`` for ``article_url``, or None when no download is due: the
+        outcome is settled by an earlier fetch (by any article), the URL is being fetched, refused, or
+        the run's byte budget is spent (each recorded)."""
         settled = store.settled_outcome(self.db, url)
         if settled is not None:
             store.record_outcome(self.db, url, store.Outcome(**settled), [article_url])
             if settled["sha256"]:
                 self._queue_extraction(settled["sha256"])
-            return
+            return None
         if url in self.in_flight:
             self.in_flight[url].append(article_url)
-            return
+            return None
         domains = getattr(spider, "domains", ())
         if not is_fetchable_url(url, domains):
             self._settle(
                 url, [article_url], store.Outcome("refused", error="another host or a private address")
             )
-            return
+            return None
         if self.fetched_bytes >= self.budget:
             self._settle(
                 url,
                 [article_url],
                 store.Outcome("over_budget", error=f"run budget of {self.budget} bytes spent"),
             )
-            return
+            return None
         self.in_flight[url] = [article_url]
-        request = scrapy.Request(
+        return scrapy.Request(
             url,
             callback=self.file_received,
             errback=self.file_failed,
@@ -159,8 +169,19 @@ class ArchiveAttachments:
                 "download_timeout": self.timeout,
             },
         )
-        assert self.crawler.engine is not None
-        self.crawler.engine.crawl(request)
+
+    def backfill_requests(self, spider: scrapy.Spider, site: str) -> Iterator[scrapy.Request]:
+        """Requests for the links of ``site``'s archived articles that no fetch has settled yet."""
+        placeholders = ", ".join("?" * len(store.SETTLED_STATUSES))
+        rows = self.db.conn.execute(
+            "SELECT t.url, t.article_url FROM attachments t JOIN articles a ON a.url = t.article_url "
+            f"WHERE a.site = ? AND t.status NOT IN ({placeholders}) ORDER BY t.id",
+            (site, *sorted(store.SETTLED_STATUSES)),
+        ).fetchall()
+        for url, article_url in rows:
+            request = self.file_request(url, article_url, spider)
+            if request is not None:
+                yield request
 
     def _settle(self, url: str, article_urls: list[str], outcome: store.Outcome) -> None:
         self.stats.inc_value(f"portalcrawl/attachments/{outcome.status}")
