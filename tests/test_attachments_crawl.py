@@ -204,3 +204,15 @@ def test_fetch_backfills_the_files_of_an_archive_crawled_in_links_mode(
     assert "linked" not in statuses
     assert _cli("search", PHRASES["ofd"], "--db", str(db), "--in", "attachments").returncode == 0
     assert _rows(db, "SELECT count(*) AS n FROM crawl_runs")[0]["n"] == 1
+
+
+def test_export_can_include_attachment_text(text_db: Path) -> None:
+    result = _cli("export", "--attachment-text", "--db", str(text_db))
+    assert result.returncode == 0, result.stderr
+    records = {json.loads(line)["title"]: json.loads(line) for line in result.stdout.splitlines()}
+    attachments = records["关于做好农村公路养护工作的通知"]["attachment_text"]
+    texts = {a["name"]: a["text"] for a in attachments}
+    assert PHRASES["xlsx"] in texts["3.资金分配表"]
+    assert {a["extract_status"] for a in attachments} == {"ok"}
+    plain = json.loads(_cli("export", "--db", str(text_db)).stdout.splitlines()[0])
+    assert "attachment_text" not in plain
