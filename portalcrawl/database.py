@@ -18,7 +18,7 @@ import sqlite_utils
 
 from portalcrawl.items import Article
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 # How long a writer waits for another process's write lock (a cron crawl beside a manual `export`).
 BUSY_TIMEOUT_SECONDS = 5.0
@@ -308,11 +308,80 @@ def _create_skipped_urls(conn: sqlite3.Connection) -> None:
     )
 
 
+def _create_attachment_tables(conn: sqlite3.Connection) -> None:
+    # attachments: one row per document link of an article (its fetch outcome); files: one row per
+    # distinct content (sha256), stored once under <db stem>.files/, with its extracted text. The text
+    # indexes mirror articles_fts/articles_bigrams; files rows are few, so triggers index them.
+    # Links of existing archives are backfilled from articles.attachments.
+    _execute_script(
+        conn,
+        """
+        CREATE TABLE attachments (
+            id INTEGER PRIMARY KEY,
+            article_url TEXT NOT NULL,
+            url TEXT NOT NULL,
+            name TEXT,
+            status TEXT NOT NULL DEFAULT 'linked',
+            http_status INTEGER,
+            content_type TEXT,
+            server_name TEXT,
+            sha256 TEXT,
+            error TEXT,
+            fetched_at TEXT,
+            first_seen_run_id INTEGER,
+            last_run_id INTEGER,
+            UNIQUE (article_url, url)
+        );
+        CREATE INDEX idx_attachments_url ON attachments(url);
+        CREATE INDEX idx_attachments_sha256 ON attachments(sha256);
+        CREATE INDEX idx_attachments_status ON attachments(status);
+
+        CREATE TABLE files (
+            id INTEGER PRIMARY KEY,
+            sha256 TEXT NOT NULL UNIQUE,
+            bytes INTEGER NOT NULL,
+            kind TEXT NOT NULL,
+            path TEXT NOT NULL,
+            text TEXT,
+            pages INTEGER,
+            extract_status TEXT,
+            extracted_by TEXT,
+            error TEXT,
+            stored_at TEXT NOT NULL,
+            extracted_at TEXT
+        );
+        CREATE VIRTUAL TABLE files_fts USING fts5(
+            text, content="files", content_rowid="id", tokenize='trigram'
+        );
+        CREATE TRIGGER files_fts_ai AFTER INSERT ON files BEGIN
+            INSERT INTO files_fts(rowid, text) VALUES (new.id, new.text);
+        END;
+        CREATE TRIGGER files_fts_ad AFTER DELETE ON files BEGIN
+            INSERT INTO files_fts(files_fts, rowid, text) VALUES ('delete', old.id, old.text);
+        END;
+        CREATE TRIGGER files_fts_au AFTER UPDATE OF text ON files BEGIN
+            INSERT INTO files_fts(files_fts, rowid, text) VALUES ('delete', old.id, old.text);
+            INSERT INTO files_fts(rowid, text) VALUES (new.id, new.text);
+        END;
+        CREATE VIRTUAL TABLE files_bigrams USING fts5(
+            tokens, content='', detail=none, tokenize='unicode61'
+        );
+
+        INSERT OR IGNORE INTO attachments (article_url, url, name, first_seen_run_id, last_run_id)
+            SELECT a.url, json_extract(j.value, '$.url'), json_extract(j.value, '$.name'),
+                   a.first_seen_run_id, a.last_run_id
+            FROM articles a, json_each(a.attachments) j
+            WHERE json_valid(a.attachments) AND json_extract(j.value, '$.url') IS NOT NULL;
+        """,
+    )
+
+
 # MIGRATIONS[n] brings a database from version n to n + 1; version 0 is an empty file.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _create_core_tables,
     _create_search_indexes,
     _create_skipped_urls,
+    _create_attachment_tables,
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
 

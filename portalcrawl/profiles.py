@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from portalcrawl.attachments import MODES as ATTACHMENT_MODES
 from portalcrawl.extract.cms import FAMILY_NAMES, family_named
 from portalcrawl.extract.selectors import InvalidSelector, compiled_selector
 from portalcrawl.urls import effective_port
@@ -54,6 +55,8 @@ class SiteProfile:
     since: date | None = None
     recheck_days: int | None = None
     allowed_ports: tuple[int, ...] = ()
+    # off | links | download | text (portalcrawl.attachments.MODES); None: the setting's default.
+    attachments: str | None = None
 
     @property
     def ports(self) -> frozenset[int]:
@@ -178,6 +181,11 @@ def parse_profile(data: dict[str, Any], path: Path) -> SiteProfile:
     )
     if any(not 1 <= port <= 65535 for port in allowed_ports):
         raise _fail(path, "allowed_ports", f"ports are 1 to 65535, got {list(allowed_ports)}")
+    attachments = data.get("attachments")
+    if attachments is not None and _expect(path, "attachments", attachments, str) not in ATTACHMENT_MODES:
+        raise _fail(
+            path, "attachments", f"expected one of {', '.join(ATTACHMENT_MODES)}, got {attachments!r}"
+        )
     return SiteProfile(
         slug=slug,
         name=_expect(path, "name", data["name"], str),
@@ -192,6 +200,7 @@ def parse_profile(data: dict[str, Any], path: Path) -> SiteProfile:
         since=since,
         recheck_days=data.get("recheck_days"),
         allowed_ports=allowed_ports,
+        attachments=attachments,
     )
 
 

@@ -136,3 +136,76 @@ def _python_snippet(title: str | None, body: str, terms: list[str], marks: tuple
     )
     excerpt = pattern.sub(lambda hit: f"{marks[0]}{hit.group()}{marks[1]}", excerpt)
     return ("…" if start > 0 else "") + excerpt + ("…" if end < len(text) else "")
+
+
+@dataclass(frozen=True, slots=True)
+class AttachmentMatch:
+    """A hit inside an attachment's text, shown under the article that links it."""
+
+    url: str
+    title: str | None
+    published_at: str | None
+    site: str
+    attachment_name: str | None
+    attachment_url: str
+    page: int | None
+    snippet: str
+
+
+def search_attachments(
+    db: sqlite_utils.Database,
+    query: str,
+    *,
+    site: str | None = None,
+    since: str | None = None,
+    limit: int = 20,
+    marks: tuple[str, str] = ("[", "]"),
+) -> list[AttachmentMatch]:
+    """Attachments whose text contains every term of ``query``, under their articles, newest first.
+
+    The same lookups as ``search`` over ``files_fts`` (trigram) and ``files_bigrams``; the page is the
+    first page (``\\f``-separated) holding the first term.
+    """
+    terms = query_terms(query)
+    if not terms or limit <= 0:
+        return []
+    filters, filter_args = article_filters(site, since, prefix="a.")
+    long_terms = [term for term in terms if len(term) >= TRIGRAM_MIN]
+    short_tokens = [bigram_tokens(term) for term in terms if len(term) < TRIGRAM_MIN]
+    conditions: list[str] = []
+    args: list[Any] = []
+    if short_tokens and not all(len(t) == 1 and not _is_lone_cjk(t[0]) for t in short_tokens):
+        for term in terms:
+            conditions.append("instr(lower(f.text), lower(?)) > 0")
+            args.append(term)
+    else:
+        if short_tokens:
+            conditions.append("f.id IN (SELECT rowid FROM files_bigrams WHERE files_bigrams MATCH ?)")
+            args.append(" ".join(fts_phrase(tokens[0]) for tokens in short_tokens))
+        if long_terms:
+            conditions.append("f.id IN (SELECT rowid FROM files_fts WHERE files_fts MATCH ?)")
+            args.append(" ".join(fts_phrase(term) for term in long_terms))
+    sql = (
+        "SELECT a.url, a.title, a.published_at, a.site, t.name, t.url, f.text "
+        "FROM files f JOIN attachments t ON t.sha256 = f.sha256 AND t.status = 'downloaded' "
+        "JOIN articles a ON a.url = t.article_url WHERE "
+        + " AND ".join(conditions + filters)
+        + " ORDER BY a.published_at DESC NULLS LAST, a.id DESC, t.id LIMIT ?"
+    )
+    rows = db.conn.execute(sql, [*args, *filter_args, limit]).fetchall()
+    matches = []
+    for url, title, published_at, site_, name, attachment_url, text in rows:
+        page, page_text = _page_of(text or "", terms[0])
+        snippet = _python_snippet(None, page_text, terms, marks)
+        matches.append(AttachmentMatch(url, title, published_at, site_, name, attachment_url, page, snippet))
+    return matches
+
+
+def _page_of(text: str, term: str) -> tuple[int | None, str]:
+    """The 1-based page holding ``term`` and that page's text (None for a file without pages)."""
+    pages = text.split("\f")
+    lowered = term.lower()
+    for number, page in enumerate(pages, start=1):
+        if lowered in page.lower():
+            return (number if len(pages) > 1 else None), page
+    return None, text

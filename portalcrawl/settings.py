@@ -77,6 +77,8 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     # One crawl_runs row per run, with counts and an ok|partial|failed|blocked outcome.
     "portalcrawl.extensions.crawl_runs.RecordCrawlRun": 500,
+    # attachments rows for document links; in download/text modes also the files and their text.
+    "portalcrawl.extensions.attachments.ArchiveAttachments": 600,
 }
 
 # Where the archive lives; relative paths are relative to the working directory.
@@ -97,3 +99,21 @@ PORTALCRAWL_BLOCK_THRESHOLD = 3
 PORTALCRAWL_MAX_RETRY_AFTER = 120
 # Longest robots.txt Crawl-delay (seconds) applied; a larger one is capped and logged.
 PORTALCRAWL_MAX_CRAWL_DELAY = 60
+
+# What to do with articles' document links: off | links (rows in `attachments`) | download (also the
+# files, under <db stem>.files/) | text (also their text, searchable). A profile's `attachments` key
+# overrides this default; -s/--attachments on the command line override the profile.
+PORTALCRAWL_ATTACHMENTS = "links"
+# Largest attachment downloaded; a larger one is recorded as too_large.
+PORTALCRAWL_ATTACHMENT_MAX_BYTES = 50 * 1024 * 1024
+# Seconds one attachment download may take.
+PORTALCRAWL_ATTACHMENT_TIMEOUT = 180
+# Attachment bytes one run downloads at most; later links are recorded as over_budget.
+PORTALCRAWL_ATTACHMENT_BUDGET = 2 * 1024 * 1024 * 1024
+# Address-space limit of the text-extraction worker process (bytes).
+PORTALCRAWL_EXTRACT_MEMORY = 1024 * 1024 * 1024
+# Seconds the worker may spend on one file before it is killed (status timeout).
+PORTALCRAWL_EXTRACT_TIMEOUT = 60
+# Pages and characters of text kept from one file (the rest: status too_large).
+PORTALCRAWL_EXTRACT_MAX_PAGES = 2000
+PORTALCRAWL_EXTRACT_MAX_CHARS = 5_000_000

@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "runs",
     "state",
     "sites",
+    "attachments",
 )
 
 EXIT_OK = 0

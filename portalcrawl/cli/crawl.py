@@ -20,6 +20,7 @@ from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 from twisted.python.failure import Failure
 
+from portalcrawl.attachments import MODES as ATTACHMENT_MODES
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, EXIT_USAGE
 from portalcrawl.crawl_args import CrawlArgumentError, crawl_arguments, crawl_options
 from portalcrawl.lock import CrawlLock, LockHeld, LockUnusable, describe_previous_holder, lock_path_for
@@ -120,12 +121,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="override a Scrapy/portalcrawl setting, as with `scrapy crawl -s` (repeatable)",
     )
     parser.add_argument("--strict", action="store_true", help="exit 1 when any site is only partial")
+    parser.add_argument(
+        "--attachments",
+        choices=ATTACHMENT_MODES,
+        metavar="MODE",
+        help="document links: off, links (default), download (also the files), text (also their text)",
+    )
     parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
     try:
         settings = crawl_settings(args.set, db=args.db, sites_dir=args.dir)
+        if args.attachments:
+            settings.set("PORTALCRAWL_ATTACHMENTS", args.attachments, "cmdline")
+        if settings.get("PORTALCRAWL_ATTACHMENTS") not in ATTACHMENT_MODES:
+            raise ConfigError(
+                f"PORTALCRAWL_ATTACHMENTS: expected one of {', '.join(ATTACHMENT_MODES)}, "
+                f"got {settings.get('PORTALCRAWL_ATTACHMENTS')!r}"
+            )
         jobs = plan_jobs(args, settings)
     except (ConfigError, ProfileError) as exc:
         print(f"portalcrawl: error: {exc}", file=sys.stderr)

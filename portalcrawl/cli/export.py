@@ -24,6 +24,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--since", metavar="DATE", help="only articles published on or after YYYY-MM-DD")
     parser.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     parser.add_argument("--bom", action="store_true", help="start the CSV with a UTF-8 BOM (for Excel)")
+    parser.add_argument(
+        "--attachment-text",
+        action="store_true",
+        help="add a column attachment_text: each attachment's url, name, status and extracted text",
+    )
     add_db_argument(parser)
     parser.set_defaults(handler=handle)
 
@@ -46,14 +51,28 @@ def handle(args: argparse.Namespace) -> int:
         if args.output:
             with open(args.output, "w", encoding="utf-8", newline="") as out:
                 count = export_articles(
-                    db, out, fmt=args.format, site=args.site, since=args.since, bom=args.bom
+                    db,
+                    out,
+                    fmt=args.format,
+                    site=args.site,
+                    since=args.since,
+                    bom=args.bom,
+                    attachment_text=args.attachment_text,
                 )
             print(f"{count} articles written to {args.output}", file=sys.stderr)
         else:
             # stdout's own encoding may be a legacy code page; the export is UTF-8 everywhere.
             out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="", write_through=True)
             try:
-                export_articles(db, out, fmt=args.format, site=args.site, since=args.since, bom=args.bom)
+                export_articles(
+                    db,
+                    out,
+                    fmt=args.format,
+                    site=args.site,
+                    since=args.since,
+                    bom=args.bom,
+                    attachment_text=args.attachment_text,
+                )
                 out.flush()
             finally:
                 out.detach()

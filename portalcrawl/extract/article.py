@@ -687,10 +687,7 @@ def extract_article(
     if column:
         stages["column"] = column_stage
 
-    attachment_scope = [body_node] if body_node is not None else []
-    if body_node is not None and body_node.getparent() is not None:
-        attachment_scope = [body_node.getparent()]
-    attachments = find_attachments(attachment_scope, tree, url)
+    attachments = find_attachments(body_node, tree, url)
     if attachments:
         stages["attachments"] = stages["body_text"]
 

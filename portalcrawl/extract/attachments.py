@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 
 from lxml import etree
@@ -32,8 +31,27 @@ EXTENSIONS = frozenset(
     ]
 )
 EXTENSION_RE = re.compile(r"\.([A-Za-z0-9]{1,5})$")
+# A link text, title or download attribute that names a document: "附件1：岗位表.xlsx".
+NAMED_DOCUMENT_RE = re.compile(r"\.([A-Za-z0-9]{1,5})\s*[)）]?\s*$")
+# Download handlers that serve a file by id, with no extension in the URL: Hanweb
+# /module/download/downfile.jsp?classid=…, /download.jsp?id=…, download.do / .action / .aspx handlers.
+DOWNLOAD_HANDLER_RE = re.compile(
+    r"(?:downfile|download|downloadfile|filedown|getfile|attachdown)\.(?:jsp|do|action|aspx?|php)$",
+    re.IGNORECASE,
+)
+# Query parameters that carry the document's own name or path.
+FILE_PARAMS = ("filename", "file", "fileName", "name", "fileurl", "path")
+# Pages that show a document passed in ``?file=``: the document itself is what to record.
+VIEWER_PATH_RE = re.compile(r"viewer|preview|pdfjs|\.s?html?$", re.IGNORECASE)
 # Links that inline scripts write into the page: var rel_appendix = '<a href="./P0….doc">…</a>'.
 SCRIPT_LINK_RE = re.compile(r"""<a\s[^>]*?href\s*=\s*\\?["']([^"'\\]+)\\?["'][^>]*>([^<]*)""", re.IGNORECASE)
+# How far past the body an attachment block may sit: siblings after the body container, at this many
+# levels of ancestors (`<div class="TRS_Editor">…</div><div class="fj">附件：…</div>`).
+FOLLOWING_LEVELS = 3
+FOLLOWING_SIBLINGS = 4
+# A block after the body counts only when it says it holds attachments, by its words or its class/id;
+# a sidebar of related documents sits there too.
+ATTACHMENT_BLOCK_RE = re.compile(r"fj|fujian|attach|appendix|enclosure|download|xgwj|附件")
 
 
 def attachment_extension(href: str) -> str | None:
@@ -43,11 +61,47 @@ def attachment_extension(href: str) -> str | None:
         return None
     candidates = [unquote(parts.path)]
     query = parse_qs(parts.query)
-    candidates += [value for key in ("filename", "file", "fileName", "name") for value in query.get(key, [])]
+    candidates += [value for key in FILE_PARAMS for value in query.get(key, [])]
     for candidate in candidates:
         match = EXTENSION_RE.search(candidate)
         if match and match.group(1).lower() in EXTENSIONS:
             return match.group(1).lower()
+    return None
+
+
+def names_document(text: str | None) -> bool:
+    """Whether a link's text, title or download name ends in a document extension."""
+    match = NAMED_DOCUMENT_RE.search(text or "")
+    return match is not None and match.group(1).lower() in EXTENSIONS
+
+
+def document_url(href: str, base_url: str, *, named: bool = False) -> str | None:
+    """The absolute URL of the document a link leads to, or None when it is no document link.
+
+    A viewer page (``viewer.html?file=/upload/a.pdf``) leads to its ``file``; a download handler
+    (``downfile.jsp?…``, ``download.jsp?id=…``) and a link whose text names a document (``named``) are
+    the document themselves, whatever their URL looks like.
+    """
+    href = href.strip()
+    parts = urlsplit(href)
+    if parts.scheme not in ("", "http", "https") or not (parts.path or parts.query):
+        return None
+    path_ext = EXTENSION_RE.search(unquote(parts.path))
+    is_document_path = path_ext is not None and path_ext.group(1).lower() in EXTENSIONS
+    if parts.query and not is_document_path and VIEWER_PATH_RE.search(parts.path):
+        query = parse_qs(parts.query)
+        for key in ("file", "fileurl", "url"):
+            for value in query.get(key, []):
+                if attachment_extension(value):
+                    return urljoin(urljoin(base_url, href), value)
+    if is_document_path:
+        return urljoin(base_url, href)
+    if DOWNLOAD_HANDLER_RE.search(parts.path) and parts.query:
+        return urljoin(base_url, href)
+    if attachment_extension(href) and not (path_ext and VIEWER_PATH_RE.search(parts.path)):
+        return urljoin(base_url, href)
+    if named and not path_ext:
+        return urljoin(base_url, href)
     return None
 
 
@@ -58,16 +112,49 @@ def _name(element: etree._Element, href: str) -> str:
     return unquote(urlsplit(href).path.rsplit("/", 1)[-1])
 
 
-def find_attachments(
-    containers: Iterable[etree._Element], tree: etree._Element, url: str
-) -> list[dict[str, str]]:
-    """``{url, name}`` of document links in ``containers`` and in inline scripts, absolute, deduplicated."""
+def attachment_scope(body: etree._Element | None) -> list[etree._Element]:
+    """Where attachment links of an article are: the body's container and the few blocks right after it."""
+    if body is None:
+        return []
+    container = body.getparent() if body.getparent() is not None else body
+    scope = [container]
+    level: etree._Element | None = container
+    for _ in range(FOLLOWING_LEVELS):
+        if level is None:
+            break
+        taken = 0
+        for sibling in level.itersiblings():
+            if not isinstance(sibling.tag, str):
+                continue
+            taken += 1
+            if _is_attachment_block(sibling):
+                scope.append(sibling)
+            if taken == FOLLOWING_SIBLINGS:
+                break
+        level = level.getparent()
+    return scope
+
+
+def _is_attachment_block(element: etree._Element) -> bool:
+    marks = f"{element.get('class', '')} {element.get('id', '')}".lower()
+    # The label opens the block ("附件：", "相关附件", "附件下载"): a 附件 further in is some other text.
+    return ATTACHMENT_BLOCK_RE.search(marks) is not None or "附件" in text_content(element)[:300].lstrip()[:8]
+
+
+def find_attachments(body: etree._Element | None, tree: etree._Element, url: str) -> list[dict[str, str]]:
+    """``{url, name}`` of document links around ``body`` and in inline scripts, absolute, deduplicated.
+
+    Only ``href`` is read: TRS pages also carry ``oldsrc``, the file's path inside the CMS, which 404s.
+    """
     found: dict[str, dict[str, str]] = {}
-    for container in containers:
+    for container in attachment_scope(body):
         for link in container.iter("a"):
             href = link.get("href") or ""
-            if attachment_extension(href):
-                absolute = urljoin(url, href.strip())
+            named = link.get("download") is not None or any(
+                names_document(value) for value in (link.get("title"), link.get("download"), link.text)
+            )
+            absolute = document_url(href, url, named=named)
+            if absolute:
                 found.setdefault(absolute, {"url": absolute, "name": _name(link, href)})
     for text_of_script in inline_scripts(tree):
         # The pattern opens with "<a" in either case; without one a case-insensitive scan of the whole
@@ -75,8 +162,8 @@ def find_attachments(
         if "<a" not in text_of_script and "<A" not in text_of_script:
             continue
         for href, text in SCRIPT_LINK_RE.findall(text_of_script):
-            if attachment_extension(href):
-                absolute = urljoin(url, href.strip())
+            absolute = document_url(href, url, named=names_document(text))
+            if absolute:
                 name = clean_line(text) or unquote(urlsplit(absolute).path.rsplit("/", 1)[-1])
                 found.setdefault(absolute, {"url": absolute, "name": name})
     return list(found.values())
