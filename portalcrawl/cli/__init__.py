@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "runs",
     "state",
     "sites",
+    "merge",
 )
 
 EXIT_OK = 0
