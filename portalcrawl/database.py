@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sqlite3
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import fields
 from datetime import UTC, datetime
@@ -18,7 +19,7 @@ import sqlite_utils
 
 from portalcrawl.items import Article
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 # How long a writer waits for another process's write lock (a cron crawl beside a manual `export`).
 BUSY_TIMEOUT_SECONDS = 5.0
@@ -376,12 +377,29 @@ def _create_attachment_tables(conn: sqlite3.Connection) -> None:
     )
 
 
+def _add_run_origins(conn: sqlite3.Connection) -> None:
+    # `portalcrawl merge` folds shard archives into one: each run keeps the node that ran it and the
+    # archive and run id it came from, so that merging the same shard again adds nothing. Every
+    # archive gets an id of its own for that.
+    _execute_script(
+        conn,
+        """
+        ALTER TABLE crawl_runs ADD COLUMN node TEXT;
+        ALTER TABLE crawl_runs ADD COLUMN origin_archive TEXT;
+        ALTER TABLE crawl_runs ADD COLUMN origin_run_id INTEGER;
+        CREATE UNIQUE INDEX idx_crawl_runs_origin ON crawl_runs(origin_archive, origin_run_id);
+        """,
+    )
+    conn.execute("INSERT OR IGNORE INTO metadata(key, value) VALUES ('archive_id', ?)", (uuid.uuid4().hex,))
+
+
 # MIGRATIONS[n] brings a database from version n to n + 1; version 0 is an empty file.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _create_core_tables,
     _create_search_indexes,
     _create_skipped_urls,
     _create_attachment_tables,
+    _add_run_origins,
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.resources
 import re
 import tomllib
 import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,7 +20,8 @@ from portalcrawl.extract.cms import FAMILY_NAMES, family_named
 from portalcrawl.extract.selectors import InvalidSelector, compiled_selector
 from portalcrawl.urls import effective_port
 
-PACKAGED_SITES_DIR = Path(__file__).parent / "sites"
+# A resource, not a path beside __file__: scrapyd runs the project from a zipped egg.
+PACKAGED_SITES_DIR: Traversable = importlib.resources.files("portalcrawl") / "sites"
 SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
@@ -77,25 +80,25 @@ class SiteProfile:
         return cls(slug=slug or host, name=host, start_urls=tuple(start_urls))
 
 
-def _fail(path: Path, key: str, problem: str) -> ProfileError:
+def _fail(path: Path | Traversable, key: str, problem: str) -> ProfileError:
     return ProfileError(f"{path}: {key}: {problem}")
 
 
-def _check_keys(path: Path, table: dict[str, Any], allowed: set[str], prefix: str = "") -> None:
+def _check_keys(path: Path | Traversable, table: dict[str, Any], allowed: set[str], prefix: str = "") -> None:
     unknown = sorted(set(table) - allowed)
     if unknown:
         known = ", ".join(sorted(allowed))
         raise _fail(path, prefix + unknown[0], f"unknown key (known keys: {known})")
 
 
-def _expect(path: Path, key: str, value: Any, kind: type | tuple[type, ...]) -> Any:
+def _expect(path: Path | Traversable, key: str, value: Any, kind: type | tuple[type, ...]) -> Any:
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
         raise _fail(path, key, f"expected {names}, got {type(value).__name__} {value!r}")
     return value
 
 
-def _string_list(path: Path, key: str, value: Any) -> tuple[str, ...]:
+def _string_list(path: Path | Traversable, key: str, value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         value = [value]
     _expect(path, key, value, list)
@@ -122,11 +125,11 @@ def parse_positive_int(value: object) -> int:
     return number
 
 
-def parse_profile(data: dict[str, Any], path: Path) -> SiteProfile:
+def parse_profile(data: dict[str, Any], path: Path | Traversable) -> SiteProfile:
     """Build a profile from parsed TOML, rejecting unknown keys and wrong types."""
     top_keys = {f.name for f in dataclasses.fields(SiteProfile)} - {"slug"}
     _check_keys(path, data, top_keys)
-    slug = path.stem
+    slug = path.name.removesuffix(".toml")
     if not SLUG_PATTERN.match(slug):
         raise _fail(path, "file name", f"{slug!r} is not a valid slug (lower-case letters, digits, - _ .)")
     if "name" not in data:
@@ -204,7 +207,7 @@ def parse_profile(data: dict[str, Any], path: Path) -> SiteProfile:
     )
 
 
-def load_profile_file(path: Path) -> SiteProfile:
+def load_profile_file(path: Path | Traversable) -> SiteProfile:
     try:
         with path.open("rb") as handle:
             data = tomllib.load(handle)
@@ -215,7 +218,7 @@ def load_profile_file(path: Path) -> SiteProfile:
     return parse_profile(data, path)
 
 
-def sites_dir(configured: str | Path | None) -> Path:
+def sites_dir(configured: str | Path | None) -> Path | Traversable:
     return Path(configured) if configured else PACKAGED_SITES_DIR
 
 
@@ -229,10 +232,13 @@ def load_profile(slug: str, directory: str | Path | None = None) -> SiteProfile:
         )
     path = base / f"{slug}.toml"
     if not path.is_file():
-        available = ", ".join(p.stem for p in sorted(base.glob("*.toml"))) or "none"
+        available = ", ".join(p.name.removesuffix(".toml") for p in iter_profile_files(base)) or "none"
         raise ProfileError(f"unknown site {slug!r}: no {path} (available in {base}: {available})")
     return load_profile_file(path)
 
 
-def iter_profile_files(directory: str | Path | None = None) -> Iterator[Path]:
-    yield from sorted(sites_dir(directory).glob("*.toml"))
+def iter_profile_files(directory: str | Path | Traversable | None = None) -> Iterator[Path | Traversable]:
+    base = directory if isinstance(directory, Traversable) else sites_dir(directory)
+    if not base.is_dir():
+        return
+    yield from sorted((p for p in base.iterdir() if p.name.endswith(".toml")), key=lambda p: p.name)

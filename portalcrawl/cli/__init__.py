@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "state",
     "sites",
     "attachments",
+    "merge",
 )
 
 EXIT_OK = 0

@@ -31,6 +31,7 @@ from portalcrawl.profiles import (
     load_profile,
     load_profile_file,
 )
+from portalcrawl.sharding import parse_shard, select_shard
 
 logger = logging.getLogger(__name__)
 
@@ -103,6 +104,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("sites", nargs="*", metavar="SITE", help="profile slug (sites/<SITE>.toml)")
     parser.add_argument("--all", action="store_true", help="crawl every enabled profile")
     parser.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="with --all: only the profiles whose host hashes to shard I of N (I from 1), "
+        "for N machines sharing the work",
+    )
+    parser.add_argument(
         "--url", action="append", default=[], metavar="URL", help="ad-hoc listing URL (repeatable)"
     )
     parser.add_argument("--since", metavar="DATE", help="stop paging at articles older than YYYY-MM-DD")
@@ -144,6 +151,10 @@ def handle(args: argparse.Namespace) -> int:
     except (ConfigError, ProfileError) as exc:
         print(f"portalcrawl: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if not jobs:
+        # A shard that owns no host is normal when there are fewer hosts than machines.
+        print(f"no enabled site profile in shard {args.shard}; nothing to crawl")
+        return EXIT_OK
     db_path = settings["PORTALCRAWL_DB_PATH"]
     lock = CrawlLock(lock_path_for(db_path))
     try:
@@ -234,11 +245,18 @@ def plan_jobs(args: argparse.Namespace, settings: Settings) -> list[CrawlJob]:
         raise _config_error(exc) from None
     sites_dir = settings.get("PORTALCRAWL_SITES_DIR") or None
     profiles: dict[str, SiteProfile] = {}
+    if args.shard is not None and not args.all:
+        raise ConfigError("--shard selects among the enabled profiles: use it with --all")
     if args.all:
         paths = list(iter_profile_files(sites_dir))
         enabled = [p for p in map(load_profile_file, paths) if p.enabled]
         if not enabled:
             raise ConfigError(f"--all: no enabled site profile in {sites_dir or 'the packaged sites/'}")
+        if args.shard is not None:
+            try:
+                enabled = select_shard(enabled, parse_shard(args.shard))
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
         profiles.update((p.slug, p) for p in enabled)
     for slug in args.sites:
         profiles[slug] = load_profile(slug, sites_dir)

@@ -8,6 +8,7 @@ import unicodedata
 
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from portalcrawl.profiles import ProfileError, SiteProfile, iter_profile_files, load_profile_file, sites_dir
+from portalcrawl.sharding import parse_shard, select_shard
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,10 +21,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--check", action="store_true", help="validate every profile file")
     parser.add_argument("--dir", metavar="DIR", help="profiles directory (default: the packaged sites/)")
+    parser.add_argument(
+        "--shard",
+        metavar="I/N",
+        help="only the enabled profiles that `portalcrawl crawl --all --shard I/N` crawls",
+    )
     parser.set_defaults(handler=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
+    try:
+        shard = parse_shard(args.shard) if args.shard is not None else None
+    except ValueError as exc:
+        print(f"portalcrawl: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     directory = sites_dir(args.dir)
     if not directory.is_dir():
         print(f"portalcrawl: error: {directory}: no such directory", file=sys.stderr)
@@ -43,7 +54,11 @@ def handle(args: argparse.Namespace) -> int:
             print(f"invalid  {problem}")
         print(f"{len(profiles)} valid, {len(problems)} invalid profile(s) in {directory}")
     else:
-        print(format_profiles(profiles) if profiles else f"no valid site profiles in {directory}")
+        empty = f"no valid site profiles in {directory}"
+        if shard is not None:
+            profiles = select_shard([p for p in profiles if p.enabled], shard)
+            empty = f"no enabled site profile in shard {shard}"
+        print(format_profiles(profiles) if profiles else empty)
         for problem in problems:
             print(f"portalcrawl: error: {problem}", file=sys.stderr)
     return EXIT_FAILED if problems else EXIT_OK
