@@ -18,13 +18,23 @@ UTF8_BOM = "\ufeff"
 
 
 def iter_article_rows(
-    db: sqlite_utils.Database, *, site: str | None = None, since: str | None = None
+    db: sqlite_utils.Database,
+    *,
+    columns: tuple[str, ...] = EXPORT_COLUMNS,
+    site: str | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    source: str | None = None,
+    column: str | None = None,
 ) -> Iterator[tuple[Any, ...]]:
-    """Article rows in ``EXPORT_COLUMNS`` order, oldest stored first, read lazily from a cursor."""
-    conditions, args = article_filters(site, since)
+    """Article rows with ``columns`` in that order, oldest stored first, read lazily from a cursor."""
+    unknown = [name for name in columns if name not in EXPORT_COLUMNS]
+    if unknown:
+        raise ValueError(f"unknown column {unknown[0]!r}; choose from {', '.join(EXPORT_COLUMNS)}")
+    conditions, args = article_filters(site, since, until=until, source=source, column=column)
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    columns = ", ".join(quote(column) for column in EXPORT_COLUMNS)
-    yield from db.conn.execute(f"SELECT {columns} FROM articles{where} ORDER BY id", args)
+    selected = ", ".join(quote(name) for name in columns)
+    yield from db.conn.execute(f"SELECT {selected} FROM articles{where} ORDER BY id", args)
 
 
 def export_articles(
@@ -32,34 +42,34 @@ def export_articles(
     out: TextIO,
     *,
     fmt: str = "jsonl",
-    site: str | None = None,
-    since: str | None = None,
+    columns: tuple[str, ...] = EXPORT_COLUMNS,
     bom: bool = False,
+    **filters: str | None,
 ) -> int:
     """Write the matching articles to ``out`` and return how many were written.
 
-    JSON Lines carries lists and dicts as JSON values; CSV keeps them as JSON text in their cell, with a
-    header row, and starts with a UTF-8 BOM when ``bom`` is set.
+    ``filters`` are those of ``iter_article_rows`` (site, since, until, source, column). JSON Lines
+    carries lists and dicts as JSON values; CSV keeps them as JSON text in their cell, with a header
+    row, and starts with a UTF-8 BOM when ``bom`` is set.
     """
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
-    rows = iter_article_rows(db, site=site, since=since)
+    rows = iter_article_rows(db, columns=columns, **filters)
     count = 0
     if fmt == "csv":
         if bom:
             out.write(UTF8_BOM)
         writer = csv.writer(out)
-        writer.writerow(EXPORT_COLUMNS)
+        writer.writerow(columns)
         for row in rows:
             writer.writerow(row)
             count += 1
         return count
-    json_positions = [i for i, column in enumerate(EXPORT_COLUMNS) if column in JSON_FIELDS]
+    json_names = [name for name in columns if name in JSON_FIELDS]
     for row in rows:
-        record = dict(zip(EXPORT_COLUMNS, row, strict=True))
-        for position in json_positions:
-            column = EXPORT_COLUMNS[position]
-            record[column] = json.loads(record[column]) if record[column] else None
+        record = dict(zip(columns, row, strict=True))
+        for name in json_names:
+            record[name] = json.loads(record[name]) if record[name] else None
         out.write(json.dumps(record, ensure_ascii=False))
         out.write("\n")
         count += 1
