@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "runs",
     "state",
     "sites",
+    "datasette",
 )
 
 EXIT_OK = 0
