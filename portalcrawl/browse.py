@@ -37,15 +37,11 @@ end
 order by a.published_at desc nulls last, a.id desc
 """.strip()
 
+# Shown above the table: only what a reader could get wrong.
 COLUMN_DESCRIPTIONS = {
-    "published_date": "the date the portal showed (local calendar date); facet and filter on this",
-    "published_at": "publication time with its offset (+08:00); SQLite's date() of it is the UTC date",
-    "site": "the profile (sites/<slug>.toml) the article was crawled for",
+    "published_date": "the date the portal showed; facet and filter on this",
+    "published_at": "time with its offset (+08:00); SQLite's date() of it is the UTC date, often a day early",
     "column": "the column (栏目) the article page names",
-    "source": "来源: who the page says published it",
-    "body_html": "the cleaned article body as HTML",
-    "field_stages": "which extraction stage produced each field",
-    "listing_url": "the listing page the article was found on",
 }
 
 
@@ -73,6 +69,7 @@ def datasette_metadata(database: str) -> dict[str, Any]:
                         "title": "Search articles (any length: 会议, 疫苗, 安全生产)",
                         "description": "One word or phrase, found in titles and bodies, newest first.",
                         "sql": SEARCH_SQL,
+                        "hide_sql": True,
                     }
                 },
             }

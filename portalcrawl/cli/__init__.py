@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "state",
     "sites",
     "datasette",
+    "diagnose",
 )
 
 EXIT_OK = 0
