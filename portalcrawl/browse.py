@@ -59,6 +59,7 @@ def datasette_metadata(database: str) -> dict[str, Any]:
                         "facets": list(FACETS),
                         "label_column": "title",
                         "size": 50,
+                        "facet_size": 10,
                         "columns": COLUMN_DESCRIPTIONS,
                     },
                     "articles_bigrams": {"hidden": True},
