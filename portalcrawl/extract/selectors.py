@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from urllib.parse import urljoin
 
 from lxml import etree
 
@@ -49,3 +50,25 @@ def missed_selectors(article: Article, profile: SiteProfile) -> list[str]:
         for name, field_name in ARTICLE_SELECTOR_FIELDS.items()
         if name in chosen and article.field_stages.get(field_name) != "profile"
     ]
+
+
+def selected_urls(page: str | bytes, url: str, selector: str) -> list[str]:
+    """The links a listing selector picks: each match's ``href``, or the ``a[href]`` inside it.
+
+    An XPath that selects attribute values (``xpath://ul[@class='list']//a/@href``) gives them as they
+    are. Relative links are resolved against ``url``.
+    """
+    try:
+        found = _compiled(selector)(parse_tree(page))
+    except (etree.XPathError, SyntaxError, ValueError) as error:
+        raise ValueError(f"invalid selector {selector!r}: {error}") from error
+    hrefs: list[str] = []
+    for match in found if isinstance(found, list) else []:
+        if isinstance(match, etree._Element):
+            if match.get("href"):
+                hrefs.append(match.get("href") or "")
+            else:
+                hrefs.extend(a.get("href") or "" for a in match.iter("a") if a.get("href"))
+        elif isinstance(match, str):
+            hrefs.append(str(match))
+    return list(dict.fromkeys(urljoin(url, href.strip()) for href in hrefs if href.strip()))
