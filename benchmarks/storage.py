@@ -21,7 +21,7 @@ from pathlib import Path
 
 from portalcrawl.database import (
     ARTICLE_COLUMNS,
-    ARTICLE_FIELDS,
+    STORED_FIELDS,
     article_row,
     bigram_document,
     open_database,
@@ -103,7 +103,7 @@ def raw_executemany(path: Path, articles: list[Article], *, insert_trigger: bool
             "(rowid, title, body_text) VALUES (new.id, new.title, new.body_text); END"
         )
     rows = [
-        (n + 1, *(row[name] for name in ARTICLE_FIELDS), "2026-01-16T12:00:00+00:00", None, 1, 1)
+        (n + 1, *(row[name] for name in STORED_FIELDS), "2026-01-16T12:00:00+00:00", None, 1, 1)
         for n, row in enumerate(article_row(article) for article in articles)
     ]
     bigrams = [(n + 1, bigram_document(a.title, a.body_text)) for n, a in enumerate(articles)]

@@ -19,7 +19,7 @@ import sqlite_utils
 
 from portalcrawl.items import Article
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 # How long a writer waits for another process's write lock (a cron crawl beside a manual `export`).
 BUSY_TIMEOUT_SECONDS = 5.0
@@ -28,8 +28,11 @@ IN_CHUNK = 500
 
 ARTICLE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Article))
 JSON_FIELDS = frozenset({"attachments", "images", "gov_meta", "field_stages", "page_urls"})
+# Columns the archive derives from an Article's fields when storing it (``published_date_of``).
+DERIVED_FIELDS: tuple[str, ...] = ("published_date",)
+STORED_FIELDS: tuple[str, ...] = (*ARTICLE_FIELDS, *DERIVED_FIELDS)
 ARTICLE_COLUMNS: tuple[str, ...] = (
-    *ARTICLE_FIELDS,
+    *STORED_FIELDS,
     "first_seen_at",
     "updated_at",
     "first_seen_run_id",
@@ -377,6 +380,22 @@ def _create_attachment_tables(conn: sqlite3.Connection) -> None:
     )
 
 
+def _add_published_date(conn: sqlite3.Connection) -> None:
+    # SQLite's date(published_at) converts "+08:00" to UTC, which puts articles of 00:00-07:59 Beijing
+    # time on the previous day; published_date is the calendar date the portal showed. The date part of
+    # an ISO string is already local to its own offset, so the backfill is a prefix.
+    _execute_script(
+        conn,
+        """
+        ALTER TABLE articles ADD COLUMN published_date TEXT;
+        UPDATE articles SET published_date = substr(published_at, 1, 10)
+            WHERE published_at GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*';
+        CREATE INDEX idx_articles_published_date ON articles(published_date);
+        CREATE INDEX idx_articles_site_published_date ON articles(site, published_date);
+        """,
+    )
+
+
 def _add_run_origins(conn: sqlite3.Connection) -> None:
     # `portalcrawl merge` folds shard archives into one: each run keeps the node that ran it and the
     # archive and run id it came from, so that merging the same shard again adds nothing. Every
@@ -400,6 +419,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _create_skipped_urls,
     _create_attachment_tables,
     _add_run_origins,
+    _add_published_date,
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
@@ -524,8 +544,20 @@ def known_urls(
     return found
 
 
-def article_filters(site: str | None, since: str | None, *, prefix: str = "") -> tuple[list[str], list[Any]]:
-    """SQL conditions and their parameters for the --site and --since options of search and export."""
+def article_filters(
+    site: str | None,
+    since: str | None,
+    *,
+    until: str | None = None,
+    source: str | None = None,
+    column: str | None = None,
+    prefix: str = "",
+) -> tuple[list[str], list[Any]]:
+    """SQL conditions and their parameters for the filter options of search and export.
+
+    ``since`` and ``until`` are inclusive bounds on ``published_date``, the local date the portal
+    showed. ``column`` is the column (栏目) name the article page states (``Article.column``).
+    """
     conditions: list[str] = []
     args: list[Any] = []
     if site is not None:
@@ -533,9 +565,32 @@ def article_filters(site: str | None, since: str | None, *, prefix: str = "") ->
         args.append(site)
     if since is not None:
         # ISO strings compare in time order, so "2026-01" and "2026-01-16" both work as a bound.
-        conditions.append(f"{prefix}published_at >= ?")
+        conditions.append(f"{prefix}published_date >= ?")
         args.append(since)
+    if until is not None:
+        # "\uffff" sorts after every date character, so an "until 2026-01" bound keeps all of January.
+        conditions.append(f"{prefix}published_date <= ?")
+        args.append(until + "\uffff")
+    if source is not None:
+        conditions.append(f"{prefix}source = ?")
+        args.append(source)
+    if column is not None:
+        conditions.append(f"{prefix}{quote('column')} = ?")
+        args.append(column)
     return conditions, args
+
+
+_LOCAL_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def published_date_of(published_at: str | None) -> str | None:
+    """The calendar date shown on the portal (``YYYY-MM-DD``) of an ISO ``published_at`` with offset.
+
+    None when the article's date is only known to the month or year.
+    """
+    if published_at and _LOCAL_DATE.match(published_at):
+        return published_at[:10]
+    return None
 
 
 def content_hash(article: Article) -> str:
@@ -557,6 +612,7 @@ def article_row(article: Article) -> dict[str, Any]:
     for name in JSON_FIELDS:
         row[name] = _encode_json(row[name])
     row["content_hash"] = content_hash(article)
+    row["published_date"] = published_date_of(article.published_at)
     return row
 
 
@@ -565,7 +621,7 @@ _INSERT_ARTICLE = (
     f"VALUES ({', '.join('?' * len(ARTICLE_COLUMNS))})"
 )
 _UPDATE_ARTICLE = (
-    f"UPDATE articles SET {', '.join(f'{quote(c)} = ?' for c in ARTICLE_FIELDS if c != 'url')}, "
+    f"UPDATE articles SET {', '.join(f'{quote(c)} = ?' for c in STORED_FIELDS if c != 'url')}, "
     "updated_at = ?, last_run_id = ? WHERE id = ?"
 )
 _COPY_VERSION = (
@@ -621,7 +677,7 @@ def upsert_articles(
         for article, row in zip(articles, rows, strict=True):
             current = existing.get(article.url)
             if current is None:
-                values = [row[name] for name in ARTICLE_FIELDS]
+                values = [row[name] for name in STORED_FIELDS]
                 cursor = conn.execute(_INSERT_ARTICLE, [*values, now, None, run_id, run_id])
                 article_id = int(cursor.lastrowid or 0)
                 fts_rows.append((article_id, article.title, article.body_text))
@@ -645,7 +701,7 @@ def upsert_articles(
                 old_title, old_body = conn.execute(
                     "SELECT title, body_text FROM articles WHERE id = ?", (article_id,)
                 ).fetchone()
-                values = [row[name] for name in ARTICLE_FIELDS if name != "url"]
+                values = [row[name] for name in STORED_FIELDS if name != "url"]
                 conn.execute(_UPDATE_ARTICLE, [*values, now, run_id, article_id])
                 conn.execute(
                     "INSERT INTO articles_bigrams(articles_bigrams, rowid, tokens) VALUES ('delete', ?, ?)",

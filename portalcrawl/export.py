@@ -26,17 +26,24 @@ UTF8_BOM = "\ufeff"
 def iter_article_rows(
     db: sqlite_utils.Database,
     *,
+    columns: tuple[str, ...] = EXPORT_COLUMNS,
     site: str | None = None,
     since: str | None = None,
+    until: str | None = None,
+    source: str | None = None,
+    column: str | None = None,
     attachment_text: bool = False,
 ) -> Iterator[tuple[Any, ...]]:
-    """Article rows in ``EXPORT_COLUMNS`` order (then ``attachment_text``), oldest stored first, lazily."""
-    conditions, args = article_filters(site, since)
+    """Article rows with ``columns`` in that order (then ``attachment_text``), oldest stored first, lazily."""
+    unknown = [name for name in columns if name not in EXPORT_COLUMNS]
+    if unknown:
+        raise ValueError(f"unknown column {unknown[0]!r}; choose from {', '.join(EXPORT_COLUMNS)}")
+    conditions, args = article_filters(site, since, until=until, source=source, column=column)
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    columns = ", ".join(quote(column) for column in EXPORT_COLUMNS)
+    selected = ", ".join(quote(name) for name in columns)
     if attachment_text:
-        columns += f", {ATTACHMENT_TEXT_SQL}"
-    yield from db.conn.execute(f"SELECT {columns} FROM articles{where} ORDER BY id", args)
+        selected += f", {ATTACHMENT_TEXT_SQL}"
+    yield from db.conn.execute(f"SELECT {selected} FROM articles{where} ORDER BY id", args)
 
 
 def export_articles(
@@ -44,21 +51,23 @@ def export_articles(
     out: TextIO,
     *,
     fmt: str = "jsonl",
-    site: str | None = None,
-    since: str | None = None,
+    columns: tuple[str, ...] = EXPORT_COLUMNS,
     bom: bool = False,
     attachment_text: bool = False,
+    **filters: str | None,
 ) -> int:
     """Write the matching articles to ``out`` and return how many were written.
 
-    JSON Lines carries lists and dicts as JSON values; CSV keeps them as JSON text in their cell, with a
-    header row, and starts with a UTF-8 BOM when ``bom`` is set. ``attachment_text`` adds a column
+    ``filters`` are those of ``iter_article_rows`` (site, since, until, source, column). JSON Lines
+    carries lists and dicts as JSON values; CSV keeps them as JSON text in their cell, with a header
+    row, and starts with a UTF-8 BOM when ``bom`` is set. ``attachment_text`` adds a column
     ``attachment_text``: the article's attachments (url, name, status, kind, pages, extract_status, text).
     """
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
-    rows = iter_article_rows(db, site=site, since=since, attachment_text=attachment_text)
-    columns = (*EXPORT_COLUMNS, "attachment_text") if attachment_text else EXPORT_COLUMNS
+    rows = iter_article_rows(db, columns=columns, attachment_text=attachment_text, **filters)
+    if attachment_text:
+        columns = (*columns, "attachment_text")
     count = 0
     if fmt == "csv":
         if bom:
@@ -69,11 +78,11 @@ def export_articles(
             writer.writerow(row)
             count += 1
         return count
-    json_columns = [column for column in columns if column in JSON_FIELDS or column == "attachment_text"]
+    json_names = [name for name in columns if name in JSON_FIELDS or name == "attachment_text"]
     for row in rows:
         record = dict(zip(columns, row, strict=True))
-        for column in json_columns:
-            record[column] = json.loads(record[column]) if record[column] else None
+        for name in json_names:
+            record[name] = json.loads(record[name]) if record[name] else None
         out.write(json.dumps(record, ensure_ascii=False))
         out.write("\n")
         count += 1

@@ -141,3 +141,53 @@ def test_missing_database_is_one_line_exit_2(
     assert len(err.strip().splitlines()) == 1
     assert "no database at" in err
     assert not missing.exists()
+
+
+def test_search_output_is_aligned_under_the_title(db_path: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["search", "会议", "--db", db_path]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    title_column = lines[0].index("召开工作会议")
+    # Two sites of different widths: every title, URL and snippet starts in the same column.
+    assert all(len(line) - len(line.lstrip()) == title_column for i, line in enumerate(lines) if i % 3)
+    assert lines[3].startswith("----------  news ")
+    assert lines[3].index("新闻会议") == title_column
+
+
+def test_search_until_and_order_from_the_command_line(
+    db_path: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["search", "科技创新", "--until", "2026-01-15", "--db", db_path]) == 1
+    assert (
+        main(["search", "会议", "--until", "2026-01", "--order", "relevance", "--json", "--db", db_path]) == 0
+    )
+    urls = [json.loads(line)["url"] for line in capsys.readouterr().out.splitlines()]
+    assert urls == ["https://kjj.example.gov.cn/art/2.html"]
+
+
+@pytest.mark.parametrize("value", ["2026-13-01", "2026/01/01", "yesterday", "2026-02-30"])
+def test_impossible_date_bounds_are_usage_errors(
+    db_path: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", "--until", value, "--db", db_path])
+    assert exit_info.value.code == 2
+    assert "expected YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_export_chosen_columns_in_order(db_path: str, capfdbinary: pytest.CaptureFixture[bytes]) -> None:
+    assert main(["export", "--format", "csv", "--columns", "url,published_date,title", "--db", db_path]) == 0
+    lines = capfdbinary.readouterr().out.decode("utf-8").splitlines()
+    assert lines[0] == "url,published_date,title"
+    assert lines[1] == "https://kjj.example.gov.cn/art/1.html,2026-01-16,关于开展科技创新项目申报工作的通知"
+    assert main(["export", "--columns", "url,title", "--until", "2026-01-16", "--db", db_path]) == 0
+    records = [json.loads(line) for line in capfdbinary.readouterr().out.decode("utf-8").splitlines()]
+    assert records == [
+        {"url": "https://kjj.example.gov.cn/art/1.html", "title": "关于开展科技创新项目申报工作的通知"}
+    ]
+
+
+def test_export_unknown_column_is_a_usage_error(db_path: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", "--columns", "url,nonsense", "--db", db_path])
+    assert exit_info.value.code == 2
+    assert "unknown column 'nonsense'" in capsys.readouterr().err

@@ -131,3 +131,87 @@ def test_bigram_tokens() -> None:
 
 def test_fts_phrase_doubles_quotes() -> None:
     assert fts_phrase('a"b') == '"a""b"'
+
+
+@pytest.fixture(scope="module")
+def filtered_db(tmp_path_factory: pytest.TempPathFactory):
+    """Articles of two columns and sources, one published just after midnight Beijing time."""
+    db = open_database(Path(tmp_path_factory.mktemp("filters")) / "filters.db")
+    base = "https://www.example.gov.cn/xwzx/"
+    upsert_articles(
+        db,
+        [
+            Article(
+                url=base + "1.html",
+                site="gov",
+                title="防汛工作会议召开",
+                published_at="2026-03-01T00:30:00+08:00",
+                source="市应急局",
+                column="部门动态",
+                body_text="会议要求做好防汛准备。\n\n防汛物资要到位，防汛值班要落实。",
+            ),
+            Article(
+                url=base + "2.html",
+                site="gov",
+                title="春季植树活动",
+                published_at="2026-03-05T09:00:00+08:00",
+                source="市林业局",
+                column="今日聚焦",
+                body_text="植树活动中提到防汛一次。",
+            ),
+            Article(
+                url=base + "3.html",
+                site="gov",
+                title="全市防汛防旱工作部署",
+                published_at="2026-02-28T23:00:00+08:00",
+                source="市应急局",
+                column="部门动态",
+                body_text="部署防汛。",
+            ),
+        ],
+        None,
+    )
+    yield db
+    db.close()
+
+
+@pytest.mark.parametrize("query", ["防汛", "防汛工作"])
+def test_until_source_and_column_filter_by_local_date_and_page_fields(filtered_db, query: str) -> None:
+    every = {"1.html", "2.html", "3.html"} if query == "防汛" else {"1.html"}
+
+    def found(**filters: str) -> set[str]:
+        return {m.url.rsplit("/", 1)[-1] for m in search(filtered_db, query, **filters)} & every
+
+    # The 00:30 article is on March 1st, Beijing time, although UTC still has February 28th.
+    assert found(until="2026-02-28") == every & {"3.html"}
+    assert found(since="2026-03-01", until="2026-03-01") == every & {"1.html"}
+    assert found(until="2026-02") == every & {"3.html"}
+    assert found(source="市应急局") == every & {"1.html", "3.html"}
+    assert found(column="今日聚焦") == every & {"2.html"}
+    assert found(column="部门动态", since="2026-03") == every & {"1.html"}
+
+
+@pytest.mark.parametrize("query", ["防汛", "防汛工作", "防汛 准备"])
+def test_relevance_puts_title_hits_and_many_hits_first(filtered_db, query: str) -> None:
+    newest = search(filtered_db, query)
+    best = search(filtered_db, query, order="relevance")
+    assert sorted(m.url for m in best) == sorted(m.url for m in newest)
+    assert best[0].url.endswith("/1.html")
+    if query == "防汛":
+        assert [m.url.rsplit("/", 1)[-1] for m in newest] == ["2.html", "1.html", "3.html"]
+        assert best[-1].url.endswith("/2.html")
+
+
+@pytest.mark.parametrize("query", ["防汛", "防汛物资"])
+def test_snippets_are_one_line_and_keep_their_marks(filtered_db, query: str) -> None:
+    marks = ("\x1b[1;31m", "\x1b[0m")
+    [match] = search(filtered_db, query, source="市应急局", since="2026-03", marks=marks)
+    assert "\n" not in match.snippet
+    assert f"{marks[0]}{query[:2]}" in match.snippet or f"{marks[0]}{query}" in match.snippet
+    assert match.source == "市应急局"
+    assert match.column == "部门动态"
+
+
+def test_unknown_order_is_refused(filtered_db) -> None:
+    with pytest.raises(ValueError, match="unknown order"):
+        search(filtered_db, "防汛", order="oldest")

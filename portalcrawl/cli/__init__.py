@@ -25,6 +25,8 @@ COMMAND_MODULES = (
     "sites",
     "attachments",
     "merge",
+    "datasette",
+    "diagnose",
 )
 
 EXIT_OK = 0

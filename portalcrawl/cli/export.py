@@ -8,20 +8,28 @@ import sys
 
 from portalcrawl.archive_files import is_sqlite_file
 from portalcrawl.cli import EXIT_OK, EXIT_USAGE
+from portalcrawl.cli.options import add_article_filters, article_filter_values
 from portalcrawl.cli.runs import add_db_argument, open_existing
-from portalcrawl.export import EXPORT_FORMATS, export_articles
+from portalcrawl.export import EXPORT_COLUMNS, EXPORT_FORMATS, export_articles
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "export",
         help="export articles as JSON Lines or CSV",
-        description="Write every archived article (or one site's, or those published since a date) "
-        "as JSON Lines or CSV, streaming, in UTF-8.",
+        description="Write every archived article (or those of a site, a date range, a source or a "
+        "column) as JSON Lines or CSV, streaming, in UTF-8.",
     )
     parser.add_argument("--format", choices=EXPORT_FORMATS, default="jsonl", help="(default: jsonl)")
-    parser.add_argument("--site", metavar="SITE", help="only this site")
-    parser.add_argument("--since", metavar="DATE", help="only articles published on or after YYYY-MM-DD")
+    add_article_filters(parser)
+    parser.add_argument(
+        "--columns",
+        metavar="NAME,…",
+        type=_column_list,
+        default=EXPORT_COLUMNS,
+        help="only these columns, in this order, e.g. url,title,published_date,source "
+        f"(default: all: {', '.join(EXPORT_COLUMNS)})",
+    )
     parser.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     parser.add_argument("--bom", action="store_true", help="start the CSV with a UTF-8 BOM (for Excel)")
     parser.add_argument(
@@ -31,6 +39,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     add_db_argument(parser)
     parser.set_defaults(handler=handle)
+
+
+def _column_list(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    unknown = [name for name in names if name not in EXPORT_COLUMNS]
+    if not names or unknown:
+        problem = f"unknown column {unknown[0]!r}" if unknown else "no column given"
+        raise argparse.ArgumentTypeError(f"{problem}; choose from {', '.join(EXPORT_COLUMNS)}")
+    return names
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -47,32 +64,23 @@ def handle(args: argparse.Namespace) -> int:
     db, status = open_existing("export", args.db)
     if db is None:
         return status
+    options = {
+        "fmt": args.format,
+        "columns": args.columns,
+        "bom": args.bom,
+        "attachment_text": args.attachment_text,
+        **article_filter_values(args),
+    }
     try:
         if args.output:
             with open(args.output, "w", encoding="utf-8", newline="") as out:
-                count = export_articles(
-                    db,
-                    out,
-                    fmt=args.format,
-                    site=args.site,
-                    since=args.since,
-                    bom=args.bom,
-                    attachment_text=args.attachment_text,
-                )
+                count = export_articles(db, out, **options)
             print(f"{count} articles written to {args.output}", file=sys.stderr)
         else:
             # stdout's own encoding may be a legacy code page; the export is UTF-8 everywhere.
             out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="", write_through=True)
             try:
-                export_articles(
-                    db,
-                    out,
-                    fmt=args.format,
-                    site=args.site,
-                    since=args.since,
-                    bom=args.bom,
-                    attachment_text=args.attachment_text,
-                )
+                export_articles(db, out, **options)
                 out.flush()
             finally:
                 out.detach()

@@ -6,55 +6,119 @@ import argparse
 import dataclasses
 import json
 import sys
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from portalcrawl.extract.article import extract_article
-from portalcrawl.extract.encoding import decode_html
-from portalcrawl.settings import USER_AGENT
-
-FETCH_TIMEOUT_SECONDS = 30
+from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from portalcrawl.extract.article import extract_article, parse_tree
+from portalcrawl.extract.selectors import ARTICLE_SELECTOR_FIELDS, profile_selectors, selector_matches
+from portalcrawl.fetch import Fetcher
+from portalcrawl.items import Article
+from portalcrawl.middlewares.url_filter import HostPolicy
+from portalcrawl.profiles import ProfileError, SiteProfile, load_profile
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("extract", help="extract one article page (file or http(s) URL) as JSON")
+    parser = subparsers.add_parser(
+        "extract",
+        help="extract one article page (file or http(s) URL) as JSON",
+        description="Extract one article page and print the Article as JSON. With --site, the site "
+        "profile's selectors are applied, and each one's result is reported on stderr: a selector "
+        "that matches nothing is named, not silently replaced by automatic extraction.",
+        epilog="exit status: 0 extracted (every --site selector matched), 1 a selector matched nothing "
+        "or the URL could not be fetched, 2 unreadable input or unknown site",
+    )
     parser.add_argument("page", metavar="PATH_OR_URL", help="a saved HTML file, or an http(s) URL to fetch")
     parser.add_argument(
         "--url", help="the page's original URL (resolves links; default: the argument itself)"
     )
+    add_site_arguments(parser)
     parser.set_defaults(handler=run)
 
 
-def fetch(url: str) -> tuple[bytes, str | None]:
-    """The body and declared charset of an explicit user-given URL (never called by the crawler)."""
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})  # noqa: S310 - http(s) checked by caller
-    with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS) as response:  # noqa: S310
-        return response.read(), response.headers.get_content_charset()
+def add_site_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--site", metavar="SLUG", help="apply this site profile (its selectors, time zone)")
+    parser.add_argument("--dir", metavar="DIR", help="profiles directory (default: the packaged sites/)")
+
+
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """A page to extract from: a file's bytes, or a URL's text and the encoding it was decoded with."""
+
+    content: str | bytes
+    encoding: str | None = None
+
+
+def read_page(command: str, source: str, profile: SiteProfile | None) -> tuple[Source | None, int]:
+    """The page from a file or from a URL fetched under the crawl's rules, or None and an exit status."""
+    if source.startswith(("http://", "https://")):
+        site = profile or SiteProfile.ad_hoc([source])
+        fetched = Fetcher(HostPolicy.of(site)).fetch(source)
+        if not fetched.ok:
+            print(f"portalcrawl {command}: error: {source}: {fetched.problem}", file=sys.stderr)
+            return None, EXIT_FAILED
+        return Source(fetched.text, fetched.encoding), EXIT_OK
+    path = Path(source)
+    if not path.is_file():
+        print(f"portalcrawl {command}: error: no such file: {path}", file=sys.stderr)
+        return None, EXIT_USAGE
+    return Source(path.read_bytes()), EXIT_OK
+
+
+def site_profile(command: str, args: argparse.Namespace) -> tuple[SiteProfile | None, int]:
+    if not args.site:
+        return None, EXIT_OK
+    try:
+        return load_profile(args.site, args.dir), EXIT_OK
+    except ProfileError as error:
+        print(f"portalcrawl {command}: error: {error}", file=sys.stderr)
+        return None, EXIT_USAGE
 
 
 def run(args: argparse.Namespace) -> int:
-    fetched_at = datetime.now(UTC)
-    page: str | bytes
-    encoding: str | None = None
-    if args.page.startswith(("http://", "https://")):
-        try:
-            body, charset = fetch(args.page)
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            print(f"cannot fetch {args.page}: {exc}", file=sys.stderr)
-            return 1
-        # The HTTP charset header takes part in decoding, so the page is decoded here.
-        page, encoding = decode_html(body, charset)
-        url = args.url or args.page
-    else:
-        path = Path(args.page)
-        if not path.is_file():
-            print(f"no such file: {path}", file=sys.stderr)
-            return 2
-        page = path.read_bytes()
-        url = args.url or path.resolve().as_uri()
-    article = extract_article(page, url, fetched_at=fetched_at)
-    article.encoding = article.encoding or encoding
+    profile, status = site_profile("extract", args)
+    if status != EXIT_OK:
+        return status
+    page, status = read_page("extract", args.page, profile)
+    if page is None:
+        return status
+    is_url = args.page.startswith(("http://", "https://"))
+    url = args.url or (args.page if is_url else Path(args.page).resolve().as_uri())
+    article = extract_article(page.content, url, fetched_at=datetime.now(UTC), profile=profile)
+    article.encoding = article.encoding or page.encoding
     print(json.dumps(dataclasses.asdict(article), ensure_ascii=False, indent=2))
-    return 0
+    if profile is None:
+        return EXIT_OK
+    return EXIT_OK if report_article_selectors(page.content, profile, article) else EXIT_FAILED
+
+
+def report_article_selectors(page: str | bytes, profile: SiteProfile, article: Article) -> bool:
+    """Say on stderr what each article selector of ``profile`` gave; False if one matched nothing."""
+    all_matched = True
+    chosen = profile_selectors(profile)
+    for name, field_name in ARTICLE_SELECTOR_FIELDS.items():
+        if name not in chosen:
+            continue
+        try:
+            count = selector_matches(parse_tree(page), chosen[name])
+        except ValueError as error:
+            print(f"selectors.{name}: {error}", file=sys.stderr)
+            all_matched = False
+            continue
+        stage = article.field_stages.get(field_name, "nothing")
+        if count == 0:
+            all_matched = False
+            print(
+                f"selectors.{name} {chosen[name]!r} matched nothing; {field_name} came from {stage} instead",
+                file=sys.stderr,
+            )
+        elif stage != "profile":
+            print(
+                f"selectors.{name} {chosen[name]!r} matched {count} element(s) but gave no {field_name}; "
+                f"it came from {stage} instead",
+                file=sys.stderr,
+            )
+        else:
+            value = getattr(article, field_name) or ""
+            print(f"selectors.{name} {chosen[name]!r} → {value[:60]!r}", file=sys.stderr)
+    return all_matched

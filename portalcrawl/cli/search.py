@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 from dataclasses import asdict
 
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK
+from portalcrawl.cli.options import add_article_filters, article_filter_values
 from portalcrawl.cli.runs import add_db_argument, open_existing
-from portalcrawl.search import AttachmentMatch, Match, search, search_attachments
+from portalcrawl.cli.sites import display_width
+from portalcrawl.search import SEARCH_ORDERS, AttachmentMatch, Match, search, search_attachments
 
 PLAIN_MARKS = ("[", "]")
 TTY_MARKS = ("\x1b[1;31m", "\x1b[0m")
@@ -27,8 +30,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog="exit status: 0 found, 1 nothing found, 2 no database",
     )
     parser.add_argument("query", metavar="QUERY", help="words to find (all of them)")
-    parser.add_argument("--site", metavar="SITE", help="only this site")
-    parser.add_argument("--since", metavar="DATE", help="only articles published on or after YYYY-MM-DD")
+    add_article_filters(parser)
+    parser.add_argument(
+        "--order",
+        choices=SEARCH_ORDERS,
+        default="newest",
+        help="newest first (default), or best match first (title hits weigh most)",
+    )
     parser.add_argument("--limit", type=int, default=20, metavar="N", help="matches to show (default: 20)")
     parser.add_argument(
         "--in",
@@ -47,17 +55,26 @@ def handle(args: argparse.Namespace) -> int:
     if db is None:
         return status
     marks = TTY_MARKS if sys.stdout.isatty() and not args.json else PLAIN_MARKS
-    options = {"site": args.site, "since": args.since, "limit": args.limit, "marks": marks}
-    articles = search(db, args.query, **options) if args.scope != "attachments" else []
-    attachments = search_attachments(db, args.query, **options) if args.scope != "articles" else []
+    filters = article_filter_values(args)
+    articles = (
+        search(db, args.query, **filters, order=args.order, limit=args.limit, marks=marks)
+        if args.scope != "attachments"
+        else []
+    )
+    attachments = (
+        search_attachments(db, args.query, **filters, limit=args.limit, marks=marks)
+        if args.scope != "articles"
+        else []
+    )
     db.close()
     if args.json:
         matches: list[Match | AttachmentMatch] = [*articles, *attachments]
         for match in matches:
             kind = "attachment" if isinstance(match, AttachmentMatch) else "article"
             print(json.dumps({**asdict(match), "found_in": kind}, ensure_ascii=False))
-    else:
-        print_grouped(articles, attachments)
+    elif articles or attachments:
+        width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
+        print(format_matches(articles, attachments, width=width, marks=marks, newest=args.order == "newest"))
     if not articles and not attachments:
         subject = "attachments" if args.scope == "attachments" else "articles"
         tail = ", and no attachments" if args.scope == "all" else ""
@@ -66,22 +83,68 @@ def handle(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def print_grouped(articles: list[Match], attachments: list[AttachmentMatch]) -> None:
-    """Each article once, newest first: its own snippet if its text matched, then its attachment hits."""
-    by_article: dict[str, list[AttachmentMatch]] = {}
+def format_matches(
+    articles: list[Match],
+    attachments: list[AttachmentMatch],
+    *,
+    width: int | None,
+    marks: tuple[str, str],
+    newest: bool = True,
+) -> str:
+    """Each article once: date, site and title on one line, URL and snippet below, aligned under the
+    title, then the article's attachment hits (name, page, snippet).
+
+    On a terminal (``width`` columns) snippets are wrapped by display width, so that wide CJK
+    characters do not push them past the edge and the continuation stays under the title.
+    """
+    hits_by_article: dict[str, list[AttachmentMatch]] = {}
     for hit in attachments:
-        by_article.setdefault(hit.url, []).append(hit)
-    heads: dict[str, Match | AttachmentMatch] = {m.url: m for m in articles}
+        hits_by_article.setdefault(hit.url, []).append(hit)
+    heads: dict[str, Match | AttachmentMatch] = {match.url: match for match in articles}
     for hit in attachments:
         heads.setdefault(hit.url, hit)
-    order = sorted(heads.values(), key=lambda m: m.published_at or "", reverse=True)
-    for head in order:
+    ordered = list(heads.values())
+    if newest:
+        ordered.sort(key=lambda head: head.published_at or "", reverse=True)
+    site_width = max(display_width(head.site) for head in ordered)
+    indent = " " * (10 + 2 + site_width + 2)
+    snippet_width = width - len(indent) if width and width - len(indent) >= 20 else None
+    lines = []
+    for head in ordered:
         date = (head.published_at or "")[:10] or "----------"
-        print(f"{date}  {head.site}  {head.title or '(no title)'}")
-        print(f"    {head.url}")
+        site = head.site + " " * (site_width - display_width(head.site))
+        lines.append(f"{date}  {site}  {head.title or '(no title)'}")
+        lines.append(indent + head.url)
         if isinstance(head, Match):
-            print(f"    {head.snippet}")
-        for hit in by_article.get(head.url, []):
+            lines.extend(indent + line for line in wrap_display(head.snippet, snippet_width, marks))
+        for hit in hits_by_article.get(head.url, []):
             page = f", page {hit.page}" if hit.page else ""
-            print(f"    attachment: {hit.attachment_name or hit.attachment_url}{page}")
-            print(f"        {hit.snippet}")
+            lines.append(f"{indent}attachment: {hit.attachment_name or hit.attachment_url}{page}")
+            lines.extend(indent + "  " + line for line in wrap_display(hit.snippet, snippet_width, marks))
+    return "\n".join(lines)
+
+
+def wrap_display(text: str, width: int | None, marks: tuple[str, str]) -> list[str]:
+    """``text`` cut into lines of at most ``width`` terminal columns; ``marks`` take no columns."""
+    if width is None:
+        return [text]
+    lines: list[str] = []
+    line: list[str] = []
+    used = 0
+    position = 0
+    while position < len(text):
+        mark = next((m for m in marks if m and text.startswith(m, position)), None)
+        if mark is not None:
+            line.append(mark)
+            position += len(mark)
+            continue
+        char = text[position]
+        char_width = display_width(char)
+        if used + char_width > width:
+            lines.append("".join(line))
+            line, used = [], 0
+        line.append(char)
+        used += char_width
+        position += 1
+    lines.append("".join(line))
+    return lines

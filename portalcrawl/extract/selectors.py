@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
 from functools import lru_cache
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin
 
 from cssselect import SelectorError
 from lxml import etree
 from lxml.cssselect import CSSSelector
+
+if TYPE_CHECKING:
+    from portalcrawl.items import Article
+    from portalcrawl.profiles import SiteProfile
 
 XPATH_PREFIX = "xpath:"
 # Evaluating on an empty document finds what compiling alone lets through (an unknown function or
@@ -61,3 +68,46 @@ def selected_anchors(tree: etree._Element, selector: str) -> list[etree._Element
             else:
                 anchors.extend(a for a in match.iter("a") if a.get("href") is not None)
     return list(dict.fromkeys(anchors))
+
+
+# What a profile's selectors yield on a page, so that one that finds nothing is reported, not hidden.
+# The Article field each article-page selector fills; extraction records "profile" as its stage when
+# the selector gave the value, and falls back to the automatic stages when it did not.
+ARTICLE_SELECTOR_FIELDS = {
+    "title": "title",
+    "body": "body_text",
+    "published": "published_at",
+    "source": "source",
+    "author": "author",
+}
+LISTING_SELECTORS = ("article_links", "next_page")
+
+
+def profile_selectors(profile: SiteProfile) -> dict[str, str]:
+    """The selectors a profile sets, by name (``title``, ``article_links``…)."""
+    chosen = {f.name: getattr(profile.selectors, f.name) for f in fields(profile.selectors)}
+    return {name: selector for name, selector in chosen.items() if selector}
+
+
+def selector_matches(tree: etree._Element, selector: str) -> int:
+    """How many elements (or values) ``selector`` finds on the page; ``InvalidSelector`` if invalid."""
+    found = compiled_selector(selector)(tree)
+    if isinstance(found, list):
+        return len(found)
+    return 1 if found else 0
+
+
+def missed_selectors(article: Article, profile: SiteProfile) -> list[str]:
+    """Names of the profile's article selectors that did not give their field on this page."""
+    chosen = profile_selectors(profile)
+    return [
+        name
+        for name, field_name in ARTICLE_SELECTOR_FIELDS.items()
+        if name in chosen and article.field_stages.get(field_name) != "profile"
+    ]
+
+
+def selected_urls(tree: etree._Element, url: str, selector: str) -> list[str]:
+    """The links a listing selector picks (``selected_anchors``), resolved against ``url``."""
+    hrefs = (anchor.get("href", "").strip() for anchor in selected_anchors(tree, selector))
+    return list(dict.fromkeys(urljoin(url, href) for href in hrefs if href))

@@ -21,6 +21,7 @@ from portalcrawl.extract import article as article_extraction
 from portalcrawl.extract.dates import parse_date
 from portalcrawl.extract.encoding import normalize_encoding
 from portalcrawl.extract.listing import DOCUMENT_URL, Listing, ListingRequest, extract_listing
+from portalcrawl.extract.selectors import missed_selectors
 from portalcrawl.items import Article
 from portalcrawl.profiles import ProfileError
 from portalcrawl.signals import fetch_failed
@@ -126,6 +127,8 @@ class PortalSpider(scrapy.Spider):
         self.retried_skipped: set[str] = set()
         self.db: Any = None
         self.db_path = ""
+        # Profile selectors already reported as giving nothing: logged once per run, counted every time.
+        self.missed_selectors: set[str] = set()
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PortalSpider:
@@ -337,6 +340,7 @@ class PortalSpider(scrapy.Spider):
         article = self._extract_page(response, article_url, remember_skips=True)
         if article is None:
             return
+        self._count_missed_selectors(article)
         if article_url in self.retried_skipped and self.db is not None:
             database.forget_skipped_urls(self.db, self.profile.slug, [article_url])
         article.final_url = response.url
@@ -406,6 +410,22 @@ class PortalSpider(scrapy.Spider):
         # Crawl evidence: the encoding the response was decoded with (EncodingSanityMiddleware's pick).
         article.encoding = normalize_encoding(response.encoding)
         return article
+
+    def _count_missed_selectors(self, article: Article) -> None:
+        """A profile selector that gave nothing is counted and logged, never silently replaced."""
+        for name in missed_selectors(article, self.profile):
+            self.crawler.stats.inc_value("portalcrawl/spider/selector_missed")
+            self.crawler.stats.inc_value(f"portalcrawl/spider/selector_missed/{name}")
+            if name not in self.missed_selectors:
+                self.missed_selectors.add(name)
+                self.logger.warning(
+                    "selectors.%s %r of site %s gave nothing on %s; automatic extraction filled it "
+                    "(logged once per run; counted in portalcrawl/spider/selector_missed)",
+                    name,
+                    getattr(self.profile.selectors, name),
+                    self.profile.slug,
+                    article.url,
+                )
 
     def article_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
