@@ -91,3 +91,5 @@ PORTALCRAWL_BLOCK_THRESHOLD = 3
 PORTALCRAWL_MAX_RETRY_AFTER = 120
 # Longest robots.txt Crawl-delay (seconds) applied; a larger one is capped and logged.
 PORTALCRAWL_MAX_CRAWL_DELAY = 60
+# Raw pages kept in the archive as served: all (articles and listing pages), articles, or off.
+PORTALCRAWL_KEEP_PAGES = "all"

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "eval",
     "search",
     "export",
+    "show",
     "stats",
     "runs",
     "state",

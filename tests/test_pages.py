@@ -1,0 +1,192 @@
+"""Raw pages kept as served: every article page and listing page, content-addressed, joined to versions."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import sqlite_utils
+import zstandard
+
+from portalcrawl.demo.server import PortalServer
+from portalcrawl.pages import article_pages
+
+PortalFactory = Callable[[str], PortalServer]
+CrawlRunner = Callable[..., subprocess.CompletedProcess[str]]
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CORRECTION = "（更正：本文所述项目总投资应为3.2亿元，特此更正。）"
+
+
+def served(url: str) -> bytes:
+    """The bytes the loopback server sends for ``url`` (it never compresses)."""
+    with urllib.request.urlopen(url, timeout=10) as answer:  # the fixture portal on 127.0.0.1
+        return bytes(answer.read())
+
+
+def crawl(run_crawl: CrawlRunner, server: PortalServer, db: Path, *extra: str, **settings: str) -> None:
+    urls = ",".join(server.start_url(column) for column in server.columns)
+    result = run_crawl(["-a", f"url={urls}", *extra], db, **settings)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def rows(db: Path, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    conn = sqlite_utils.Database(db).conn
+    try:
+        return list(conn.execute(sql, args))
+    finally:
+        conn.close()
+
+
+def show(db: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "portalcrawl", "show", *args, "--db", str(db)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def gbk_archive(
+    module_portal_server: PortalFactory, run_crawl: CrawlRunner, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[PortalServer, Path]:
+    """The GBK DedeCMS portal and the families portal (multi-page DESTOON articles), crawled once."""
+    db = tmp_path_factory.mktemp("pages") / "archive.db"
+    server = module_portal_server("families")
+    crawl(run_crawl, server, db)
+    return server, db
+
+
+def test_every_article_keeps_its_pages_byte_identical_to_what_was_served(
+    gbk_archive: tuple[PortalServer, Path],
+) -> None:
+    _, db_path = gbk_archive
+    db = sqlite_utils.Database(db_path)
+    articles = list(db.conn.execute("SELECT url, fetched_at FROM articles"))
+    assert len(articles) > 20
+    multipage = 0
+    for url, fetched_at in articles:
+        pages = article_pages(db, url, fetched_at)
+        assert pages, url
+        assert [p.page_number for p in pages] == list(range(1, len(pages) + 1))
+        assert pages[0].fetched_at == fetched_at
+        multipage += len(pages) > 1
+        for page in pages:
+            assert page.status == 200
+            assert page.body == served(page.final_url), page.final_url
+            assert any(name == "Content-Type" for name, _ in page.headers)
+            assert any(name == "User-Agent" for name, _ in page.request_headers)
+    assert multipage, "the families portal has multi-page articles"
+    # GBK bytes are kept as GBK, not as the text Scrapy decoded.
+    assert db.conn.execute("SELECT count(*) FROM page_captures WHERE headers LIKE '%gb2312%'").fetchone()[0]
+    db.conn.close()
+
+
+def test_listing_pages_that_yield_links_are_kept_and_blobs_are_zstd(
+    gbk_archive: tuple[PortalServer, Path],
+) -> None:
+    server, db = gbk_archive
+    listings = rows(db, "SELECT final_url, method FROM page_captures WHERE kind = 'listing'")
+    for column in server.columns:
+        # Each column's listing pages (a gov.cn column's links come from its JSON file, not its page).
+        folder = urlsplit(server.start_url(column)).path.rsplit("/", 1)[0] + "/"
+        assert any(folder in url for url, _ in listings), column
+    # Hanweb's paged data requests are POSTs: their form is kept with them.
+    assert rows(db, "SELECT count(*) FROM page_captures WHERE method = 'POST' AND length(request_body) > 0")[
+        0
+    ][0]
+    for url, method in listings:
+        if method == "GET":
+            assert rows(db, "SELECT count(*) FROM page_captures WHERE final_url = ?", (url,))[0][0] == 1
+    decompressor = zstandard.ZstdDecompressor()
+    for sha256, size, data in rows(db, "SELECT sha256, size, data FROM pages"):
+        assert len(data) < size
+        body = decompressor.decompress(data)
+        assert len(body) == size
+        assert hashlib.sha256(body).hexdigest() == sha256
+
+
+@pytest.mark.parametrize(("keep", "kinds"), [("articles", {"article"}), ("off", set())])
+def test_keep_pages_setting(
+    portal_server: PortalFactory, run_crawl: CrawlRunner, tmp_db: Path, keep: str, kinds: set[str]
+) -> None:
+    server = portal_server("dedecms")
+    crawl(run_crawl, server, tmp_db, PORTALCRAWL_KEEP_PAGES=keep)
+    assert rows(tmp_db, "SELECT count(*) FROM articles")[0][0] == server.columns["news"].count
+    assert {kind for (kind,) in rows(tmp_db, "SELECT DISTINCT kind FROM page_captures")} == kinds
+
+
+def test_unchanged_recrawl_adds_no_page_bytes_and_a_revision_keeps_both_pages(
+    portal_server: PortalFactory, run_crawl: CrawlRunner, tmp_db: Path
+) -> None:
+    server = portal_server("dedecms")
+    crawl(run_crawl, server, tmp_db)
+    article_blobs = "SELECT count(DISTINCT sha256) FROM page_captures WHERE kind = 'article'"
+    blobs_before = rows(tmp_db, article_blobs)[0][0]
+    captures_before = rows(tmp_db, "SELECT count(*) FROM page_captures WHERE kind = 'article'")[0][0]
+
+    crawl(run_crawl, server, tmp_db, "-a", "full=1")
+    assert rows(tmp_db, article_blobs)[0][0] == blobs_before
+    assert (
+        rows(tmp_db, "SELECT count(*) FROM page_captures WHERE kind = 'article'")[0][0] == 2 * captures_before
+    )
+
+    revised = server.revise_article("news", 5, paragraph=CORRECTION)
+    crawl(run_crawl, server, tmp_db, "-a", "full=1")
+    assert rows(tmp_db, article_blobs)[0][0] == blobs_before + 1
+    db = sqlite_utils.Database(tmp_db)
+    (old_fetched_at,) = db.conn.execute(
+        "SELECT fetched_at FROM article_versions WHERE url = ?", (revised,)
+    ).fetchone()
+    (new_fetched_at,) = db.conn.execute(
+        "SELECT fetched_at FROM articles WHERE url = ?", (revised,)
+    ).fetchone()
+    old_page, new_page = (
+        article_pages(db, revised, old_fetched_at),
+        article_pages(db, revised, new_fetched_at),
+    )
+    assert CORRECTION.encode("gbk") not in old_page[0].body
+    assert CORRECTION.encode("gbk") in new_page[0].body
+    assert new_page[0].body == served(revised)
+    db.conn.close()
+
+    record = show(tmp_db, revised)
+    assert record.returncode == 0, record.stderr
+    text = record.stdout.decode("utf-8")
+    assert old_fetched_at in text and new_fetched_at in text
+    assert "versions (oldest first)" in text
+
+
+def test_show_prints_the_raw_page_the_decoded_html_and_the_text(
+    gbk_archive: tuple[PortalServer, Path],
+) -> None:
+    server, db = gbk_archive
+    # A GBK page: --raw gives its GBK bytes, --html the same page as UTF-8 text.
+    url, final_url, body_text = rows(
+        db,
+        "SELECT a.url, a.final_url, a.body_text FROM articles a JOIN page_captures c "
+        "ON c.article_url = a.url AND c.article_fetched_at = a.fetched_at "
+        "WHERE c.headers LIKE '%gb2312%' LIMIT 1",
+    )[0]
+    raw = show(db, url, "--raw")
+    assert raw.returncode == 0, raw.stderr
+    assert raw.stdout == served(final_url)
+    html = show(db, url, "--html")
+    assert html.returncode == 0
+    assert raw.stdout != html.stdout
+    assert body_text.split("\n")[0][:10] in html.stdout.decode("utf-8")
+    text = show(db, url, "--text")
+    assert text.stdout.decode("utf-8").rstrip("\n") == body_text
+    missing = show(db, server.url("/no/such/page.html"))
+    assert missing.returncode == 1
+    assert b"no article or page archived" in missing.stderr
+    assert b"Traceback" not in missing.stderr
