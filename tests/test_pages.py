@@ -190,3 +190,25 @@ def test_show_prints_the_raw_page_the_decoded_html_and_the_text(
     assert missing.returncode == 1
     assert b"no article or page archived" in missing.stderr
     assert b"Traceback" not in missing.stderr
+
+
+def test_reextract_right_after_a_crawl_of_every_family_changes_nothing(
+    gbk_archive: tuple[PortalServer, Path],
+) -> None:
+    server, db = gbk_archive
+    count = rows(db, "SELECT count(*) FROM articles")[0][0]
+    server.reset_requests()
+    result = subprocess.run(
+        [sys.executable, "-m", "portalcrawl", "reextract", "--db", str(db)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    # GBK pages, multi-page articles joined from their stored pages, every pagination family.
+    assert result.stdout.startswith(f"{count} articles, {count} with stored pages")
+    assert "; 0 rows changed" in result.stdout
+    assert server.requests == []

@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "search",
     "export",
     "show",
+    "reextract",
     "stats",
     "runs",
     "state",
