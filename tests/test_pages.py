@@ -212,3 +212,89 @@ def test_reextract_right_after_a_crawl_of_every_family_changes_nothing(
     assert result.stdout.startswith(f"{count} articles, {count} with stored pages")
     assert "; 0 rows changed" in result.stdout
     assert server.requests == []
+
+
+def test_warc_export_holds_every_stored_page_byte_identical_and_validates(
+    gbk_archive: tuple[PortalServer, Path], tmp_path: Path
+) -> None:
+    from warcio.archiveiterator import ArchiveIterator
+
+    from portalcrawl.warc import warc_date
+
+    _, db = gbk_archive
+    warc = tmp_path / "pages.warc.gz"
+    result = subprocess.run(
+        [sys.executable, "-m", "portalcrawl", "export", "--format", "warc", "-o", str(warc), "--db", str(db)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    captures = rows(db, "SELECT final_url, fetched_at, sha256, method FROM page_captures ORDER BY id")
+    assert f"{len(captures)} pages written" in result.stderr
+
+    for command in ("check", "index"):
+        checked = subprocess.run(
+            [sys.executable, "-m", "warcio.cli", command, str(warc)],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=120,
+            check=False,
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.count('"warc-type": "response"') == len(captures)
+
+    responses, requests, metadata = {}, set(), set()
+    with warc.open("rb") as stream:
+        for record in ArchiveIterator(stream):
+            headers = record.rec_headers
+            assert headers.protocol == "WARC/1.1"
+            if record.rec_type == "response":
+                body = record.raw_stream.read()
+                responses[hashlib.sha256(body).hexdigest(), headers.get_header("WARC-Date")] = (
+                    headers.get_header("WARC-Target-URI"),
+                    body,
+                    record.http_headers.get_header("Content-Type"),
+                )
+            elif record.rec_type == "request":
+                requests.add(headers.get_header("WARC-Concurrent-To"))
+            elif record.rec_type == "metadata":
+                metadata.add(headers.get_header("WARC-Refers-To"))
+    assert len(requests) == len(metadata) == len(captures)
+    gbk = 0
+    for final_url, fetched_at, sha256, method in captures:
+        target, body, content_type = responses[sha256, warc_date(fetched_at)]
+        assert target == final_url
+        if method == "GET":
+            assert body == served(final_url), final_url
+        gbk += "gb2312" in (content_type or "")
+    assert gbk, "GBK pages are exported as their GBK bytes"
+
+
+def test_warc_export_filters_and_needs_an_output_file(
+    gbk_archive: tuple[PortalServer, Path], tmp_path: Path
+) -> None:
+    _, db = gbk_archive
+
+    def export(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "portalcrawl", "export", "--format", "warc", *args, "--db", str(db)],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=120,
+            check=False,
+        )
+
+    no_file = export()
+    assert no_file.returncode == 2
+    assert no_file.stderr.strip() == "portalcrawl export: error: --format warc needs -o FILE.warc.gz"
+    later = export("-o", str(tmp_path / "later.warc.gz"), "--since", "2999-01-01")
+    assert later.returncode == 0 and "0 pages written" in later.stderr
+    other_site = export("-o", str(tmp_path / "other.warc.gz"), "--site", "no-such-site")
+    assert "0 pages written" in other_site.stderr

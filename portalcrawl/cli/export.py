@@ -4,23 +4,35 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import sys
 
-from portalcrawl.cli import EXIT_OK, EXIT_USAGE
+from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from portalcrawl.cli.runs import add_db_argument, open_existing
 from portalcrawl.export import EXPORT_FORMATS, export_articles
+
+# The raw pages as served, not the articles: a format of its own, written by portalcrawl/warc.py.
+WARC_FORMAT = "warc"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "export",
-        help="export articles as JSON Lines or CSV",
+        help="export articles as JSON Lines or CSV, or the raw pages as WARC",
         description="Write every archived article (or one site's, or those published since a date) "
-        "as JSON Lines or CSV, streaming, in UTF-8.",
+        "as JSON Lines or CSV, streaming, in UTF-8. --format warc writes the stored raw pages instead "
+        "(response, request and metadata records, WARC 1.1, gzip per record) to the -o file; its "
+        "--since selects pages fetched on or after the date.",
     )
-    parser.add_argument("--format", choices=EXPORT_FORMATS, default="jsonl", help="(default: jsonl)")
+    parser.add_argument(
+        "--format", choices=(*EXPORT_FORMATS, WARC_FORMAT), default="jsonl", help="(default: jsonl)"
+    )
     parser.add_argument("--site", metavar="SITE", help="only this site")
-    parser.add_argument("--since", metavar="DATE", help="only articles published on or after YYYY-MM-DD")
+    parser.add_argument(
+        "--since",
+        metavar="DATE",
+        help="only articles published (warc: pages fetched) on or after YYYY-MM-DD",
+    )
     parser.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     parser.add_argument("--bom", action="store_true", help="start the CSV with a UTF-8 BOM (for Excel)")
     add_db_argument(parser)
@@ -31,9 +43,33 @@ def handle(args: argparse.Namespace) -> int:
     if args.bom and args.format != "csv":
         print("portalcrawl export: error: --bom only applies to --format csv", file=sys.stderr)
         return EXIT_USAGE
+    if args.format == WARC_FORMAT and not args.output:
+        print("portalcrawl export: error: --format warc needs -o FILE.warc.gz", file=sys.stderr)
+        return EXIT_USAGE
     db, status = open_existing("export", args.db)
     if db is None:
         return status
+    if args.format == WARC_FORMAT:
+        try:
+            # warcio is an extra: the other formats must work without it.
+            from portalcrawl.warc import write_warc  # noqa: PLC0415
+        except ImportError as error:
+            db.close()
+            print(
+                f"portalcrawl export: error: --format warc needs warcio ({error}); "
+                "pip install 'portalcrawl[warc]'",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
+        try:
+            with open(args.output, "wb") as warc_file:
+                count = write_warc(
+                    db, warc_file, filename=os.path.basename(args.output), site=args.site, since=args.since
+                )
+        finally:
+            db.close()
+        print(f"{count} pages written to {args.output}", file=sys.stderr)
+        return EXIT_OK
     try:
         if args.output:
             with open(args.output, "w", encoding="utf-8", newline="") as out:
