@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import subprocess
 import sys
+import threading
 import urllib.request
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import pytest
@@ -16,7 +19,8 @@ import sqlite_utils
 import zstandard
 
 from portalcrawl.demo.server import PortalServer
-from portalcrawl.pages import article_pages
+from portalcrawl.pages import article_pages, iter_pages
+from tests.faultserver import article_html, listing_html
 
 PortalFactory = Callable[[str], PortalServer]
 CrawlRunner = Callable[..., subprocess.CompletedProcess[str]]
@@ -298,3 +302,85 @@ def test_warc_export_filters_and_needs_an_output_file(
     assert later.returncode == 0 and "0 pages written" in later.stderr
     other_site = export("-o", str(tmp_path / "other.warc.gz"), "--site", "no-such-site")
     assert "0 pages written" in other_site.stderr
+
+
+class GzipPortal(ThreadingHTTPServer):
+    """Two articles, gzip-compressed on the wire; the second is reached through a redirect."""
+
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), GzipHandler)
+        threading.Thread(target=self.serve_forever, args=(0.05,), daemon=True).start()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}{path}"
+
+
+class GzipHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    pages: ClassVar[dict[str, bytes]] = {
+        "/list/index.html": listing_html(
+            [("/xwdt/202601/t20260116_1.html", "第一篇"), ("/old/2.html", "第二篇")]
+        ).encode(),
+        "/xwdt/202601/t20260116_1.html": article_html(1).encode(),
+        "/xwdt/202601/t20260116_2.html": article_html(2).encode(),
+    }
+
+    def do_GET(self) -> None:
+        if self.path == "/old/2.html":
+            self.send_response(301)
+            self.send_header("Location", "/xwdt/202601/t20260116_2.html")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        page = self.pages.get(self.path)
+        if page is None:
+            self.send_error(404)
+            return
+        body = gzip.compress(page)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Encoding", "gzip")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet."""
+
+
+def test_pages_are_kept_decompressed_with_the_listed_url_and_export_as_such(
+    run_crawl: CrawlRunner, tmp_path: Path
+) -> None:
+    from warcio.archiveiterator import ArchiveIterator
+
+    from portalcrawl.warc import write_warc
+
+    server = GzipPortal()
+    try:
+        result = run_crawl(["-a", f"url={server.url('/list/index.html')}"], tmp_path / "a.db")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.returncode == 0, result.stderr[-3000:]
+    db = sqlite_utils.Database(tmp_path / "a.db")
+    captured = {
+        row[0]: row[1:]
+        for row in db.conn.execute("SELECT final_url, url, kind, headers FROM page_captures ORDER BY id")
+    }
+    redirected = server.url("/xwdt/202601/t20260116_2.html")
+    assert captured[redirected][:2] == (server.url("/old/2.html"), "article")
+    for page in iter_pages(db):
+        assert page.body == GzipHandler.pages[urlsplit(page.final_url).path]
+    with (tmp_path / "a.warc.gz").open("wb") as out:
+        assert write_warc(db, out) == 3
+    db.conn.close()
+    with (tmp_path / "a.warc.gz").open("rb") as stream:
+        for record in ArchiveIterator(stream):
+            if record.rec_type != "response":
+                continue
+            body = record.content_stream().read()
+            assert body == GzipHandler.pages[urlsplit(record.rec_headers.get_header("WARC-Target-URI")).path]
+            assert record.http_headers.get_header("Content-Encoding") is None
+            assert record.http_headers.get_header("Content-Length") == str(len(body))
