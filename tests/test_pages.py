@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import subprocess
 import sys
 import threading
@@ -384,3 +385,34 @@ def test_pages_are_kept_decompressed_with_the_listed_url_and_export_as_such(
             assert body == GzipHandler.pages[urlsplit(record.rec_headers.get_header("WARC-Target-URI")).path]
             assert record.http_headers.get_header("Content-Encoding") is None
             assert record.http_headers.get_header("Content-Length") == str(len(body))
+
+
+BAD_KEEP = ("-s", "PORTALCRAWL_KEEP_PAGES=some")
+
+
+def test_an_unknown_keep_pages_value_is_a_usage_error(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "portalcrawl",
+            "crawl",
+            "--url",
+            "http://127.0.0.1:9/",
+            "--db",
+            "a.db",
+            *BAD_KEEP,
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "portalcrawl: error: -s PORTALCRAWL_KEEP_PAGES: expected one of all, articles, off, got 'some'"
+    )
+    assert not (tmp_path / "a.db").exists()
