@@ -5,9 +5,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import os
+import signal
+import sqlite3
 import subprocess
 import sys
 import threading
+import time
 import urllib.request
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,7 +24,7 @@ import zstandard
 
 from portalcrawl.demo.server import PortalServer
 from portalcrawl.pages import article_pages, iter_pages
-from tests.faultserver import article_html, listing_html
+from tests.faultserver import article_html, listing_html, start_crawl
 
 PortalFactory = Callable[[str], PortalServer]
 CrawlRunner = Callable[..., subprocess.CompletedProcess[str]]
@@ -416,3 +419,55 @@ def test_an_unknown_keep_pages_value_is_a_usage_error(tmp_path: Path) -> None:
         "portalcrawl: error: -s PORTALCRAWL_KEEP_PAGES: expected one of all, articles, off, got 'some'"
     )
     assert not (tmp_path / "a.db").exists()
+
+
+def test_kill_9_never_leaves_an_article_without_its_page_or_a_page_without_its_article(
+    tmp_path: Path,
+) -> None:
+    db_path = tmp_path / "archive.db"
+    with PortalServer(REPO_ROOT / "tests" / "portals" / "trs", articles=400) as server:
+        process = start_crawl(
+            [server.start_url("jrjj")],
+            db_path,
+            tmp_path,
+            DOWNLOAD_DELAY="0.01",
+            AUTOTHROTTLE_ENABLED="0",
+            PORTALCRAWL_FLUSH_ITEMS="7",
+            PORTALCRAWL_FLUSH_SECONDS="0.1",
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while count_stored(db_path) < 20:
+                assert process.poll() is None and time.monotonic() < deadline, "no articles flushed"
+                time.sleep(0.02)
+            process.send_signal(signal.SIGKILL)
+        finally:
+            process.kill()
+            process.communicate()
+    with sqlite3.connect(db_path) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        stored = db.execute("SELECT count(*) FROM articles").fetchone()[0]
+        assert 20 <= stored < 400
+        without_page = db.execute(
+            "SELECT count(*) FROM articles a WHERE NOT EXISTS (SELECT 1 FROM page_captures c "
+            "WHERE c.article_url = a.url AND c.article_fetched_at = a.fetched_at)"
+        ).fetchone()[0]
+        without_article = db.execute(
+            "SELECT count(*) FROM page_captures c WHERE c.kind = 'article' AND NOT EXISTS "
+            "(SELECT 1 FROM articles a WHERE a.url = c.article_url AND a.fetched_at = c.article_fetched_at)"
+        ).fetchone()[0]
+        missing_blobs = db.execute(
+            "SELECT count(*) FROM page_captures c "
+            "WHERE NOT EXISTS (SELECT 1 FROM pages p WHERE p.sha256 = c.sha256)"
+        ).fetchone()[0]
+    assert (without_page, without_article, missing_blobs) == (0, 0, 0)
+
+
+def count_stored(db_path: Path) -> int:
+    if not db_path.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=1) as db:
+            return int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
