@@ -19,7 +19,7 @@ import sqlite_utils
 
 from portalcrawl.items import Article
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 # How long a writer waits for another process's write lock (a cron crawl beside a manual `export`).
 BUSY_TIMEOUT_SECONDS = 5.0
@@ -380,6 +380,44 @@ def _create_attachment_tables(conn: sqlite3.Connection) -> None:
     )
 
 
+def _create_pages(conn: sqlite3.Connection) -> None:
+    # Raw pages as served (portalcrawl/pages.py): each distinct body once in `pages` (sha256 of the raw
+    # bytes, zstandard-compressed), each fetch a `page_captures` row. An article version's pages are the
+    # captures whose (article_url, article_fetched_at) is its (url, fetched_at). Archives from before
+    # this migration simply have no pages for their articles.
+    _execute_script(
+        conn,
+        """
+        CREATE TABLE pages (
+            sha256 TEXT PRIMARY KEY,
+            size INTEGER NOT NULL,
+            data BLOB NOT NULL
+        );
+        CREATE TABLE page_captures (
+            id INTEGER PRIMARY KEY,
+            site TEXT NOT NULL,
+            run_id INTEGER,
+            kind TEXT NOT NULL,
+            article_url TEXT,
+            article_fetched_at TEXT,
+            page_number INTEGER NOT NULL DEFAULT 1,
+            url TEXT NOT NULL,
+            final_url TEXT NOT NULL,
+            method TEXT NOT NULL DEFAULT 'GET',
+            request_headers TEXT NOT NULL DEFAULT '[]',
+            request_body BLOB,
+            status INTEGER NOT NULL,
+            headers TEXT NOT NULL DEFAULT '[]',
+            fetched_at TEXT NOT NULL,
+            sha256 TEXT NOT NULL REFERENCES pages(sha256),
+            UNIQUE (url, sha256, fetched_at)
+        );
+        CREATE INDEX idx_page_captures_article ON page_captures(article_url, article_fetched_at);
+        CREATE INDEX idx_page_captures_site ON page_captures(site, fetched_at);
+        """,
+    )
+
+
 def _add_published_date(conn: sqlite3.Connection) -> None:
     # SQLite's date(published_at) converts "+08:00" to UTC, which puts articles of 00:00-07:59 Beijing
     # time on the previous day; published_date is the calendar date the portal showed. The date part of
@@ -420,6 +458,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _create_attachment_tables,
     _add_run_origins,
     _add_published_date,
+    _create_pages,
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
 
@@ -697,17 +736,7 @@ def upsert_articles(
                 article_id = current[0]
                 # The update trigger and the bigram delete need this row's index entries in place.
                 index_pending()
-                conn.execute(_COPY_VERSION, (now, run_id, article_id))
-                old_title, old_body = conn.execute(
-                    "SELECT title, body_text FROM articles WHERE id = ?", (article_id,)
-                ).fetchone()
-                values = [row[name] for name in STORED_FIELDS if name != "url"]
-                conn.execute(_UPDATE_ARTICLE, [*values, now, run_id, article_id])
-                conn.execute(
-                    "INSERT INTO articles_bigrams(articles_bigrams, rowid, tokens) VALUES ('delete', ?, ?)",
-                    (article_id, bigram_document(old_title, old_body)),
-                )
-                bigram_rows.append((article_id, bigram_document(article.title, article.body_text)))
+                replace_article(db, article_id, row, run_id=run_id, last_run_id=run_id, now=now)
                 existing[article.url] = (article_id, row["content_hash"])
                 updated += 1
         index_pending()
@@ -751,6 +780,38 @@ def fill_dates(db: sqlite_utils.Database, fills: Iterable[DateFill]) -> None:
         db.conn.executemany(
             _FILL_DATE, [(f.published_at, f.date_precision, f.stage, f.article_id) for f in fills]
         )
+
+
+def replace_article(
+    db: sqlite_utils.Database,
+    article_id: int,
+    row: dict[str, Any],
+    *,
+    run_id: int | None,
+    last_run_id: int | None,
+    now: str | None = None,
+) -> None:
+    """Give article ``article_id`` the content of ``row`` (an ``article_row``), keeping its current
+    content in ``article_versions`` (replaced by ``run_id``); both search indexes follow.
+
+    Callers run it inside a transaction, with the article's index entries in place.
+    """
+    conn = db.conn
+    now = now or now_iso()
+    conn.execute(_COPY_VERSION, (now, run_id, article_id))
+    old_title, old_body = conn.execute(
+        "SELECT title, body_text FROM articles WHERE id = ?", (article_id,)
+    ).fetchone()
+    values = [row[name] for name in STORED_FIELDS if name != "url"]
+    conn.execute(_UPDATE_ARTICLE, [*values, now, last_run_id, article_id])
+    conn.execute(
+        "INSERT INTO articles_bigrams(articles_bigrams, rowid, tokens) VALUES ('delete', ?, ?)",
+        (article_id, bigram_document(old_title, old_body)),
+    )
+    conn.execute(
+        "INSERT INTO articles_bigrams(rowid, tokens) VALUES (?, ?)",
+        (article_id, bigram_document(row["title"], row["body_text"])),
+    )
 
 
 def reset_site(db: sqlite_utils.Database, site: str) -> None:

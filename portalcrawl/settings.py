@@ -117,3 +117,5 @@ PORTALCRAWL_EXTRACT_TIMEOUT = 60
 # Pages and characters of text kept from one file (the rest: status too_large).
 PORTALCRAWL_EXTRACT_MAX_PAGES = 2000
 PORTALCRAWL_EXTRACT_MAX_CHARS = 5_000_000
+# Raw pages kept in the archive as served: all (articles and listing pages), articles, or off.
+PORTALCRAWL_KEEP_PAGES = "all"

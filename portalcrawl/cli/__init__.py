@@ -19,6 +19,8 @@ COMMAND_MODULES = (
     "eval",
     "search",
     "export",
+    "show",
+    "reextract",
     "stats",
     "runs",
     "state",

@@ -24,6 +24,7 @@ from portalcrawl.attachments import MODES as ATTACHMENT_MODES
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, EXIT_USAGE
 from portalcrawl.crawl_args import CrawlArgumentError, crawl_arguments, crawl_options
 from portalcrawl.lock import CrawlLock, LockHeld, LockUnusable, describe_previous_holder, lock_path_for
+from portalcrawl.pages import keep_pages_setting
 from portalcrawl.profiles import (
     ProfileError,
     SiteProfile,
@@ -203,6 +204,10 @@ def crawl_settings(
         except ValueError:
             raise ConfigError(f"-s {override!r}: {name} must be a JSON object") from None
         _check_setting_type(settings, name, default, override)
+    try:
+        keep_pages_setting(settings.get("PORTALCRAWL_KEEP_PAGES"))
+    except ValueError as error:
+        raise ConfigError(f"-s {error}") from None
     if db:
         settings.set("PORTALCRAWL_DB_PATH", db, priority="cmdline")
     if sites_dir:

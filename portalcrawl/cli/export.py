@@ -4,23 +4,31 @@ from __future__ import annotations
 
 import argparse
 import io
+import os
 import sys
 
 from portalcrawl.archive_files import is_sqlite_file
-from portalcrawl.cli import EXIT_OK, EXIT_USAGE
+from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from portalcrawl.cli.options import add_article_filters, article_filter_values
 from portalcrawl.cli.runs import add_db_argument, open_existing
 from portalcrawl.export import EXPORT_COLUMNS, EXPORT_FORMATS, export_articles
+
+# The raw pages as served, not the articles: a format of its own, written by portalcrawl/warc.py.
+WARC_FORMAT = "warc"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "export",
-        help="export articles as JSON Lines or CSV",
+        help="export articles as JSON Lines or CSV, or the raw pages as WARC",
         description="Write every archived article (or those of a site, a date range, a source or a "
-        "column) as JSON Lines or CSV, streaming, in UTF-8.",
+        "column) as JSON Lines or CSV, streaming, in UTF-8. --format warc writes the stored raw pages "
+        "instead (response, request and metadata records, WARC 1.1, gzip per record) to the -o file; "
+        "there --site selects a site's pages and --since the pages fetched on or after the date.",
     )
-    parser.add_argument("--format", choices=EXPORT_FORMATS, default="jsonl", help="(default: jsonl)")
+    parser.add_argument(
+        "--format", choices=(*EXPORT_FORMATS, WARC_FORMAT), default="jsonl", help="(default: jsonl)"
+    )
     add_article_filters(parser)
     parser.add_argument(
         "--columns",
@@ -60,6 +68,8 @@ def handle(args: argparse.Namespace) -> int:
             "(give another -o FILE)",
             file=sys.stderr,
         )
+    if args.format == WARC_FORMAT and not args.output:
+        print("portalcrawl export: error: --format warc needs -o FILE.warc.gz", file=sys.stderr)
         return EXIT_USAGE
     db, status = open_existing("export", args.db)
     if db is None:
@@ -71,6 +81,27 @@ def handle(args: argparse.Namespace) -> int:
         "attachment_text": args.attachment_text,
         **article_filter_values(args),
     }
+    if args.format == WARC_FORMAT:
+        try:
+            # warcio is an extra: the other formats must work without it.
+            from portalcrawl.warc import write_warc  # noqa: PLC0415
+        except ImportError as error:
+            db.close()
+            print(
+                f"portalcrawl export: error: --format warc needs warcio ({error}); "
+                "pip install 'portalcrawl[warc]'",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
+        try:
+            with open(args.output, "wb") as warc_file:
+                count = write_warc(
+                    db, warc_file, filename=os.path.basename(args.output), site=args.site, since=args.since
+                )
+        finally:
+            db.close()
+        print(f"{count} pages written to {args.output}", file=sys.stderr)
+        return EXIT_OK
     try:
         if args.output:
             with open(args.output, "w", encoding="utf-8", newline="") as out:

@@ -36,16 +36,26 @@ class EncodingSanityMiddleware:
         return cls(crawler.stats)
 
     def process_response(self, request: Request, response: Response) -> Response:
-        # Every ASCII-compatible decoding of an ASCII body gives the same text: nothing to fix.
-        if not isinstance(response, TextResponse) or response.body.isascii():
+        chosen = better_encoding(response)
+        if chosen is None:
             return response
-        content_type = response.headers.get(b"Content-Type")
-        header_charset = (
-            http_content_type_encoding(content_type.decode("latin-1")) if content_type is not None else None
-        )
-        _, chosen = decode_html(response.body, header_charset)
-        if chosen == normalize_encoding(response.encoding):
-            return response
-        logger.debug("Re-decoding %s as %s (Scrapy chose %s)", response.url, chosen, response.encoding)
+        scrapy_choice = getattr(response, "encoding", None)
+        logger.debug("Re-decoding %s as %s (Scrapy chose %s)", response.url, chosen, scrapy_choice)
         self.stats.inc_value("portalcrawl/encoding/overridden")
         return response.replace(encoding=chosen)
+
+
+def better_encoding(response: Response) -> str | None:
+    """The encoding ``decode_html`` chooses for a text response when it is not Scrapy's, else None.
+
+    Also used by ``portalcrawl reextract`` to decode stored pages exactly as the crawl did.
+    """
+    # Every ASCII-compatible decoding of an ASCII body gives the same text: nothing to fix.
+    if not isinstance(response, TextResponse) or response.body.isascii():
+        return None
+    content_type = response.headers.get(b"Content-Type")
+    header_charset = (
+        http_content_type_encoding(content_type.decode("latin-1")) if content_type is not None else None
+    )
+    _, chosen = decode_html(response.body, header_charset)
+    return None if chosen == normalize_encoding(response.encoding) else chosen

@@ -8,12 +8,13 @@ from typing import TYPE_CHECKING, Any, Self
 
 from itemadapter import ItemAdapter
 from scrapy import signals
-from scrapy.exceptions import CloseSpider, DropItem
+from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 from scrapy.utils.asyncio import AsyncioLoopingCall, create_looping_call
 from scrapy.utils.defer import deferred_from_coro
 
 from portalcrawl.database import DatabaseError, article_row, ensure_writable, open_database, upsert_articles
 from portalcrawl.items import Article
+from portalcrawl.pages import PageKeeper, store_pages
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -33,6 +34,7 @@ class StoreArticlesPipeline:
     reaches on the first SIGINT/SIGTERM, since its graceful shutdown closes the spider. Only what was
     committed is counted in ``portalcrawl/storage/new|updated|unchanged``. If the database fails the
     error is logged, the spider is closed with reason ``storage_error`` and later items are dropped.
+    The pages kept as served (``PageKeeper``) are written in the same transaction as their articles.
     """
 
     def __init__(self, crawler: Crawler, db_path: str, flush_items: int, flush_seconds: float) -> None:
@@ -46,6 +48,7 @@ class StoreArticlesPipeline:
         self.failed = False
         self.timer: AsyncioLoopingCall | LoopingCall | None = None
         self.closing = False
+        self.pages: PageKeeper | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -57,6 +60,10 @@ class StoreArticlesPipeline:
             flush_seconds=settings.getfloat("PORTALCRAWL_FLUSH_SECONDS"),
         )
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
+        try:
+            pipeline.pages = PageKeeper.from_crawler(crawler)
+        except NotConfigured:
+            pipeline.pages = None
         return pipeline
 
     def open_spider(self) -> None:
@@ -85,6 +92,8 @@ class StoreArticlesPipeline:
         except (TypeError, ValueError) as error:
             raise DropItem(f"unstorable article: {article.url}: {error}") from error
         self.buffer.append((article, row))
+        if self.pages is not None:
+            self.pages.article_stored(article.url, article.fetched_at)
         if len(self.buffer) >= self.flush_items:
             self.flush()
             if self.failed:
@@ -92,16 +101,20 @@ class StoreArticlesPipeline:
         return item
 
     def flush(self) -> None:
-        if not self.buffer or self.failed or self.db is None:
+        pages_waiting = self.pages is not None and bool(self.pages.ready)
+        if not (self.buffer or pages_waiting) or self.failed or self.db is None:
             return
         batch, self.buffer = self.buffer, []
+        pages = self.pages.take() if self.pages is not None else []
         stats = self.crawler.stats
         assert stats is not None
         run_id = stats.get_value("portalcrawl/run_id")
         try:
-            counts = upsert_articles(
-                self.db, [article for article, _ in batch], run_id, rows=[row for _, row in batch]
-            )
+            with self.db.atomic():
+                counts = upsert_articles(
+                    self.db, [article for article, _ in batch], run_id, rows=[row for _, row in batch]
+                )
+                page_bytes = store_pages(self.db, pages, run_id)
         except Exception as error:
             # Whatever the failure, this batch is lost: stop the crawl, loudly, rather than lose more.
             self.fail(error, len(batch))
@@ -109,6 +122,9 @@ class StoreArticlesPipeline:
         stats.inc_value("portalcrawl/storage/new", counts.new)
         stats.inc_value("portalcrawl/storage/updated", counts.updated)
         stats.inc_value("portalcrawl/storage/unchanged", counts.unchanged)
+        if pages:
+            stats.inc_value("portalcrawl/storage/pages", len(pages))
+            stats.inc_value("portalcrawl/storage/page_bytes", page_bytes)
 
     def fail(self, error: BaseException, lost: int) -> None:
         self.failed = True

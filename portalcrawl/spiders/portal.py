@@ -23,8 +23,9 @@ from portalcrawl.extract.encoding import normalize_encoding
 from portalcrawl.extract.listing import DOCUMENT_URL, Listing, ListingRequest, extract_listing
 from portalcrawl.extract.selectors import missed_selectors
 from portalcrawl.items import Article
+from portalcrawl.pages import ARTICLE, LISTING, capture_response
 from portalcrawl.profiles import ProfileError
-from portalcrawl.signals import fetch_failed
+from portalcrawl.signals import fetch_failed, page_fetched
 from portalcrawl.urls import canonical_url, is_fetchable_url
 
 # A pager candidate that 404s may just be the wrong 0/1-based guess; two in a row is the end.
@@ -196,6 +197,8 @@ class PortalSpider(scrapy.Spider):
             self._extraction_failed(response.url, exc)
             return
         links = self._article_links(listing)
+        if links:
+            self._keep_page(response, LISTING, datetime.now(UTC).isoformat())
         new_in_run = [link for link in links if link not in self.requested_articles]
         due = self.full or chain.recheck_due
         known = self._known(links, due=due)
@@ -341,6 +344,7 @@ class PortalSpider(scrapy.Spider):
         if article is None:
             return
         self._count_missed_selectors(article)
+        self._keep_page(response, ARTICLE, article.fetched_at, article_url)
         if article_url in self.retried_skipped and self.db is not None:
             database.forget_skipped_urls(self.db, self.profile.slug, [article_url])
         article.final_url = response.url
@@ -369,6 +373,7 @@ class PortalSpider(scrapy.Spider):
             response, canonical_url(response.request.url if response.request else response.url)
         )
         if page is not None:
+            self._keep_page(response, ARTICLE, page.fetched_at, first.url, page_number=len(others) + 2)
             others = [*others, page]
         if remaining and page is not None:
             yield self._continuation_request(first, others, remaining)
@@ -426,6 +431,26 @@ class PortalSpider(scrapy.Spider):
                     self.profile.slug,
                     article.url,
                 )
+
+    def _keep_page(
+        self,
+        response: Response,
+        kind: str,
+        fetched_at: str | None,
+        article_url: str | None = None,
+        page_number: int = 1,
+    ) -> None:
+        """Hand the page as served to whoever keeps pages (``page_fetched``), with the fetch time
+        its extraction used."""
+        capture = capture_response(
+            response,
+            site=self.profile.slug,
+            kind=kind,
+            fetched_at=fetched_at or datetime.now(UTC).isoformat(),
+            article_url=article_url,
+            page_number=page_number,
+        )
+        self.crawler.signals.send_catch_log(page_fetched, capture=capture)
 
     def article_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
