@@ -91,3 +91,13 @@ PORTALCRAWL_BLOCK_THRESHOLD = 3
 PORTALCRAWL_MAX_RETRY_AFTER = 120
 # Longest robots.txt Crawl-delay (seconds) applied; a larger one is capped and logged.
 PORTALCRAWL_MAX_CRAWL_DELAY = 60
+# HTTP(S) through one gate per host for the whole process (every site of a `portalcrawl crawl`): at
+# most CONCURRENT_REQUESTS_PER_DOMAIN in flight, starts DOWNLOAD_DELAY (or robots Crawl-delay) apart.
+DOWNLOAD_HANDLERS = {
+    "http": "portalcrawl.host_gate.GatedHTTPDownloadHandler",
+    "https": "portalcrawl.host_gate.GatedHTTPDownloadHandler",
+}
+# False lets Scrapy's per-crawler slots alone pace requests (what the gate replaces; for comparison).
+PORTALCRAWL_HOST_GATE = True
+# Sites `portalcrawl crawl` runs at once (--jobs); the others wait their turn.
+PORTALCRAWL_JOBS = 16
