@@ -247,3 +247,48 @@ def test_process_alive_sees_pid_reuse() -> None:
     # This process started long after a run that claims its pid a day ago: that run's process is gone.
     assert not run_process_alive(me, datetime.now(UTC) - timedelta(days=1))
     assert not run_process_alive(dead_pid(), datetime.now(UTC))
+
+
+# -- 4. several writers on one archive -------------------------------------------------------------
+
+
+def test_four_scrapy_crawl_processes_on_one_archive_lose_no_batch(tmp_path: Path) -> None:
+    from portalcrawl.demo.server import DEMO_PORTAL_DIR
+
+    db = tmp_path / "a.db"
+    open_database(db).close()
+    with PortalServer(DEMO_PORTAL_DIR) as server:
+        expected = {column: len(server.expected_articles(column)) for column in server.columns}
+        crawls = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "scrapy",
+                    "crawl",
+                    "portal",
+                    "-a",
+                    f"url={server.start_url(column)}",
+                    "-s",
+                    f"PORTALCRAWL_DB_PATH={db}",
+                    # Small batches: many write transactions from four processes at once.
+                    "-s",
+                    "PORTALCRAWL_FLUSH_ITEMS=2",
+                    "-s",
+                    "CONCURRENT_REQUESTS_PER_DOMAIN=8",
+                    *FAST,
+                ],
+                cwd=Path(__file__).resolve().parent.parent,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for column in server.columns
+        ]
+        logs = [crawl.communicate(timeout=180)[1] for crawl in crawls]
+    assert not [log for log in logs if "database is locked" in log]
+    assert [crawl.returncode for crawl in crawls] == [0] * 4
+    archive = sqlite_utils.Database(db)
+    assert [row["status"] for row in archive.query("select status from crawl_runs")] == ["ok"] * 4
+    assert archive["articles"].count == sum(expected.values())
