@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from contextlib import closing
 from typing import Any, TextIO
 
 import sqlite_utils
@@ -19,7 +20,7 @@ UTF8_BOM = "\ufeff"
 
 def iter_article_rows(
     db: sqlite_utils.Database, *, site: str | None = None, since: str | None = None
-) -> Iterator[tuple[Any, ...]]:
+) -> Generator[tuple[Any, ...]]:
     """Article rows in ``EXPORT_COLUMNS`` order, oldest stored first, read lazily from a cursor."""
     conditions, args = article_filters(site, since)
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
@@ -43,7 +44,13 @@ def export_articles(
     """
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
-    rows = iter_article_rows(db, site=site, since=since)
+    # Closed on the way out even when ``out`` fails (``export | head``): a cursor left open would be
+    # finalised after the database is closed, with a traceback on stderr.
+    with closing(iter_article_rows(db, site=site, since=since)) as rows:
+        return _write_rows(rows, out, fmt=fmt, bom=bom)
+
+
+def _write_rows(rows: Iterator[tuple[Any, ...]], out: TextIO, *, fmt: str, bom: bool) -> int:
     count = 0
     if fmt == "csv":
         if bom:

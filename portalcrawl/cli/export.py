@@ -7,6 +7,7 @@ import io
 import sys
 
 from portalcrawl.cli import EXIT_OK, EXIT_USAGE
+from portalcrawl.cli.arguments import ArgumentError, check_site, checked_since
 from portalcrawl.cli.runs import add_db_argument, open_existing
 from portalcrawl.export import EXPORT_FORMATS, export_articles
 
@@ -31,21 +32,30 @@ def handle(args: argparse.Namespace) -> int:
     if args.bom and args.format != "csv":
         print("portalcrawl export: error: --bom only applies to --format csv", file=sys.stderr)
         return EXIT_USAGE
+    try:
+        since = checked_since(args.since)
+    except ArgumentError as error:
+        print(f"portalcrawl export: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     db, status = open_existing("export", args.db)
     if db is None:
         return status
     try:
+        check_site(db, args.site)
+    except ArgumentError as error:
+        db.close()
+        print(f"portalcrawl export: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
         if args.output:
             with open(args.output, "w", encoding="utf-8", newline="") as out:
-                count = export_articles(
-                    db, out, fmt=args.format, site=args.site, since=args.since, bom=args.bom
-                )
+                count = export_articles(db, out, fmt=args.format, site=args.site, since=since, bom=args.bom)
             print(f"{count} articles written to {args.output}", file=sys.stderr)
         else:
             # stdout's own encoding may be a legacy code page; the export is UTF-8 everywhere.
             out = io.TextIOWrapper(sys.stdout.buffer, encoding="utf-8", newline="", write_through=True)
             try:
-                export_articles(db, out, fmt=args.format, site=args.site, since=args.since, bom=args.bom)
+                export_articles(db, out, fmt=args.format, site=args.site, since=since, bom=args.bom)
                 out.flush()
             finally:
                 out.detach()

@@ -7,7 +7,8 @@ import json
 import sys
 from dataclasses import asdict
 
-from portalcrawl.cli import EXIT_FAILED, EXIT_OK
+from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from portalcrawl.cli.arguments import ArgumentError, check_site, checked_since
 from portalcrawl.cli.runs import add_db_argument, open_existing
 from portalcrawl.search import search
 
@@ -22,7 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Find articles containing every word of QUERY in title or body, newest first. "
         "Chinese works without spaces (科技创新, 会议); FTS syntax (quotes, *, OR, NEAR) is searched "
         "for literally.",
-        epilog="exit status: 0 found, 1 nothing found, 2 no database",
+        epilog="exit status: 0 found, 1 nothing found, 2 no database, a bad --since or an unknown --site",
     )
     parser.add_argument("query", metavar="QUERY", help="words to find (all of them)")
     parser.add_argument("--site", metavar="SITE", help="only this site")
@@ -34,11 +35,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
+    try:
+        since = checked_since(args.since)
+    except ArgumentError as error:
+        print(f"portalcrawl search: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     db, status = open_existing("search", args.db)
     if db is None:
         return status
+    try:
+        check_site(db, args.site)
+    except ArgumentError as error:
+        db.close()
+        print(f"portalcrawl search: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     marks = TTY_MARKS if sys.stdout.isatty() and not args.json else PLAIN_MARKS
-    matches = search(db, args.query, site=args.site, since=args.since, limit=args.limit, marks=marks)
+    matches = search(db, args.query, site=args.site, since=since, limit=args.limit, marks=marks)
     db.close()
     for match in matches:
         if args.json:
