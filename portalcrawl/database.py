@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -18,6 +19,7 @@ from typing import Any, NamedTuple
 import sqlite_utils
 
 from portalcrawl.items import Article
+from portalcrawl.processes import run_process_alive
 
 SCHEMA_VERSION = 7
 
@@ -54,6 +56,8 @@ VERSION_FIELDS: tuple[str, ...] = (
 )
 
 RUN_STATUSES = ("running", "ok", "partial", "failed", "blocked")
+# crawl_runs.reason of a run whose process died before it could finish the row.
+KILLED = "killed"
 RUN_FIELDS = frozenset(
     {
         "finished_at",
@@ -548,6 +552,34 @@ def ensure_writable(db: sqlite_utils.Database) -> None:
         raise DatabaseError(f"cannot write to the archive: {error}") from error
 
 
+@contextlib.contextmanager
+def write_transaction(db: sqlite_utils.Database) -> Iterator[None]:
+    """A transaction that takes the write lock first (``BEGIN IMMEDIATE``); a savepoint when nested.
+
+    A deferred transaction that reads and then writes cannot wait for another process's write lock:
+    SQLite fails its upgrade at once with ``database is locked`` (the reader's snapshot may be stale),
+    and with several crawls on one archive whole batches were lost that way. ``BEGIN IMMEDIATE``
+    waits for the lock within the busy timeout before reading anything.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():
+            yield
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    try:
+        db.conn.execute("COMMIT")
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+
+
 # ---------------------------------------------------------------------------------------------------
 # Articles
 
@@ -699,7 +731,7 @@ def upsert_articles(
         fts_rows.clear()
         bigram_rows.clear()
 
-    with db.atomic():
+    with write_transaction(db):
         existing: dict[str, tuple[int, str | None]] = {}
         undated: set[int] = set()
         for chunk in _chunks(list({a.url for a in articles})):
@@ -816,7 +848,7 @@ def replace_article(
 
 def reset_site(db: sqlite_utils.Database, site: str) -> None:
     """Forget a site's listing state so its next crawl pages every listing to the end again."""
-    with db.atomic():
+    with write_transaction(db):
         db.conn.execute("DELETE FROM listing_state WHERE site = ?", (site,))
 
 
@@ -825,7 +857,7 @@ def reset_site(db: sqlite_utils.Database, site: str) -> None:
 
 
 def start_run(db: sqlite_utils.Database, site: str, args: dict[str, Any]) -> int:
-    with db.atomic():
+    with write_transaction(db):
         cursor = db.conn.execute(
             "INSERT INTO crawl_runs (site, started_at, status, pid, args) VALUES (?, ?, 'running', ?, ?)",
             (site, now_iso(), os.getpid(), json.dumps(args, ensure_ascii=False, default=str)),
@@ -843,7 +875,7 @@ def finish_run(db: sqlite_utils.Database, run_id: int, **run_fields: Any) -> Non
         raise ValueError(f"unknown run status {status!r}")
     run_fields.setdefault("finished_at", now_iso())
     assignments = ", ".join(f"{quote(name)} = ?" for name in run_fields)
-    with db.atomic():
+    with write_transaction(db):
         db.conn.execute(f"UPDATE crawl_runs SET {assignments} WHERE id = ?", [*run_fields.values(), run_id])
 
 
@@ -857,7 +889,7 @@ def record_fetch_errors(
     db: sqlite_utils.Database, errors: list[tuple[int | None, str, int | None, str, str]]
 ) -> None:
     """Store many ``(run_id, url, status, reason, time)`` rows in one transaction."""
-    with db.atomic():
+    with write_transaction(db):
         db.conn.executemany(
             "INSERT INTO fetch_errors (run_id, url, status, reason, time) VALUES (?, ?, ?, ?, ?)", errors
         )
@@ -876,7 +908,7 @@ def get_listing_state(db: sqlite_utils.Database, site: str, start_url: str) -> d
 
 def mark_listing_complete(db: sqlite_utils.Database, site: str, start_url: str, run_id: int) -> None:
     """Record that ``run_id`` paged the listing at ``start_url`` to its end."""
-    with db.atomic():
+    with write_transaction(db):
         db.conn.execute(
             "INSERT INTO listing_state (site, start_url, last_complete_run_id, last_complete_at) "
             "VALUES (?, ?, ?, ?) ON CONFLICT(site, start_url) DO UPDATE SET "
@@ -906,7 +938,7 @@ def record_skipped_url(
     db: sqlite_utils.Database, site: str, url: str, reason: str, run_id: int | None
 ) -> None:
     """Remember that ``url`` is no article of ``site`` (keeping the run that first saw it)."""
-    with db.atomic():
+    with write_transaction(db):
         db.conn.execute(
             "INSERT INTO skipped_urls (site, url, reason, first_seen_run_id, last_seen_at) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT(site, url) DO UPDATE SET "
@@ -917,7 +949,7 @@ def record_skipped_url(
 
 def forget_skipped_urls(db: sqlite_utils.Database, site: str, urls: Iterable[str] | None = None) -> None:
     """Forget skipped ``urls`` of ``site`` (all of them when ``urls`` is None): they are fetched again."""
-    with db.atomic():
+    with write_transaction(db):
         if urls is None:
             db.conn.execute("DELETE FROM skipped_urls WHERE site = ?", (site,))
             return
@@ -926,3 +958,24 @@ def forget_skipped_urls(db: sqlite_utils.Database, site: str, urls: Iterable[str
             db.conn.execute(
                 f"DELETE FROM skipped_urls WHERE site = ? AND url IN ({placeholders})", [site, *chunk]
             )
+
+
+def fail_killed_runs(db: sqlite_utils.Database) -> list[int]:
+    """Mark ``running`` runs whose process is gone as ``failed`` with reason ``killed``; their ids.
+
+    A crawl killed by SIGKILL, a second Ctrl-C, a crash or a reboot never finishes its row. The next
+    crawl on the archive settles it, so that ``running`` only ever means running.
+    """
+    rows = db.conn.execute("SELECT id, pid, started_at FROM crawl_runs WHERE status = 'running'").fetchall()
+    killed = [
+        run_id
+        for run_id, pid, started_at in rows
+        if not pid or not run_process_alive(int(pid), datetime.fromisoformat(started_at))
+    ]
+    if killed:
+        with write_transaction(db):
+            db.conn.executemany(
+                "UPDATE crawl_runs SET status = 'failed', reason = ? WHERE id = ? AND status = 'running'",
+                [(KILLED, run_id) for run_id in killed],
+            )
+    return killed

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
+from contextlib import closing
 from typing import Any, TextIO
 
 import sqlite_utils
@@ -33,7 +34,7 @@ def iter_article_rows(
     source: str | None = None,
     column: str | None = None,
     attachment_text: bool = False,
-) -> Iterator[tuple[Any, ...]]:
+) -> Generator[tuple[Any, ...]]:
     """Article rows with ``columns`` in that order (then ``attachment_text``), oldest stored first, lazily."""
     unknown = [name for name in columns if name not in EXPORT_COLUMNS]
     if unknown:
@@ -65,9 +66,18 @@ def export_articles(
     """
     if fmt not in EXPORT_FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(EXPORT_FORMATS)}")
+    # Closed on the way out even when ``out`` fails (``export | head``): a cursor left open would be
+    # finalised after the database is closed, with a traceback on stderr.
     rows = iter_article_rows(db, columns=columns, attachment_text=attachment_text, **filters)
     if attachment_text:
         columns = (*columns, "attachment_text")
+    with closing(rows):
+        return _write_rows(rows, out, columns=columns, fmt=fmt, bom=bom)
+
+
+def _write_rows(
+    rows: Iterator[tuple[Any, ...]], out: TextIO, *, columns: tuple[str, ...], fmt: str, bom: bool
+) -> int:
     count = 0
     if fmt == "csv":
         if bom:

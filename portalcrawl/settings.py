@@ -119,3 +119,13 @@ PORTALCRAWL_EXTRACT_MAX_PAGES = 2000
 PORTALCRAWL_EXTRACT_MAX_CHARS = 5_000_000
 # Raw pages kept in the archive as served: all (articles and listing pages), articles, or off.
 PORTALCRAWL_KEEP_PAGES = "all"
+# HTTP(S) through one gate per host for the whole process (every site of a `portalcrawl crawl`): at
+# most CONCURRENT_REQUESTS_PER_DOMAIN in flight, starts DOWNLOAD_DELAY (or robots Crawl-delay) apart.
+DOWNLOAD_HANDLERS = {
+    "http": "portalcrawl.host_gate.GatedHTTPDownloadHandler",
+    "https": "portalcrawl.host_gate.GatedHTTPDownloadHandler",
+}
+# False lets Scrapy's per-crawler slots alone pace requests (what the gate replaces; for comparison).
+PORTALCRAWL_HOST_GATE = True
+# Sites `portalcrawl crawl` runs at once (--jobs); the others wait their turn.
+PORTALCRAWL_JOBS = 16

@@ -16,6 +16,7 @@ from portalcrawl.extract.boilerplate import strip_boilerplate
 from portalcrawl.items import Article
 from portalcrawl.pipelines.boilerplate import LINES_REMOVED, StripBoilerplatePipeline
 from tests.shared import SEED as SHARED_SEED
+from tests.shared import SHARED_MISSING
 
 SEED = SHARED_SEED / "destoon-portal-article.txt"
 ARTICLE_PAGES = sorted((Path(__file__).parent / "fixtures" / "articles").glob("*/*.html"))
@@ -23,7 +24,7 @@ ARTICLE_PAGES = sorted((Path(__file__).parent / "fixtures" / "articles").glob("*
 
 def test_destoon_page_keeps_only_headline_meta_line_and_paragraphs() -> None:
     if not SEED.is_file():
-        pytest.skip("seed page not available")
+        pytest.skip(SHARED_MISSING)
     lines = SEED.read_text(encoding="utf-8").splitlines()
     cleaned = strip_boilerplate("\n".join(lines)).split("\n")
     assert cleaned[0] == "优环境、强服务!平顶山高新区以项目建设夯实高质量发展硬支撑"

@@ -117,7 +117,7 @@ def test_runs(db_path: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert [line.split()[1] for line in lines[1:]] == ["kjj"]
 
 
-def test_runs_shows_a_killed_run_as_died(db_path: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_runs_shows_a_killed_run_as_failed_killed(db_path: str, capsys: pytest.CaptureFixture[str]) -> None:
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     db = open_database(db_path)
@@ -128,7 +128,9 @@ def test_runs_shows_a_killed_run_as_died(db_path: str, capsys: pytest.CaptureFix
     assert main(["runs", "--db", db_path]) == 0
     lines = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
     assert " running " in lines[str(live)]
-    assert " died " in lines[str(dead)]
+    words = lines[str(dead)].split()
+    assert words[words.index("failed") + 1] == "killed"
+    assert "running" not in words
 
 
 @pytest.mark.parametrize("command", [["search", "会议"], ["export"], ["stats"], ["runs"]])

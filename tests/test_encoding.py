@@ -1,7 +1,5 @@
 """decode_html and EncodingSanityMiddleware on lying charsets and on the corpus pages."""
 
-import json
-
 import pytest
 from scrapy import Request
 from scrapy.http import HtmlResponse, Response, TextResponse
@@ -10,7 +8,7 @@ from scrapy.utils.test import get_crawler
 
 from portalcrawl.extract.encoding import decode_html, normalize_encoding
 from portalcrawl.middlewares.encoding import EncodingSanityMiddleware
-from tests.shared import CORPUS
+from tests.shared import CORPUS, corpus_manifest, needs_corpus
 
 TEXT = "发布时间：2026-01-16 来源：朱镕基纪念馆 瑢"
 
@@ -95,22 +93,21 @@ def test_normalize_encoding(label: str | None, expected: str | None) -> None:
     assert normalize_encoding(label) == expected
 
 
-def _manifest() -> list[dict[str, str]]:
-    with (CORPUS / "manifest.jsonl").open(encoding="utf-8") as lines:
-        return [json.loads(line) for line in lines]
-
-
-GBK_PAGES = [entry["file"] for entry in _manifest() if entry["encoding"].startswith("gbk")]
+GBK_PAGES = [entry["file"] for entry in corpus_manifest() if entry["encoding"].startswith("gbk")]
 UTF8_DECLARED_GB2312 = [
-    entry["file"] for entry in _manifest() if entry["encoding"].lower() == "utf-8 (meta declares gb2312)"
+    entry["file"]
+    for entry in corpus_manifest()
+    if entry["encoding"].lower() == "utf-8 (meta declares gb2312)"
 ]
 
 
+@needs_corpus
 def test_corpus_has_the_traps() -> None:
     assert len(GBK_PAGES) == 5
     assert len(UTF8_DECLARED_GB2312) >= 8
 
 
+@needs_corpus
 @pytest.mark.parametrize("name", GBK_PAGES)
 @pytest.mark.parametrize("header", [None, "utf-8", "gb2312"])
 def test_corpus_gbk_pages(name: str, header: str | None) -> None:
@@ -119,6 +116,7 @@ def test_corpus_gbk_pages(name: str, header: str | None) -> None:
     assert "\ufffd" not in text
 
 
+@needs_corpus
 @pytest.mark.parametrize("name", UTF8_DECLARED_GB2312)
 @pytest.mark.parametrize("header", [None, "gbk"])
 def test_corpus_utf8_pages_declaring_gb2312(name: str, header: str | None) -> None:

@@ -26,7 +26,7 @@ from portalcrawl.extract import cms
 from portalcrawl.extract.article import continuation_pages, extract_article, merge_pages, squash
 from portalcrawl.items import Article
 from portalcrawl.profiles import Selectors, SiteProfile
-from tests.shared import CORPUS
+from tests.shared import CORPUS, SHARED_MISSING
 
 FIXTURES = Path(__file__).parent / "fixtures" / "articles"
 
@@ -202,7 +202,7 @@ def test_cli_extract_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: 
 @pytest.fixture(scope="module")
 def corpus_labels() -> list[dict[str, Any]]:
     if not (CORPUS / "labels.jsonl").is_file():
-        pytest.skip("corpus not available")
+        pytest.skip(SHARED_MISSING)
     return load_article_labels(CORPUS / "labels.jsonl")
 
 
@@ -224,7 +224,7 @@ def test_corpus_meets_the_targets(corpus_labels: list[dict[str, Any]]) -> None:
 
 def test_unlabelled_corpus_articles_extract_sensibly() -> None:
     if not (CORPUS / "manifest.jsonl").is_file():
-        pytest.skip("corpus not available")
+        pytest.skip(SHARED_MISSING)
     pages = [
         json.loads(line) for line in (CORPUS / "manifest.jsonl").read_text(encoding="utf-8").splitlines()
     ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -13,8 +12,10 @@ from hypothesis import strategies as st
 from portalcrawl.extract import extract_article, extract_listing
 from portalcrawl.extract.dates import ParsedDate, parse_date
 from portalcrawl.items import DATE_PRECISIONS, Article
+from tests.shared import CORPUS as SHARED_CORPUS
+from tests.shared import needs_corpus
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "pages"
+CORPUS = SHARED_CORPUS / "pages"
 NOW = datetime(2026, 1, 20, 12, 0, tzinfo=UTC)
 URL = "https://www.example.gov.cn/xwdt/202601/t20260116_1.html"
 ISO_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2}(T\d{2}(:\d{2}(:\d{2})?)?[+-]\d{2}:\d{2})?)?)?")
@@ -226,12 +227,14 @@ def test_extract_listing_never_raises_on_random_bytes(body: bytes) -> None:
     assert_valid_listing(body)
 
 
+@needs_corpus
 @FUZZ_PAGES
 @given(mutated_pages())
 def test_extract_article_never_raises_on_mutated_real_pages(page: bytes) -> None:
     assert_valid_article(extract_article(page, URL, fetched_at=NOW))
 
 
+@needs_corpus
 @FUZZ_PAGES
 @given(mutated_pages())
 def test_extract_listing_never_raises_on_mutated_real_pages(page: bytes) -> None:

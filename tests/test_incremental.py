@@ -212,7 +212,7 @@ def test_rerun_counts_only_new_articles_in_crawl_runs(crawls: dict[str, Crawls])
     }
 
 
-def test_full_crawl_backfills_older_articles_behind_a_known_first_page(
+def test_a_capped_run_leaves_the_listing_incomplete_so_the_next_run_backfills(
     portal_server: PortalFactory, run_crawl: CrawlRunner, tmp_db: Path
 ) -> None:
     server = portal_server("dedecms")
@@ -220,23 +220,22 @@ def test_full_crawl_backfills_older_articles_behind_a_known_first_page(
     every = {e["url"] for e in server.expected_articles(column)}
     args = ["-a", f"url={server.start_url(column)}"]
 
-    # A first crawl limited to one page: the listing counts as complete, the older pages unseen.
+    # A first crawl limited to one page: older pages unseen, so the listing is not complete.
     assert run_crawl([*args, "-a", "max_pages=1"], tmp_db).returncode == 0
-    first_page = _stored(tmp_db)
-    assert len(first_page) == 12
-    server.reset_requests()
+    assert len(_stored(tmp_db)) == 12
+    assert sqlite_utils.Database(tmp_db)["listing_state"].count == 0
 
-    assert run_crawl(args, tmp_db).returncode == 0
-    assert [path for _, path, _ in server.requests] == ["/robots.txt", "/a/news/"]
-    server.reset_requests()
-
-    result = run_crawl([*args, "-a", "full=1"], tmp_db)
-
+    result = run_crawl(args, tmp_db)
     assert result.returncode == 0, log_tail(result)
     assert _stored(tmp_db) == every
+    assert (_runs(tmp_db)[-1]["new_articles"], _runs(tmp_db)[-1]["reason"]) == (len(every) - 12, "finished")
+    server.reset_requests()
+
+    # --full fetches every listed article again, however complete the listing is.
+    assert run_crawl([*args, "-a", "full=1"], tmp_db).returncode == 0
     assert sorted(_article_paths(server, column, server.requests)) == sorted(every)
     last = _runs(tmp_db)[-1]
-    assert (last["new_articles"], last["unchanged_articles"]) == (len(every) - 12, 12)
+    assert (last["new_articles"], last["unchanged_articles"]) == (0, len(every))
 
 
 def test_state_reset_forgets_listing_state_and_remembered_links(

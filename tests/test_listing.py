@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from portalcrawl.extract.content import text_content
 from portalcrawl.extract.listing import Listing, _absolute, _Resolver, extract_listing
-from tests.shared import CORPUS
+from tests.shared import CORPUS, needs_corpus
 
 FIXTURES = Path(__file__).parent / "fixtures" / "listings"
 
@@ -75,7 +75,7 @@ def _corpus_listings() -> list[tuple[dict[str, object], str]]:
     return cases
 
 
-@pytest.mark.skipif(not CORPUS.is_dir(), reason="shared corpus not available")
+@needs_corpus
 def test_corpus_listing_precision_recall() -> None:
     found = expected_total = returned = 0
     for label, url in _corpus_listings():

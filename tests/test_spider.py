@@ -216,6 +216,7 @@ def test_only_listings_read_to_their_end_become_complete(tmp_path: Path) -> None
     )
     for chain, status in ((ended, 404), (broken, 503)):
         chain.pages = 1
+        chain.article_links = 10
         spider.chains[chain.start_url] = chain
         page = chain.start_url + "index_1.html"
         request = Request(page, meta={"portalcrawl_chain": chain.start_url})

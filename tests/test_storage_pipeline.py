@@ -183,25 +183,41 @@ def test_unstorable_item_is_dropped_alone(tmp_path: Path) -> None:
     ("stats", "reason", "errors", "expected"),
     [
         (
-            {"portalcrawl/spider/listing_pages": 2, "portalcrawl/spider/article_pages": 30},
+            {
+                "portalcrawl/spider/listing_pages": 2,
+                "portalcrawl/spider/article_links": 30,
+                "portalcrawl/spider/article_pages": 30,
+            },
             "finished",
             0,
             "ok",
         ),
         (
-            {"portalcrawl/spider/listing_pages": 2, "portalcrawl/spider/article_pages": 30},
+            {
+                "portalcrawl/spider/listing_pages": 2,
+                "portalcrawl/spider/article_links": 30,
+                "portalcrawl/spider/article_pages": 30,
+            },
             "shutdown",
             0,
             "partial",
         ),
         (
-            {"portalcrawl/spider/listing_pages": 2, "portalcrawl/spider/article_pages": 30},
+            {
+                "portalcrawl/spider/listing_pages": 2,
+                "portalcrawl/spider/article_links": 30,
+                "portalcrawl/spider/article_pages": 30,
+            },
             "finished",
             3,
             "ok",
         ),
         (
-            {"portalcrawl/spider/listing_pages": 2, "portalcrawl/spider/article_pages": 30},
+            {
+                "portalcrawl/spider/listing_pages": 2,
+                "portalcrawl/spider/article_links": 30,
+                "portalcrawl/spider/article_pages": 30,
+            },
             "finished",
             4,
             "partial",
@@ -243,6 +259,7 @@ def test_record_crawl_run_in_process(tmp_path: Path) -> None:
     crawler.stats.set_value("downloader/response_count", 11)
     crawler.stats.set_value("downloader/response_status_count/404", 1)
     crawler.stats.set_value("portalcrawl/spider/listing_pages", 2)
+    crawler.stats.set_value("portalcrawl/spider/article_links", 9)
     crawler.stats.set_value("portalcrawl/spider/article_pages", 9)
     crawler.stats.set_value("portalcrawl/storage/new", 8)
     crawler.stats.set_value("item_dropped_count", 1)

@@ -10,12 +10,13 @@ import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import sqlite_utils
-from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.crawler import Crawler
 from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 from twisted.python.failure import Failure
@@ -23,6 +24,7 @@ from twisted.python.failure import Failure
 from portalcrawl.attachments import MODES as ATTACHMENT_MODES
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, EXIT_USAGE
 from portalcrawl.crawl_args import CrawlArgumentError, crawl_arguments, crawl_options
+from portalcrawl.crawl_process import PortalCrawlerProcess, stats_of
 from portalcrawl.lock import CrawlLock, LockHeld, LockUnusable, describe_previous_holder, lock_path_for
 from portalcrawl.pages import keep_pages_setting
 from portalcrawl.profiles import (
@@ -89,7 +91,7 @@ class SiteResult:
 @dataclass
 class _Launch:
     job: CrawlJob
-    crawler: Crawler
+    crawler: Crawler | None = None
     failure: list[str] = field(default_factory=list)
 
 
@@ -135,6 +137,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="MODE",
         help="document links: off, links (default), download (also the files), text (also their text)",
     )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="sites crawled at once; the others wait their turn (default: setting PORTALCRAWL_JOBS, 16)",
+    )
     parser.set_defaults(handler=handle)
 
 
@@ -148,6 +156,10 @@ def handle(args: argparse.Namespace) -> int:
                 f"PORTALCRAWL_ATTACHMENTS: expected one of {', '.join(ATTACHMENT_MODES)}, "
                 f"got {settings.get('PORTALCRAWL_ATTACHMENTS')!r}"
             )
+        if args.jobs is not None:
+            if args.jobs < 1:
+                raise ConfigError(f"--jobs {args.jobs}: must be a positive integer")
+            settings.set("PORTALCRAWL_JOBS", args.jobs, priority="cmdline")
         jobs = plan_jobs(args, settings)
     except (ConfigError, ProfileError) as exc:
         print(f"portalcrawl: error: {exc}", file=sys.stderr)
@@ -315,16 +327,18 @@ def prepare_log_file(settings: Settings, kind: str) -> Path | None:
 def run_crawls(
     settings: Settings, jobs: list[CrawlJob], *, lock: CrawlLock | None = None
 ) -> list[SiteResult]:
-    """Run every job concurrently in one CrawlerProcess and read back each site's crawl_runs row."""
-    process = CrawlerProcess(settings)
+    """Run the jobs in one process, ``PORTALCRAWL_JOBS`` at a time, and read back each crawl_runs row."""
+    process = PortalCrawlerProcess(
+        settings, jobs=settings.getint("PORTALCRAWL_JOBS"), db_path=settings["PORTALCRAWL_DB_PATH"]
+    )
     if lock is not None and lock.previous_pid is not None:
         logger.info(
             "took over the lock %s left by %s", lock.path, describe_previous_holder(lock.previous_pid)
         )
     launches = []
     for job in jobs:
-        launch = _Launch(job, process.create_crawler("portal"))
-        deferred = process.crawl(launch.crawler, **job.spider_args)
+        launch = _Launch(job)
+        deferred = process.crawl_in_turn(partial(setattr, launch, "crawler"), **job.spider_args)
         deferred.addErrback(_record_failure, launch)
         launches.append(launch)
     process.start()
@@ -337,7 +351,9 @@ def _record_failure(failure: Failure, launch: _Launch) -> None:
 
 
 def _result(launch: _Launch, db_path: str) -> SiteResult:
-    stats: dict[str, Any] = launch.crawler.stats.get_stats() if launch.crawler.stats else {}
+    if launch.crawler is None:
+        return SiteResult(site=launch.job.site, reason="not started: the crawl was interrupted")
+    stats = stats_of(launch.crawler)
     result = SiteResult(site=launch.job.site, finish_reason=stats.get("finish_reason"))
     result.run_id = stats.get("portalcrawl/run_id")
     row, top_error = _crawl_run_row(db_path, result.run_id)
@@ -354,12 +370,12 @@ def _result(launch: _Launch, db_path: str) -> SiteResult:
     result.new = row.get("new_articles") or 0
     result.updated = row.get("updated_articles") or 0
     result.errors = row.get("errors") or 0
-    # The row's own reason is the finish reason; say what a cron user would look for first instead.
+    # What a cron user would look for first: why it failed or stopped, and which cap cut it short.
     reasons = [*launch.failure]
     if row.get("blocked_kind"):
         reasons.append(f"blocked: {row['blocked_kind']}")
     if row.get("reason") and row["reason"] != "finished":
-        reasons.append(f"stopped: {row['reason']}")
+        reasons.append(row["reason"])
     if result.errors:
         failed = f"{result.errors} URL{'s' if result.errors > 1 else ''} failed"
         if top_error and not any(top_error in reason for reason in reasons):

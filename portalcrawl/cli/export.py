@@ -9,7 +9,7 @@ import sys
 
 from portalcrawl.archive_files import is_sqlite_file
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from portalcrawl.cli.options import add_article_filters, article_filter_values
+from portalcrawl.cli.options import ArgumentError, add_article_filters, article_filter_values
 from portalcrawl.cli.runs import add_db_argument, open_existing
 from portalcrawl.export import EXPORT_COLUMNS, EXPORT_FORMATS, export_articles
 
@@ -68,18 +68,25 @@ def handle(args: argparse.Namespace) -> int:
             "(give another -o FILE)",
             file=sys.stderr,
         )
+        return EXIT_USAGE
     if args.format == WARC_FORMAT and not args.output:
         print("portalcrawl export: error: --format warc needs -o FILE.warc.gz", file=sys.stderr)
         return EXIT_USAGE
     db, status = open_existing("export", args.db)
     if db is None:
         return status
+    try:
+        filters = article_filter_values(args, db)
+    except ArgumentError as error:
+        db.close()
+        print(f"portalcrawl export: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     options = {
         "fmt": args.format,
         "columns": args.columns,
         "bom": args.bom,
         "attachment_text": args.attachment_text,
-        **article_filter_values(args),
+        **filters,
     }
     if args.format == WARC_FORMAT:
         try:

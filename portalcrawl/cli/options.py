@@ -6,30 +6,27 @@ import argparse
 import re
 from datetime import date
 
+import sqlite_utils
+
+# Whole ISO dates or their prefixes: "2026-06" is a bound too (to the end of June for --until).
 _DATE_BOUND = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+SITES_NAMED_IN_A_HINT = 8
 
 
-def date_bound(text: str) -> str:
-    """An argparse type: ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, a real date."""
-    match = _DATE_BOUND.fullmatch(text)
-    try:
-        if match is None:
-            raise ValueError
-        date(int(match[1]), int(match[2] or 1), int(match[3] or 1))
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected YYYY-MM-DD (or YYYY-MM, YYYY), got {text!r}") from None
-    return text
+class ArgumentError(ValueError):
+    """A bad option value, reported as one line with exit status 2."""
 
 
 def add_article_filters(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--site", metavar="SITE", help="only this site")
     parser.add_argument(
-        "--since", metavar="DATE", type=date_bound, help="only articles published on or after this date"
+        "--since",
+        metavar="DATE",
+        help="only articles published on or after this date (YYYY-MM-DD, YYYY-MM or YYYY)",
     )
     parser.add_argument(
         "--until",
         metavar="DATE",
-        type=date_bound,
         help="only articles published on or before this date (2026-06 means to the end of June)",
     )
     parser.add_argument("--source", metavar="SOURCE", help="only articles with this 来源 (exactly)")
@@ -40,6 +37,51 @@ def add_article_filters(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def article_filter_values(args: argparse.Namespace) -> dict[str, str | None]:
-    """The keyword arguments of ``search`` and ``export_articles`` that ``add_article_filters`` parsed."""
+def article_filter_values(
+    args: argparse.Namespace, db: sqlite_utils.Database, *, today: date | None = None
+) -> dict[str, str | None]:
+    """The keyword arguments of ``search`` and ``export_articles`` that ``add_article_filters`` parsed,
+    checked: real dates, a ``--since`` not in the future, a ``--site`` the archive knows
+    (``ArgumentError`` otherwise)."""
+    since = date_bound("--since", args.since)
+    if since is not None and since > (today or date.today()):
+        raise ArgumentError(f"--since {args.since}: is in the future, so nothing can match")
+    date_bound("--until", args.until)
+    check_site(db, args.site)
     return {name: getattr(args, name) for name in ("site", "since", "until", "source", "column")}
+
+
+def date_bound(option: str, text: str | None) -> date | None:
+    """The first day of ``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``; ``ArgumentError`` if it is no real date."""
+    if text is None:
+        return None
+    match = _DATE_BOUND.fullmatch(text)
+    try:
+        if match is None:
+            raise ValueError(text)
+        return date(int(match[1]), int(match[2] or 1), int(match[3] or 1))
+    except ValueError:
+        raise ArgumentError(f"{option} {text!r}: expected a date YYYY-MM-DD (or YYYY-MM, YYYY)") from None
+
+
+def check_site(db: sqlite_utils.Database, site: str | None) -> None:
+    """Raise ``ArgumentError`` naming the archive's sites when ``site`` has no article and no run."""
+    if site is None:
+        return
+    known = db.conn.execute(
+        "SELECT 1 FROM articles WHERE site = ? UNION ALL SELECT 1 FROM crawl_runs WHERE site = ? LIMIT 1",
+        (site, site),
+    ).fetchone()
+    if known:
+        return
+    sites = [
+        row[0]
+        for row in db.conn.execute(
+            "SELECT site FROM crawl_runs UNION SELECT site FROM articles ORDER BY 1 LIMIT ?",
+            (SITES_NAMED_IN_A_HINT + 1,),
+        )
+    ]
+    if not sites:
+        raise ArgumentError(f"--site {site}: the archive holds no site yet")
+    shown = ", ".join(sites[:SITES_NAMED_IN_A_HINT]) + (", …" if len(sites) > SITES_NAMED_IN_A_HINT else "")
+    raise ArgumentError(f"--site {site}: no such site in the archive (sites: {shown}; see portalcrawl stats)")

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
 import sys
 import unicodedata
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlite_utils
@@ -15,7 +15,8 @@ import sqlite_utils
 from portalcrawl import settings
 from portalcrawl.archive_files import open_for_reading
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from portalcrawl.database import DatabaseError, open_database
+from portalcrawl.database import KILLED, DatabaseError, open_database
+from portalcrawl.processes import run_process_alive
 
 
 def add_db_argument(parser: argparse.ArgumentParser) -> None:
@@ -64,7 +65,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "runs",
         help="list recent crawl runs and their outcome",
         description="List recent crawl runs, newest first: when (UTC), which site, status (ok, partial, "
-        "failed, blocked, running), reason, articles new/updated/unchanged, pages and errors.",
+        "failed, blocked, running), reason (why it failed or stopped, which cap it hit; `killed` when its "
+        "process died before it could finish), articles new/updated/unchanged, pages and errors.",
     )
     parser.add_argument("--site", metavar="SITE", help="only this site")
     parser.add_argument("--limit", type=int, default=20, metavar="N", help="runs to show (default: 20)")
@@ -80,7 +82,7 @@ def handle(args: argparse.Namespace) -> int:
     rows = db.conn.execute(
         "SELECT id, site, replace(substr(started_at, 1, 16), 'T', ' '), "
         "replace(substr(finished_at, 1, 16), 'T', ' '), status, coalesce(blocked_kind, reason), "
-        "new_articles, updated_articles, unchanged_articles, pages_fetched, errors, pid "
+        "new_articles, updated_articles, unchanged_articles, pages_fetched, errors, pid, started_at "
         f"FROM crawl_runs {where} ORDER BY id DESC LIMIT ?",
         [*params, args.limit],
     ).fetchall()
@@ -101,18 +103,21 @@ def handle(args: argparse.Namespace) -> int:
         "pages",
         "errors",
     )
-    print(format_table(headers, [(*row[:4], shown_status(row[4], row[11]), *row[5:11]) for row in rows]))
+    print(
+        format_table(
+            headers,
+            [(*row[:4], *shown_outcome(row[4], row[5], row[11], row[12]), *row[6:11]) for row in rows],
+        )
+    )
     return EXIT_OK
 
 
-def shown_status(status: str | None, pid: int | None) -> str | None:
-    """``died`` for a run still marked running whose process is gone (killed before it could finish)."""
-    if status != "running" or not pid:
-        return status
-    try:
-        os.kill(pid, 0)  # signal 0 only asks whether the process exists
-    except ProcessLookupError:
-        return "died"
-    except PermissionError:
-        pass  # it exists, under another user
-    return status
+def shown_outcome(
+    status: str | None, reason: str | None, pid: int | None, started: str | None
+) -> tuple[str | None, str | None]:
+    """A run still marked running whose process is gone shows as the next crawl will record it."""
+    if status == "running" and not (
+        pid and started and run_process_alive(pid, datetime.fromisoformat(started))
+    ):
+        return "failed", KILLED
+    return status, reason

@@ -8,8 +8,8 @@ import shutil
 import sys
 from dataclasses import asdict
 
-from portalcrawl.cli import EXIT_FAILED, EXIT_OK
-from portalcrawl.cli.options import add_article_filters, article_filter_values
+from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from portalcrawl.cli.options import ArgumentError, add_article_filters, article_filter_values
 from portalcrawl.cli.runs import add_db_argument, open_existing
 from portalcrawl.cli.sites import display_width
 from portalcrawl.search import SEARCH_ORDERS, AttachmentMatch, Match, search, search_attachments
@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(their extracted text) containing every word, newest first; an attachment hit is shown under "
         "its article with the attachment's name and page. Chinese works without spaces (科技创新, 会议); "
         "FTS syntax (quotes, *, OR, NEAR) is searched for literally.",
-        epilog="exit status: 0 found, 1 nothing found, 2 no database",
+        epilog="exit status: 0 found, 1 nothing found, 2 no database, a bad --since/--until or an unknown --site",
     )
     parser.add_argument("query", metavar="QUERY", help="words to find (all of them)")
     add_article_filters(parser)
@@ -54,8 +54,13 @@ def handle(args: argparse.Namespace) -> int:
     db, status = open_existing("search", args.db)
     if db is None:
         return status
+    try:
+        filters = article_filter_values(args, db)
+    except ArgumentError as error:
+        db.close()
+        print(f"portalcrawl search: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     marks = TTY_MARKS if sys.stdout.isatty() and not args.json else PLAIN_MARKS
-    filters = article_filter_values(args)
     articles = (
         search(db, args.query, **filters, order=args.order, limit=args.limit, marks=marks)
         if args.scope != "attachments"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from portalcrawl.cli import EXIT_OK
-from portalcrawl.cli.runs import add_db_argument, format_table, open_existing, shown_status
+from portalcrawl.cli.runs import add_db_argument, format_table, open_existing, shown_outcome
 
 # Per site: articles, newest article, and the last run with its error rate (errors per request).
 STATS_SQL = """
@@ -26,7 +26,8 @@ SELECT
     r.status,
     coalesce(r.blocked_kind, r.reason),
     CASE WHEN r.requests > 0 THEN printf('%.1f%%', 100.0 * r.errors / r.requests) END,
-    r.pid
+    r.pid,
+    r.started_at
 FROM sites
 LEFT JOIN article_counts ON article_counts.site = sites.site
 LEFT JOIN last_runs ON last_runs.site = sites.site
@@ -54,6 +55,7 @@ def handle(args: argparse.Namespace) -> int:
     total = db.conn.execute("SELECT count(*) FROM articles").fetchone()[0]
     db.close()
     headers = ("site", "articles", "newest", "last run", "status", "reason", "errors")
-    print(format_table(headers, [(*row[:4], shown_status(row[4], row[7]), *row[5:7]) for row in rows]))
+    shown = [(*row[:4], *shown_outcome(row[4], row[5], row[7], row[8]), row[6]) for row in rows]
+    print(format_table(headers, shown))
     print(f"\n{total} articles in {len(rows)} sites ({args.db})")
     return EXIT_OK

@@ -20,12 +20,13 @@ class Command(ScrapyCrawlCommand):
         if args and args[0] == PortalSpider.name:
             assert self.settings is not None
             try:
-                PortalSpider(
-                    sites_dir=self.settings.get("PORTALCRAWL_SITES_DIR") or None,
-                    default_max_pages=self.settings.getint("PORTALCRAWL_MAX_PAGES"),
-                    default_timezone=self.settings.get("PORTALCRAWL_TIMEZONE") or None,
-                    **opts.spargs,
-                )
+                # -a sites_dir=… overrides the setting, as PortalSpider.from_crawler lets it.
+                defaults = {
+                    "sites_dir": self.settings.get("PORTALCRAWL_SITES_DIR") or None,
+                    "default_max_pages": self.settings.getint("PORTALCRAWL_MAX_PAGES"),
+                    "default_timezone": self.settings.get("PORTALCRAWL_TIMEZONE") or None,
+                }
+                PortalSpider(**{**defaults, **opts.spargs})
             except UsageError as error:
                 raise UsageError(str(error), print_help=False) from None
         super().run(args, opts)

@@ -12,6 +12,7 @@ from scrapy.exceptions import CloseSpider
 from portalcrawl import signals as portalcrawl_signals
 from portalcrawl.database import (
     DatabaseError,
+    fail_killed_runs,
     finish_run,
     now_iso,
     open_database,
@@ -34,6 +35,46 @@ MAX_ERROR_ROWS = 10_000
 BLOCKED_PREFIX = "portalcrawl/blocked/"
 # Share of failed URLs above which a finished crawl is reported partial rather than ok.
 PARTIAL_ERROR_SHARE = 0.1
+# crawl_runs.reason of a run that read listing pages but found no article link on them: what a
+# portal redesign (or a profile pattern or selector that matches nothing) looks like.
+NO_ARTICLES_FOUND = "no_articles_found"
+# ... and of a run whose article pages mostly failed extraction.
+EXTRACTION_FAILED = "extraction_failed"
+
+
+def dead_column_reason(stats: dict[str, Any]) -> str | None:
+    """``no_articles_found`` or ``extraction_failed`` when the run collected nothing from a live column.
+
+    A listing that shows no article link at all, or articles of which more than half failed extraction,
+    is a dead column even though every page answered 200.
+    """
+    listing_pages = int(stats.get("portalcrawl/spider/listing_pages", 0))
+    article_pages = int(stats.get("portalcrawl/spider/article_pages", 0))
+    extract_errors = int(stats.get("portalcrawl/spider/extract_errors", 0))
+    if listing_pages and not stats.get("portalcrawl/spider/article_links"):
+        return NO_ARTICLES_FOUND
+    if article_pages and extract_errors * 2 > article_pages:
+        return EXTRACTION_FAILED
+    return None
+
+
+def run_reason(stats: dict[str, Any], finish_reason: str) -> str:
+    """The ``crawl_runs.reason`` text: why the run ended as it did, ``finished`` when nothing to say.
+
+    The finish reason when the crawl did not end by itself (``shutdown``, ``storage_error``, a
+    close-spider limit), the dead-column reason, and the max_pages cap when it stopped a listing
+    before its end (that listing is not marked complete, so later runs page past it).
+    """
+    reasons = [] if finish_reason == "finished" else [finish_reason]
+    dead = dead_column_reason(stats)
+    if dead:
+        reasons.append(dead)
+    capped = int(stats.get("portalcrawl/spider/capped_listings", 0))
+    if capped:
+        cap = stats.get("portalcrawl/spider/max_pages")
+        listings = "listing" if capped == 1 else "listings"
+        reasons.append(f"max_pages={cap} reached, {capped} {listings} not complete")
+    return "; ".join(reasons) or "finished"
 
 
 def run_outcome(stats: dict[str, Any], reason: str, errors: int) -> tuple[str, str | None]:
@@ -47,7 +88,8 @@ def run_outcome(stats: dict[str, Any], reason: str, errors: int) -> tuple[str, s
     - ``failed``: the storage failed (reason ``storage_error``, or articles lost by a failed write at
       close, ``portalcrawl/storage/lost``); no page was fetched; listing pages
       arrived but no article page did while fetches failed; or extraction failed on more than half of
-      the article pages fetched.
+      the article pages fetched, or listing pages arrived without a single article link on them
+      (``dead_column_reason``).
     - ``partial``: the crawl did not finish by itself (reason other than ``finished``: shutdown,
       SIGTERM, a close-spider limit), or more than ``PARTIAL_ERROR_SHARE`` of the URLs it tried failed.
       A dead link or two on a finished crawl is normal on real portals: the run stays ``ok`` and the
@@ -56,7 +98,6 @@ def run_outcome(stats: dict[str, Any], reason: str, errors: int) -> tuple[str, s
     """
     listing_pages = int(stats.get("portalcrawl/spider/listing_pages", 0))
     article_pages = int(stats.get("portalcrawl/spider/article_pages", 0))
-    extract_errors = int(stats.get("portalcrawl/spider/extract_errors", 0))
     good_pages = listing_pages + article_pages
     blocked = {
         key.removeprefix(BLOCKED_PREFIX): int(value)
@@ -71,7 +112,7 @@ def run_outcome(stats: dict[str, Any], reason: str, errors: int) -> tuple[str, s
         return "failed", blocked_kind
     if article_pages == 0 and listing_pages and errors:
         return "failed", blocked_kind
-    if article_pages and extract_errors * 2 > article_pages:
+    if dead_column_reason(stats):
         return "failed", blocked_kind
     if reason != "finished" or errors > PARTIAL_ERROR_SHARE * (good_pages + errors):
         return "partial", blocked_kind
@@ -108,6 +149,7 @@ class RecordCrawlRun:
         }
         try:
             self.db = open_database(self.db_path)
+            killed = fail_killed_runs(self.db)
             self.run_id = start_run(self.db, str(site), args)
         except (sqlite3.Error, DatabaseError, OSError) as error:
             logger.error("Cannot record the crawl run in %s: %s; not crawling", self.db_path, error)
@@ -116,6 +158,8 @@ class RecordCrawlRun:
                 self.db = None
             # Scrapy closes a spider whose spider_opened handler raises CloseSpider.
             raise CloseSpider(STORAGE_ERROR) from error
+        if killed:
+            logger.warning("Crawl runs %s were killed before they finished; marked failed", killed)
         stats = self.crawler.stats
         assert stats is not None
         stats.set_value("portalcrawl/run_id", self.run_id)
@@ -157,7 +201,7 @@ class RecordCrawlRun:
                 self.db,
                 self.run_id,
                 status=status,
-                reason=reason,
+                reason=run_reason(values, reason),
                 blocked_kind=blocked_kind,
                 requests=int(values.get("downloader/request_count", 0)),
                 responses=int(values.get("downloader/response_count", 0)),

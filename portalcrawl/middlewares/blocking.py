@@ -18,6 +18,7 @@ from scrapy.utils.httpobj import urlparse_cached
 from twisted.python.failure import Failure
 
 from portalcrawl.extract.encoding import decode_html
+from portalcrawl.host_gate import gate_for
 from portalcrawl.signals import fetch_failed
 
 if TYPE_CHECKING:
@@ -186,6 +187,11 @@ class BlockDetectionMiddleware:
         per_slot["delay"] = max(per_slot.get("delay", 0.0), delay)
         if slot is not None:
             slot.delay = max(slot.delay, delay)
+        # The slot's delay is jittered (RANDOMIZE_DOWNLOAD_DELAY) and per crawler; the gate holds it
+        # as a floor for every crawler of the process.
+        gate = gate_for(urlparse_cached(request).hostname or "")
+        if gate is not None:
+            gate.raise_floor(delay)
         self._inc("portalcrawl/blocking/crawl_delay_hosts")
         logger.info("Honouring robots.txt Crawl-delay of %s s for %s", delay, key)
 

@@ -17,6 +17,7 @@ from twisted.python.failure import Failure
 
 from portalcrawl import database
 from portalcrawl.crawl_args import CrawlArgumentError, crawl_arguments
+from portalcrawl.extensions.crawl_runs import dead_column_reason
 from portalcrawl.extract import article as article_extraction
 from portalcrawl.extract.dates import parse_date
 from portalcrawl.extract.encoding import normalize_encoding
@@ -53,6 +54,11 @@ class ListingChain:
     # Set when a listing page could not be read (not a pager's normal 404 end): the run did not see
     # the whole listing, so it must not become the run that later stops are trusted up to.
     interrupted: bool = False
+    # Set when max_pages stopped paging before the listing's end: older pages were never seen.
+    capped: bool = False
+    # Set when a since stop that only this run asked for (-a since) cut the listing short.
+    cut_by_since: bool = False
+    article_links: int = 0
     stale: int = 0
     visited: set[str] = field(default_factory=set)
     # The latest page's pager candidates, checked only when taken: a script pager lists up to 500
@@ -112,6 +118,8 @@ class PortalSpider(scrapy.Spider):
         self.profile = arguments.profile
         self.max_pages = arguments.max_pages
         self.since = arguments.since
+        # A profile's since is the listing's permanent end; a one-off -a since is not.
+        self.since_is_permanent = since is None
         self.full = arguments.full
         self.timezone = arguments.timezone
         self.domains = self.profile.domains
@@ -199,6 +207,8 @@ class PortalSpider(scrapy.Spider):
         links = self._article_links(listing)
         if links:
             self._keep_page(response, LISTING, datetime.now(UTC).isoformat())
+        chain.article_links += len(links)
+        self.crawler.stats.inc_value("portalcrawl/spider/article_links", len(links))
         new_in_run = [link for link in links if link not in self.requested_articles]
         due = self.full or chain.recheck_due
         known = self._known(links, due=due)
@@ -229,12 +239,19 @@ class PortalSpider(scrapy.Spider):
         self, chain: ListingChain, listing: Listing, links: list[str], new: list[str], due: bool
     ) -> str:
         if chain.pages >= self.max_pages:
+            # A cap on the last page changes nothing; one with pages left means older pages unseen.
+            candidates: list[str | ListingRequest] = [*listing.next_pages, *listing.requests]
+            if any(self._is_new_candidate(chain, c) for c in candidates):
+                chain.capped = True
+                self.crawler.stats.inc_value("portalcrawl/spider/capped_listings")
+                self.crawler.stats.set_value("portalcrawl/spider/max_pages", self.max_pages)
             return f"max_pages={self.max_pages} reached"
         if links and chain.trusted_run_id is not None and not due:
             trusted = self._known(links, max_run_id=chain.trusted_run_id)
             if all(link in trusted for link in links):
                 return f"all articles known (up to run {chain.trusted_run_id})"
         if self.since and links and all(self._older_than_since(listing.dates.get(link)) for link in links):
+            chain.cut_by_since = not self.since_is_permanent
             return f"all shown dates older than {self.since}"
         chain.stale = chain.stale + 1 if not new else 0
         if chain.stale >= MAX_STALE_LISTING_PAGES:
@@ -487,14 +504,34 @@ class PortalSpider(scrapy.Spider):
 
     # -- end -------------------------------------------------------------------------------------
 
+    def _incomplete_because(self, chain: ListingChain) -> str:
+        """Why this run did not page ``chain`` to its real end, or "" when it did."""
+        if not chain.pages:
+            return "no listing page read"
+        if chain.interrupted:
+            return "a listing page failed"
+        if not chain.article_links:
+            return "no article link found"
+        if chain.capped:
+            return f"max_pages={self.max_pages} reached"
+        if chain.cut_by_since:
+            return f"stopped at since={self.since}"
+        return ""
+
     def closed(self, reason: str) -> None:
         run_id = self.crawler.stats.get_value("portalcrawl/run_id")
         if self.db is None:
             return
         if reason == "finished" and run_id:
+            dead = dead_column_reason(self.crawler.stats.get_stats())
             for start_url, chain in self.chains.items():
-                if chain.pages and not chain.interrupted:
-                    database.mark_listing_complete(self.db, self.profile.slug, start_url, int(run_id))
+                incomplete = self._incomplete_because(chain) or dead
+                if incomplete:
+                    self.logger.info(
+                        "listing %s: not complete (%s), the next run pages it to its end",
+                        start_url,
+                        incomplete,
+                    )
                 else:
-                    self.logger.info("listing %s: not complete, the next run pages it to its end", start_url)
+                    database.mark_listing_complete(self.db, self.profile.slug, start_url, int(run_id))
         self.db.close()
