@@ -27,7 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "(their extracted text) containing every word, newest first; an attachment hit is shown under "
         "its article with the attachment's name and page. Chinese works without spaces (科技创新, 会议); "
         "FTS syntax (quotes, *, OR, NEAR) is searched for literally.",
-        epilog="exit status: 0 found, 1 nothing found, 2 no database, a bad --since/--until or an unknown --site",
+        epilog="exit status: 0 found, 1 nothing found, 2 no database, a bad date or an unknown --site",
     )
     parser.add_argument("query", metavar="QUERY", help="words to find (all of them)")
     add_article_filters(parser)
