@@ -62,8 +62,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         add_db_argument(command)
 
 
+# The subcommands that write to the archive; the others open it read-only (archives on read-only media).
+WRITING_COMMANDS = ("fetch", "extract")
+
+
 def _open(args: argparse.Namespace) -> tuple[sqlite_utils.Database | None, int]:
-    return open_existing(f"attachments {args.attachments_command}", args.db)
+    command = args.attachments_command
+    return open_existing(f"attachments {command}", args.db, write=command in WRITING_COMMANDS)
 
 
 def handle_list(args: argparse.Namespace) -> int:

@@ -44,6 +44,7 @@ def open_existing(
 
 
 def display_width(text: str) -> int:
+    """Terminal columns: CJK characters take two, so padding by ``len`` would misalign a table."""
     return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
 
 

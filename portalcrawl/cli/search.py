@@ -10,8 +10,7 @@ from dataclasses import asdict
 
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from portalcrawl.cli.options import ArgumentError, add_article_filters, article_filter_values
-from portalcrawl.cli.runs import add_db_argument, open_existing
-from portalcrawl.cli.sites import display_width
+from portalcrawl.cli.runs import add_db_argument, display_width, open_existing
 from portalcrawl.search import SEARCH_ORDERS, AttachmentMatch, Match, search, search_attachments
 
 PLAIN_MARKS = ("[", "]")

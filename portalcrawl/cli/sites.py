@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-import unicodedata
 
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from portalcrawl.cli.runs import display_width
 from portalcrawl.profiles import ProfileError, SiteProfile, iter_profile_files, load_profile_file, sites_dir
 from portalcrawl.sharding import parse_shard, select_shard
 
@@ -62,11 +62,6 @@ def handle(args: argparse.Namespace) -> int:
         for problem in problems:
             print(f"portalcrawl: error: {problem}", file=sys.stderr)
     return EXIT_FAILED if problems else EXIT_OK
-
-
-def display_width(text: str) -> int:
-    """Terminal columns: CJK characters take two, so padding by ``len`` would misalign the table."""
-    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
 
 
 def _pad(text: str, width: int) -> str:
