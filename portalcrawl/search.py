@@ -67,9 +67,9 @@ def search(
     short_tokens = [bigram_tokens(term) for term in short_terms]
     conditions: list[str] = []
     args: list[Any] = []
-    if all(len(tokens) == 1 and not _is_lone_cjk(tokens[0]) for tokens in short_tokens):
+    if all(len(tokens) == 1 and not _is_lone_cjk(next(iter(tokens))) for tokens in short_tokens):
         conditions.append("a.id IN (SELECT rowid FROM articles_bigrams WHERE articles_bigrams MATCH ?)")
-        args.append(" ".join(fts_phrase(tokens[0]) for tokens in short_tokens))
+        args.append(" ".join(fts_phrase(token) for tokens in short_tokens for token in tokens))
         if long_terms:
             conditions.append("a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
             args.append(" ".join(fts_phrase(term) for term in long_terms))
