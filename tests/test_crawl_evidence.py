@@ -289,3 +289,55 @@ def test_a_date_judged_under_a_slow_clock_is_restored_by_a_later_run(
         assert stored[paths[n]]["date_precision"] == "minute"
     # Judged again from what was stored: the incremental run fetched the listing, no article.
     assert [p for p in site.requests[fetched:] if p in paths.values()] == []
+
+
+def test_links_and_extract_apply_a_profile_as_the_crawl_does(site: PageServer, tmp_path: Path) -> None:
+    serve_hidden_column(site)
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    (sites / "hidden.toml").write_text(
+        f'name = "民生实事"\nstart_urls = ["{site.base}/col/first.html"]\ntimezone = "Asia/Tokyo"\n\n'
+        "[selectors]\narticle_links = \"xpath://div[contains(@class, 'nav')]//a\"\n"
+        'next_page = "a.turn"\ntitle = "title"\n',
+        encoding="utf-8",
+    )
+    page = tmp_path / "first.html"
+    page.write_bytes(site.pages["/col/first.html"][2])
+    shown = cli(
+        "links",
+        str(page),
+        "--url",
+        f"{site.base}/col/first.html",
+        "--site",
+        "hidden",
+        "--dir",
+        str(sites),
+        cwd=tmp_path,
+    )
+    assert shown.returncode == 0, shown.stderr
+    listing = json.loads(shown.stdout)
+    assert listing["article_links"] == [f"{site.base}/story?k=s{n}" for n in (1, 2, 3)]
+    assert listing["next_pages"] == [f"{site.base}/col/more.html"]
+
+    article = tmp_path / "story.html"
+    article.write_text(article_page("标题", date_line="发布时间：2026-01-17 09:30"), encoding="utf-8")
+    extracted = cli(
+        "extract",
+        str(article),
+        "--url",
+        f"{site.base}/story?k=s1",
+        "--site",
+        "hidden",
+        "--dir",
+        str(sites),
+        cwd=tmp_path,
+    )
+    assert extracted.returncode == 0, extracted.stderr
+    assert json.loads(extracted.stdout)["published_at"] == "2026-01-17T09:30+09:00"
+    assert json.loads(extracted.stdout)["field_stages"]["title"] == "profile"
+
+    missing = cli(
+        "links", str(page), "--url", "http://x/", "--site", "nope", "--dir", str(sites), cwd=tmp_path
+    )
+    assert missing.returncode == 2
+    assert missing.stderr.startswith("portalcrawl links: error: unknown site 'nope'")

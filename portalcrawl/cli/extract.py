@@ -11,8 +11,10 @@ import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
+from portalcrawl.crawl_args import crawl_arguments
 from portalcrawl.extract.article import extract_article
 from portalcrawl.extract.encoding import decode_html
+from portalcrawl.profiles import ProfileError
 from portalcrawl.settings import USER_AGENT
 
 FETCH_TIMEOUT_SECONDS = 30
@@ -24,6 +26,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--url", help="the page's original URL (resolves links; default: the argument itself)"
     )
+    parser.add_argument(
+        "--site",
+        metavar="SLUG",
+        help="extract with this profile (selectors, cms, timezone), as the crawl does",
+    )
+    parser.add_argument("--dir", metavar="DIR", help="profiles directory (default: the packaged sites/)")
     parser.set_defaults(handler=run)
 
 
@@ -36,6 +44,11 @@ def fetch(url: str) -> tuple[bytes, str | None]:
 
 def run(args: argparse.Namespace) -> int:
     fetched_at = datetime.now(UTC)
+    try:
+        profile = crawl_arguments(site=args.site, sites_dir=args.dir).profile if args.site else None
+    except ProfileError as exc:
+        print(f"portalcrawl extract: error: {exc}", file=sys.stderr)
+        return 2
     page: str | bytes
     encoding: str | None = None
     if args.page.startswith(("http://", "https://")):
@@ -54,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
         page = path.read_bytes()
         url = args.url or path.resolve().as_uri()
-    article = extract_article(page, url, fetched_at=fetched_at)
+    article = extract_article(page, url, fetched_at=fetched_at, profile=profile)
     article.encoding = article.encoding or encoding
     print(json.dumps(dataclasses.asdict(article), ensure_ascii=False, indent=2))
     return 0

@@ -11,7 +11,9 @@ from pathlib import Path
 
 from portalcrawl import settings
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from portalcrawl.crawl_args import crawl_arguments
 from portalcrawl.extract.listing import extract_listing
+from portalcrawl.profiles import ProfileError
 
 FETCH_TIMEOUT_SECONDS = 30
 
@@ -26,6 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("source", metavar="PATH_OR_URL", help="saved listing page, or its URL")
     parser.add_argument("--url", metavar="ORIGINAL_URL", help="the page's URL, to resolve relative links")
+    parser.add_argument(
+        "--site",
+        metavar="SLUG",
+        help="apply this profile's selectors (article_links, next_page), as the crawl does",
+    )
+    parser.add_argument("--dir", metavar="DIR", help="profiles directory (default: the packaged sites/)")
     parser.set_defaults(handler=handle)
 
 
@@ -45,11 +53,16 @@ def handle(args: argparse.Namespace) -> int:
         print("portalcrawl links: error: --url ORIGINAL_URL is needed for a saved page", file=sys.stderr)
         return EXIT_USAGE
     try:
+        profile = crawl_arguments(site=args.site, sites_dir=args.dir).profile if args.site else None
+    except ProfileError as exc:
+        print(f"portalcrawl links: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
         body = _read(args.source)
     except OSError as exc:
         print(f"portalcrawl links: error: {args.source}: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    listing = extract_listing(body, page_url)
+    listing = extract_listing(body, page_url, profile=profile)
     output = {
         "article_links": listing.article_links,
         "next_pages": listing.next_pages,
