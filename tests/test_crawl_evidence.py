@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -117,12 +118,18 @@ def test_the_encoding_a_page_was_decoded_with_is_stored(
     server = PortalServer(portal).start()
     try:
         result = run_crawl(["-a", f"url={server.url('/gbk/')},{server.url('/utf8/')}"], tmp_db)
+        assert result.returncode == 0, result.stderr[-2000:]
+        encodings = {(row["url"].split("/")[3], row["encoding"]) for row in rows(tmp_db)}
+        assert encodings == {("gbk", "gb18030"), ("utf8", "utf-8")}
+        assert len(rows(tmp_db)) == 6
+        # portalcrawl extract on the same page, saved, says the same.
+        gbk_url = next(row["url"] for row in rows(tmp_db) if "/gbk/" in row["url"])
+        with urllib.request.urlopen(gbk_url, timeout=10) as answer:
+            (tmp_path / "gbk.html").write_bytes(answer.read())
     finally:
         server.stop()
-    assert result.returncode == 0, result.stderr[-2000:]
-    encodings = {(row["url"].split("/")[3], row["encoding"]) for row in rows(tmp_db)}
-    assert encodings == {("gbk", "gb18030"), ("utf8", "utf-8")}
-    assert len(rows(tmp_db)) == 6
+    extracted = cli("extract", str(tmp_path / "gbk.html"), "--url", gbk_url, cwd=tmp_path)
+    assert json.loads(extracted.stdout)["encoding"] == "gb18030"
 
 
 def test_a_gbk_challenge_page_blocks_the_run(site: PageServer, tmp_db: Path, run_crawl: CrawlRunner) -> None:
