@@ -100,28 +100,7 @@ def now_iso() -> str:
 
 # CJK ideographs (URO, extension A, compatibility, extensions B+); each bigram of a run is a token.
 _CJK = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003ffff"
-_TOKEN_RE = re.compile(rf"([{_CJK}]+)|([^\W{_CJK}_]+)")
 _CJK_RE = re.compile(rf"[{_CJK}]")
-
-
-def bigram_tokens(text: str) -> list[str]:
-    """CJK runs as overlapping bigrams, other words lower-cased, in text order.
-
-    A lone CJK character stays a token of its own so that it is not lost.
-    """
-    tokens: list[str] = []
-    for run, word in _TOKEN_RE.findall(text.lower()):
-        if word:
-            tokens.append(word)
-        elif len(run) == 1:
-            tokens.append(run)
-        else:
-            tokens.extend(map(str.__add__, run, run[1:]))
-    return tokens
-
-
-def has_cjk(text: str) -> bool:
-    return _CJK_RE.search(text) is not None
 
 
 _BIGRAM_RE = re.compile(rf"(?=([{_CJK}]{{2}}))")
@@ -129,19 +108,29 @@ _LONE_CJK_RE = re.compile(rf"(?<![{_CJK}])[{_CJK}](?![{_CJK}])")
 _WORD_RE = re.compile(rf"[^\W{_CJK}_]+")
 
 
-def bigram_document(title: str | None, body_text: str | None) -> str:
-    """The ``articles_bigrams`` text of an article: the distinct tokens of ``bigram_tokens``.
+def bigram_tokens(text: str) -> set[str]:
+    """The ``articles_bigrams`` tokens of a text, for indexing and for queries alike: each CJK bigram,
+    each CJK character that stands alone (so that it is not lost), each other word, lower-cased.
 
     The index only answers "which articles contain this bigram or word" (queries of three or more
     characters use the trigram index), so positions, order and repeats are not needed; deleting from
     the contentless index needs the same tokens again, in any order. Three regex scans build the set
     about twice as fast as walking the runs in Python.
     """
-    text = f"{title or ''}\n{body_text or ''}".lower()
-    tokens = set(_BIGRAM_RE.findall(text))
-    tokens.update(_LONE_CJK_RE.findall(text))
-    tokens.update(_WORD_RE.findall(text))
-    return " ".join(tokens)
+    lowered = text.lower()
+    tokens = set(_BIGRAM_RE.findall(lowered))
+    tokens.update(_LONE_CJK_RE.findall(lowered))
+    tokens.update(_WORD_RE.findall(lowered))
+    return tokens
+
+
+def has_cjk(text: str) -> bool:
+    return _CJK_RE.search(text) is not None
+
+
+def bigram_document(title: str | None, body_text: str | None) -> str:
+    """The ``articles_bigrams`` text of an article: its distinct ``bigram_tokens``."""
+    return " ".join(bigram_tokens(f"{title or ''}\n{body_text or ''}"))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -477,6 +466,14 @@ def schema_version(conn: sqlite3.Connection) -> int:
     return int(row[0]) if row else 0
 
 
+def _refuse_newer_schema(path: str | os.PathLike[str], version: int) -> None:
+    if version > SCHEMA_VERSION:
+        raise DatabaseError(
+            f"{path} has schema version {version}, newer than this portalcrawl understands "
+            f"({SCHEMA_VERSION}); upgrade portalcrawl"
+        )
+
+
 def _migrate(conn: sqlite3.Connection, path: str) -> None:
     if schema_version(conn) == SCHEMA_VERSION:
         return
@@ -484,11 +481,7 @@ def _migrate(conn: sqlite3.Connection, path: str) -> None:
     conn.execute("BEGIN IMMEDIATE")
     try:
         version = schema_version(conn)
-        if version > SCHEMA_VERSION:
-            raise DatabaseError(
-                f"{path} has schema version {version}, newer than this portalcrawl understands "
-                f"({SCHEMA_VERSION}); upgrade portalcrawl"
-            )
+        _refuse_newer_schema(path, version)
         if version == 0:
             conn.execute("CREATE TABLE IF NOT EXISTS metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         for step in MIGRATIONS[version:]:
@@ -517,12 +510,7 @@ def open_database(path: str | os.PathLike[str], *, create: bool = True) -> sqlit
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS)
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-        version = schema_version(conn)
-        if version > SCHEMA_VERSION:
-            raise DatabaseError(
-                f"{path} has schema version {version}, newer than this portalcrawl understands "
-                f"({SCHEMA_VERSION}); upgrade portalcrawl"
-            )
+        _refuse_newer_schema(path, schema_version(conn))
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             conn.execute("PRAGMA journal_mode = WAL")
         # In WAL mode NORMAL loses at most the last transactions on power loss, never corrupts.

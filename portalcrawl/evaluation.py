@@ -1,4 +1,4 @@
-"""Scoring article extraction against hand-checked labels (the corpus ``labels.jsonl`` format)."""
+"""Scoring extraction against hand-checked labels (the corpus ``labels.jsonl`` format)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from urllib.parse import urljoin
 
 from portalcrawl.extract.article import extract_article, squash
 from portalcrawl.extract.encoding import decode_html
+from portalcrawl.extract.listing import extract_listing
+from portalcrawl.urls import canonical_url
 
 FIELDS = (
     "title",
@@ -242,3 +244,222 @@ def format_table(reports: list[ExtractorReport]) -> str:
         )
     )
     return "\n".join(lines)
+
+
+# -- leave-one-site-out ------------------------------------------------------------------------------
+
+# An extractor built from training labels. Rule-based extraction learns nothing from them, so its
+# in-sample and left-out scores are the same; a model fitted to labels must show its gap here.
+ExtractorFactory = Callable[[list[dict[str, Any]]], Extractor]
+
+
+def load_page_sites(manifest: Path | None) -> dict[str, str]:
+    """The site (host) of each page from ``manifest.jsonl``; the fold a page belongs to."""
+    sites: dict[str, str] = {}
+    if manifest and manifest.is_file():
+        for line in manifest.read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                record = json.loads(line)
+                sites[record["file"]] = record.get("site") or record["file"]
+    return sites
+
+
+@dataclass
+class FoldReport:
+    """Scores of one extractor over leave-one-site-out folds: pooled over the folds' training pages
+    (in-sample) and over each fold's left-out site (left-out), with the sites each field failed on."""
+
+    in_sample: dict[str, FieldScore] = field(default_factory=lambda: {f: FieldScore() for f in FIELDS})
+    left_out: dict[str, FieldScore] = field(default_factory=lambda: {f: FieldScore() for f in FIELDS})
+    failed_sites: dict[str, list[str]] = field(default_factory=dict)
+    folds: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        def scores(table: dict[str, FieldScore]) -> dict[str, Any]:
+            return {
+                n: {"correct": s.correct, "total": s.total, "rate": round(s.rate, 4)}
+                for n, s in table.items()
+            }
+
+        return {
+            "folds": self.folds,
+            "in_sample": scores(self.in_sample),
+            "left_out": scores(self.left_out),
+            "failed_sites": self.failed_sites,
+        }
+
+
+def evaluate_folds(
+    pages: Path,
+    labels: list[dict[str, Any]],
+    page_urls: dict[str, str],
+    page_sites: dict[str, str],
+    factory: ExtractorFactory,
+) -> FoldReport:
+    """Leave one site out: build the extractor from the other sites' labels, score it on them
+    (in-sample) and on the site left out. Scores of one extractor on one page are computed once."""
+    labelled = [label for label in labels if (pages / label["file"]).is_file()]
+    by_site: dict[str, list[dict[str, Any]]] = {}
+    for label in labelled:
+        by_site.setdefault(page_sites.get(label["file"], label["file"]), []).append(label)
+    report = FoldReport(folds=len(by_site))
+    cache: dict[tuple[int, str], dict[str, tuple[int, int]]] = {}
+
+    def page_scores(extractor: Extractor, label: dict[str, Any]) -> dict[str, tuple[int, int]]:
+        key = (id(extractor), label["file"])
+        if key not in cache:
+            url = page_urls.get(label["file"], "http://localhost/")
+            cache[key] = score_page(label, extractor((pages / label["file"]).read_bytes(), url), url)
+        return cache[key]
+
+    for site, held_out in by_site.items():
+        training = [label for label in labelled if label not in held_out]
+        extractor = factory(training)
+        for label in training:
+            for name, (correct, total) in page_scores(extractor, label).items():
+                report.in_sample[name].correct += correct
+                report.in_sample[name].total += total
+        for label in held_out:
+            for name, (correct, total) in page_scores(extractor, label).items():
+                report.left_out[name].correct += correct
+                report.left_out[name].total += total
+                if correct < total and site not in report.failed_sites.get(name, []):
+                    report.failed_sites.setdefault(name, []).append(site)
+    return report
+
+
+def format_folds(report: FoldReport) -> str:
+    lines = [
+        f"leave-one-site-out over {report.folds} sites",
+        "field".ljust(16) + "in-sample".rjust(18) + "left-out".rjust(18) + "gap".rjust(9),
+    ]
+    for name in FIELDS:
+        inside, outside = report.in_sample[name], report.left_out[name]
+        if not outside.total:
+            continue
+        lines.append(
+            name.ljust(16)
+            + f"{inside.correct}/{inside.total} {inside.rate:6.1%}".rjust(18)
+            + f"{outside.correct}/{outside.total} {outside.rate:6.1%}".rjust(18)
+            + f"{(outside.rate - inside.rate) * 100:+.1f}".rjust(9)
+        )
+    return "\n".join(lines)
+
+
+# -- listings ----------------------------------------------------------------------------------------
+
+# Article links are labelled as the first this many of the main list.
+LISTING_LABEL_LIMIT = 30
+
+
+def load_listing_labels(path: Path) -> list[dict[str, Any]]:
+    """Listing labels only (they have ``article_links``)."""
+    return [
+        record
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip() and "article_links" in (record := json.loads(line))
+    ]
+
+
+def labelled_next_page(label: dict[str, Any], page_url: str) -> str | None:
+    """Page 2's URL when the label determines it: ``next_page_url``, or a ``next_page`` that is an href
+    (not a description of a script pager)."""
+    if label.get("next_page_url"):
+        return urljoin(page_url, label["next_page_url"])
+    href = label.get("next_page")
+    if (
+        isinstance(href, str)
+        and href
+        and not re.search(r"\s", href)
+        and not href.lower().startswith(("js", "javascript:", "#"))
+    ):
+        return urljoin(page_url, href)
+    return None
+
+
+@dataclass
+class ListingReport:
+    """Article-link precision and recall (pooled over pages) and page 2 found, on labelled listings."""
+
+    links_found: int = 0
+    links_extracted: int = 0
+    links_labelled: int = 0
+    next_found: int = 0
+    next_determined: int = 0
+    failures: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def precision(self) -> float:
+        return self.links_found / self.links_extracted if self.links_extracted else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.links_found / self.links_labelled if self.links_labelled else 1.0
+
+    @property
+    def next_rate(self) -> float:
+        return self.next_found / self.next_determined if self.next_determined else 1.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "article_links": {
+                "precision": round(self.precision, 4),
+                "recall": round(self.recall, 4),
+                "found": self.links_found,
+                "extracted": self.links_extracted,
+                "labelled": self.links_labelled,
+            },
+            "next_page": {
+                "found": self.next_found,
+                "determined": self.next_determined,
+                "rate": round(self.next_rate, 4),
+            },
+            "failures": self.failures,
+        }
+
+
+def evaluate_listings(pages: Path, labels: list[dict[str, Any]], page_urls: dict[str, str]) -> ListingReport:
+    """Score ``extract_listing`` on labelled listing pages.
+
+    Links are compared as canonical absolute URLs. A label holding the list's first 30 links is
+    compared with the first as many extracted links, so a long list is not counted as imprecise.
+    """
+    report = ListingReport()
+    for label in labels:
+        path = pages / label["file"]
+        if not path.is_file():
+            continue
+        url = label.get("url") or page_urls.get(label["file"], "http://localhost/")
+        listing = extract_listing(path.read_bytes(), url)
+        wanted = list(dict.fromkeys(canonical_url(urljoin(url, href)) for href in label["article_links"]))
+        got = list(dict.fromkeys(canonical_url(link) for link in listing.article_links))
+        if len(wanted) >= LISTING_LABEL_LIMIT:
+            got = got[: len(wanted)]
+        found = len(set(wanted) & set(got))
+        report.links_found += found
+        report.links_extracted += len(got)
+        report.links_labelled += len(wanted)
+        if found < len(wanted):
+            report.failures.setdefault("article_links_recall", []).append(label["file"])
+        if found < len(got):
+            report.failures.setdefault("article_links_precision", []).append(label["file"])
+        next_page = labelled_next_page(label, url)
+        if next_page is not None:
+            report.next_determined += 1
+            further = {canonical_url(p) for p in [*listing.next_pages, *(r.url for r in listing.requests)]}
+            if canonical_url(next_page) in further:
+                report.next_found += 1
+            else:
+                report.failures.setdefault("next_page", []).append(label["file"])
+    return report
+
+
+def format_listings(report: ListingReport, count: int) -> str:
+    return "\n".join(
+        [
+            f"{count} labelled listings",
+            f"article links   precision {report.links_found}/{report.links_extracted} {report.precision:6.1%}"
+            f"   recall {report.links_found}/{report.links_labelled} {report.recall:6.1%}",
+            f"page 2 found    {report.next_found}/{report.next_determined} {report.next_rate:6.1%}",
+        ]
+    )

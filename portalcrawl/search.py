@@ -94,9 +94,9 @@ def search(
     short_tokens = [bigram_tokens(term) for term in short_terms]
     conditions: list[str] = []
     args: list[Any] = []
-    if all(len(tokens) == 1 and not _is_lone_cjk(tokens[0]) for tokens in short_tokens):
+    if all(len(tokens) == 1 and not _is_lone_cjk(next(iter(tokens))) for tokens in short_tokens):
         conditions.append("a.id IN (SELECT rowid FROM articles_bigrams WHERE articles_bigrams MATCH ?)")
-        args.append(" ".join(fts_phrase(tokens[0]) for tokens in short_tokens))
+        args.append(" ".join(fts_phrase(token) for tokens in short_tokens for token in tokens))
         if long_terms:
             conditions.append("a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
             args.append(" ".join(fts_phrase(term) for term in long_terms))
@@ -231,14 +231,16 @@ def search_attachments(
     short_tokens = [bigram_tokens(term) for term in terms if len(term) < TRIGRAM_MIN]
     conditions: list[str] = []
     args: list[Any] = []
-    if short_tokens and not all(len(t) == 1 and not _is_lone_cjk(t[0]) for t in short_tokens):
+    if short_tokens and not all(
+        len(tokens) == 1 and not _is_lone_cjk(next(iter(tokens))) for tokens in short_tokens
+    ):
         for term in terms:
             conditions.append("instr(lower(f.text), lower(?)) > 0")
             args.append(term)
     else:
         if short_tokens:
             conditions.append("f.id IN (SELECT rowid FROM files_bigrams WHERE files_bigrams MATCH ?)")
-            args.append(" ".join(fts_phrase(tokens[0]) for tokens in short_tokens))
+            args.append(" ".join(fts_phrase(token) for tokens in short_tokens for token in tokens))
         if long_terms:
             conditions.append("f.id IN (SELECT rowid FROM files_fts WHERE files_fts MATCH ?)")
             args.append(" ".join(fts_phrase(term) for term in long_terms))

@@ -51,6 +51,16 @@ ARTICLE = (
         (403, "<html><title>访问被拒绝</title><body>您的访问被拒绝</body></html>".encode(), "waf_generic"),
         (403, b"<html><title>Just a moment...</title></html>", "waf_generic"),
         (200, CHALLENGE_200.encode(), "waf_generic"),
+        # A wall is a wall in any encoding: GBK bytes (declared or not) and text already decoded.
+        (200, CHALLENGE_200.replace("<head>", '<head><meta charset="gbk">').encode("gbk"), "waf_generic"),
+        (200, CHALLENGE_200.encode("gbk"), "waf_generic"),
+        (200, CHALLENGE_200, "waf_generic"),
+        (
+            403,
+            "<html><title>访问被拒绝</title><body>您的访问被拒绝</body></html>".encode("gbk"),
+            "waf_generic",
+        ),
+        (200, ARTICLE.encode("gbk"), None),
         (
             200,
             b"<html><head><title>Access Denied</title></head><body>Access Denied</body></html>",
@@ -75,7 +85,7 @@ ARTICLE = (
         (200, b"", None),
     ],
 )
-def test_classify_block(status: int, body: bytes, expected: str | None) -> None:
+def test_classify_block(status: int, body: bytes | str, expected: str | None) -> None:
     assert classify_block(status, body) == expected
 
 

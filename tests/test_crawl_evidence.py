@@ -7,6 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -117,12 +118,18 @@ def test_the_encoding_a_page_was_decoded_with_is_stored(
     server = PortalServer(portal).start()
     try:
         result = run_crawl(["-a", f"url={server.url('/gbk/')},{server.url('/utf8/')}"], tmp_db)
+        assert result.returncode == 0, result.stderr[-2000:]
+        encodings = {(row["url"].split("/")[3], row["encoding"]) for row in rows(tmp_db)}
+        assert encodings == {("gbk", "gb18030"), ("utf8", "utf-8")}
+        assert len(rows(tmp_db)) == 6
+        # portalcrawl extract on the same page, saved, says the same.
+        gbk_url = next(row["url"] for row in rows(tmp_db) if "/gbk/" in row["url"])
+        with urllib.request.urlopen(gbk_url, timeout=10) as answer:
+            (tmp_path / "gbk.html").write_bytes(answer.read())
     finally:
         server.stop()
-    assert result.returncode == 0, result.stderr[-2000:]
-    encodings = {(row["url"].split("/")[3], row["encoding"]) for row in rows(tmp_db)}
-    assert encodings == {("gbk", "gb18030"), ("utf8", "utf-8")}
-    assert len(rows(tmp_db)) == 6
+    extracted = cli("extract", str(tmp_path / "gbk.html"), "--url", gbk_url, cwd=tmp_path)
+    assert json.loads(extracted.stdout)["encoding"] == "gb18030"
 
 
 def test_a_gbk_challenge_page_blocks_the_run(site: PageServer, tmp_db: Path, run_crawl: CrawlRunner) -> None:
@@ -289,3 +296,55 @@ def test_a_date_judged_under_a_slow_clock_is_restored_by_a_later_run(
         assert stored[paths[n]]["date_precision"] == "minute"
     # Judged again from what was stored: the incremental run fetched the listing, no article.
     assert [p for p in site.requests[fetched:] if p in paths.values()] == []
+
+
+def test_links_and_extract_apply_a_profile_as_the_crawl_does(site: PageServer, tmp_path: Path) -> None:
+    serve_hidden_column(site)
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    (sites / "hidden.toml").write_text(
+        f'name = "民生实事"\nstart_urls = ["{site.base}/col/first.html"]\ntimezone = "Asia/Tokyo"\n\n'
+        "[selectors]\narticle_links = \"xpath://div[contains(@class, 'nav')]//a\"\n"
+        'next_page = "a.turn"\ntitle = "title"\n',
+        encoding="utf-8",
+    )
+    page = tmp_path / "first.html"
+    page.write_bytes(site.pages["/col/first.html"][2])
+    shown = cli(
+        "links",
+        str(page),
+        "--url",
+        f"{site.base}/col/first.html",
+        "--site",
+        "hidden",
+        "--dir",
+        str(sites),
+        cwd=tmp_path,
+    )
+    assert shown.returncode == 0, shown.stderr
+    listing = json.loads(shown.stdout)
+    assert listing["article_links"] == [f"{site.base}/story?k=s{n}" for n in (1, 2, 3)]
+    assert listing["next_pages"] == [f"{site.base}/col/more.html"]
+
+    article = tmp_path / "story.html"
+    article.write_text(article_page("标题", date_line="发布时间：2026-01-17 09:30"), encoding="utf-8")
+    extracted = cli(
+        "extract",
+        str(article),
+        "--url",
+        f"{site.base}/story?k=s1",
+        "--site",
+        "hidden",
+        "--dir",
+        str(sites),
+        cwd=tmp_path,
+    )
+    assert extracted.returncode == 0, extracted.stderr
+    assert json.loads(extracted.stdout)["published_at"] == "2026-01-17T09:30+09:00"
+    assert json.loads(extracted.stdout)["field_stages"]["title"] == "profile"
+
+    missing = cli(
+        "links", str(page), "--url", "http://x/", "--site", "nope", "--dir", str(sites), cwd=tmp_path
+    )
+    assert missing.returncode == 2
+    assert missing.stderr.startswith("portalcrawl links: error: unknown site 'nope'")

@@ -5,11 +5,19 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from portalcrawl.cli import main
-from portalcrawl.evaluation import Extracted, load_article_labels, score_page
+from portalcrawl.evaluation import (
+    Extracted,
+    Extractor,
+    evaluate_folds,
+    format_folds,
+    load_article_labels,
+    score_page,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "articles"
 LABEL = {
@@ -145,3 +153,67 @@ def test_eval_command_rejects_unknown_extractors(
     assert main([*args, "--compare", "readability"]) == 2
     assert "unknown extractor" in capsys.readouterr().err
     assert main(["eval", "--pages", str(small_corpus / "nope"), "--labels", "x.jsonl"]) == 2
+
+
+def test_listing_labels_score_link_precision_recall_and_page_2(
+    small_corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    listings = Path(__file__).parent / "fixtures" / "listings" / "trs"
+    shutil.copy(listings / "column_0based.html", small_corpus / "pages" / "column.html")
+    url = "http://www.example.gov.cn/xwzx/jrjj/"
+    label = {
+        "file": "column.html",
+        "url": url,
+        # Two of the three links as written on the page (relative), and one the page does not list.
+        "article_links": ["./202601/t20260116_5661665.html", "202601/t20260115_5661601.html", "./t1.html"],
+        "next_page": "index_1.html",
+    }
+    with (small_corpus / "labels.jsonl").open("a", encoding="utf-8") as labels:
+        labels.write(json.dumps(label) + "\n")
+    args = ["eval", "--pages", str(small_corpus / "pages"), "--labels", str(small_corpus / "labels.jsonl")]
+    assert main([*args, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)["listings"]
+    assert report["article_links"] == {
+        "precision": 0.6667,
+        "recall": 0.6667,
+        "found": 2,
+        "extracted": 3,
+        "labelled": 3,
+    }
+    assert report["next_page"] == {"found": 1, "determined": 1, "rate": 1.0}
+    assert main(args) == 0
+    assert "page 2 found    1/1 100.0%" in capsys.readouterr().out
+
+
+def test_folds_score_each_site_with_an_extractor_built_without_it(small_corpus: Path) -> None:
+    pages = small_corpus / "pages"
+    shutil.copy(pages / "hanweb.html", pages / "other.html")
+    [label] = load_article_labels(small_corpus / "labels.jsonl")
+    labels = [label, {**label, "file": "other.html"}]
+    sites = {"hanweb.html": "a.gov.cn", "other.html": "b.gov.cn"}
+
+    def memorising(training: list[dict[str, Any]]) -> Extractor:
+        """An extractor that knows the titles of the pages it was built from, and nothing else."""
+        titles = {t["file"]: t["title"] for t in training}
+
+        def run(page: bytes, url: str) -> Extracted:
+            return Extracted(title=titles.get(url))
+
+        return run
+
+    # Each page's "URL" is its file name, so the extractor can tell the pages apart.
+    urls = {name: name for name in sites}
+    report = evaluate_folds(pages, labels, urls, sites, memorising)
+    assert report.folds == 2
+    assert (report.in_sample["title"].correct, report.in_sample["title"].total) == (2, 2)
+    assert (report.left_out["title"].correct, report.left_out["title"].total) == (0, 2)
+    assert report.failed_sites["title"] == ["a.gov.cn", "b.gov.cn"]
+    assert "title" in format_folds(report) and "-100.0" in format_folds(report)
+
+
+def test_eval_command_folds(small_corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["eval", "--pages", str(small_corpus / "pages"), "--labels", str(small_corpus / "labels.jsonl")]
+    assert main([*args, "--folds", "--json"]) == 0
+    folds = json.loads(capsys.readouterr().out)["folds"]
+    assert folds["folds"] == 1
+    assert folds["left_out"]["title"] == {"correct": 1, "total": 1, "rate": 1.0}

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from portalcrawl.database import bigram_tokens, open_database, upsert_articles
 from portalcrawl.items import Article
@@ -124,9 +127,31 @@ def test_empty_query_finds_nothing(db) -> None:
 
 
 def test_bigram_tokens() -> None:
-    assert bigram_tokens("召开会议") == ["召开", "开会", "会议"]
-    assert bigram_tokens("Smart City 科技, 园") == ["smart", "city", "科技", "园"]
-    assert bigram_tokens("2026年度") == ["2026", "年度"]
+    assert bigram_tokens("召开会议") == {"召开", "开会", "会议"}
+    assert bigram_tokens("Smart City 科技, 园") == {"smart", "city", "科技", "园"}
+    assert bigram_tokens("2026年度") == {"2026", "年度"}
+
+
+CJK_ALPHABET = "会议召开科技园"
+CJK_PAIRS = [a + b for a in CJK_ALPHABET for b in CJK_ALPHABET]
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.text(alphabet=CJK_ALPHABET + "ab 2,", min_size=1, max_size=12), min_size=1, max_size=4))
+def test_the_one_tokenizer_indexes_what_search_asks_for(bodies: list[str]) -> None:
+    """Storage and search share bigram_tokens: a two-character query finds exactly the articles
+    whose text holds it, as a scan of the text would."""
+    with tempfile.TemporaryDirectory() as directory:
+        db = open_database(Path(directory) / "archive.db")
+        articles = [
+            Article(url=f"https://x.gov.cn/{n}.html", site="x", title="", body_text=body)
+            for n, body in enumerate(bodies)
+        ]
+        upsert_articles(db, articles, None)
+        for pair in CJK_PAIRS:
+            found = {match.url for match in search(db, pair, limit=100)}
+            assert found == {a.url for a in articles if pair in a.body_text}, pair
+        db.close()
 
 
 def test_fts_phrase_doubles_quotes() -> None:

@@ -10,12 +10,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from portalcrawl.crawl_args import crawl_arguments
 from portalcrawl.extract.article import extract_article, parse_tree
 from portalcrawl.extract.selectors import ARTICLE_SELECTOR_FIELDS, profile_selectors, selector_matches
 from portalcrawl.fetch import Fetcher
 from portalcrawl.items import Article
 from portalcrawl.middlewares.url_filter import HostPolicy
-from portalcrawl.profiles import ProfileError, SiteProfile, load_profile
+from portalcrawl.profiles import ProfileError, SiteProfile
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -69,7 +70,8 @@ def site_profile(command: str, args: argparse.Namespace) -> tuple[SiteProfile | 
     if not args.site:
         return None, EXIT_OK
     try:
-        return load_profile(args.site, args.dir), EXIT_OK
+        # As the crawl resolves it: the profile with its time zone settled.
+        return crawl_arguments(site=args.site, sites_dir=args.dir).profile, EXIT_OK
     except ProfileError as error:
         print(f"portalcrawl {command}: error: {error}", file=sys.stderr)
         return None, EXIT_USAGE

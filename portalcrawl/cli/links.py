@@ -44,7 +44,7 @@ def handle(args: argparse.Namespace) -> int:
     page, status = read_page("links", args.source, profile)
     if page is None:
         return status
-    listing = extract_listing(page.content, page_url)
+    listing = extract_listing(page.content, page_url, profile=profile)
     output: dict[str, object] = {
         "article_links": listing.article_links,
         "next_pages": listing.next_pages,

@@ -121,9 +121,9 @@ class NormalizeDatesPipeline:
         if not site or not self.db_path:
             return
         try:
-            db = database.open_database(self.db_path)
+            db = database.open_database(self.db_path, create=False)
         except (sqlite3.Error, database.DatabaseError, OSError) as error:
-            # Storage reports an unusable archive and closes the spider; nothing to judge again here.
+            # No archive yet holds nothing to judge again; storage reports an unusable one itself.
             logger.debug("Not judging stored dates again: %s", error)
             return
         try:
