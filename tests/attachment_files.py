@@ -12,7 +12,7 @@ R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 
 def make_pdf(pages: list[str]) -> bytes:
-    """A born-digital PDF with one line of ASCII text per page (Helvetica, no embedded font)."""
+    """A born-digital PDF of ASCII text, a page per item, lines split at newlines (Helvetica)."""
     objects: list[bytes] = []
     page_ids = [4 + 2 * i for i in range(len(pages))]
     objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
@@ -20,8 +20,11 @@ def make_pdf(pages: list[str]) -> bytes:
     objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {len(pages)} >>".encode())
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
     for index, text in enumerate(pages):
-        escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-        stream = f"BT /F1 12 Tf 72 720 Td ({escaped}) Tj ET".encode()
+        lines = [
+            line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") for line in text.split("\n")
+        ]
+        shown = " T* ".join(f"({line}) Tj" for line in lines)
+        stream = f"BT /F1 10 Tf 12 TL 72 740 Td {shown} ET".encode()
         objects.append(
             f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> "
             f"/Contents {page_ids[index] + 1} 0 R >>".encode()
