@@ -53,12 +53,38 @@ def test_an_html_page_served_as_a_file_and_other_bytes() -> None:
     assert read_bytes(b"Rar!\x1a\x07\x00", "rar", Caps()).status == "unsupported"
 
 
+def test_a_zip_of_documents_with_gbk_names() -> None:
+    import io
+    import zipfile
+
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as archive:
+        archive.writestr("deep.docx", make_docx(["深层文档"]))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("XXXX.docx", make_docx(["压缩包里的文档"]))
+        archive.writestr("名单.xlsx", make_xlsx([["压缩包里的表格"]]))
+        archive.writestr("inner.zip", inner.getvalue())
+    # Chinese zip tools write GBK names without the UTF-8 flag (same length as the placeholder).
+    data = out.getvalue().replace(b"XXXX.docx", "通知.docx".encode("gbk"))
+    result = read_bytes(data, "zip", Caps())
+    assert result.status == "ok"
+    # One level: the zip inside is listed, not opened.
+    assert result.text.split("\f") == [
+        "通知.docx\n压缩包里的文档",
+        "名单.xlsx\n表1\n压缩包里的表格",
+        "inner.zip",
+    ]
+
+
 def test_an_encrypted_word_file() -> None:
     assert read_bytes(make_doc(["秘密"], encrypted=True), "doc", Caps()).status == "encrypted"
 
 
-def test_a_pdf_page_without_text_is_empty_and_garbage_is_an_error() -> None:
+def test_a_pdf_without_text_is_a_scan_when_it_has_images_and_garbage_is_an_error() -> None:
     assert read_bytes(make_pdf([""]), "pdf", Caps()).status == "empty"
+    assert read_bytes(make_pdf(["", ""], image=True), "pdf", Caps()).status == "needs_ocr"
+    assert read_bytes(make_pdf(["text beside a picture"], image=True), "pdf", Caps()).status == "ok"
     assert read_bytes(b"%PDF-1.4\nnot really a pdf", "pdf", Caps()).status == "error"
 
 
