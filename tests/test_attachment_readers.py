@@ -174,3 +174,9 @@ def test_an_ofd_page_without_text_is_empty() -> None:
     assert (
         read_text(SHARED / "ofd/ofdrw-layout_src_test_resources_Page5.ofd", "ofd", Caps()).status == "empty"
     )
+
+
+def test_text_is_cleaned_of_controls_and_lone_surrogates() -> None:
+    from portalcrawl.attachments.readers import clean_text
+
+    assert clean_text("第一行\r\n\x00第二\ud800行\x07\r\r\r\r第三行  ") == "第一行\n第二行\n\n第三行"

@@ -124,7 +124,11 @@ def worker(memory_bytes: int) -> None:
     _limit_resources(memory_bytes)
     for line in sys.stdin.buffer:
         job: dict[str, Any] = json.loads(line)
-        result = read_text(Path(job["path"]), job["kind"], Caps(**job["caps"]))
+        try:
+            result = read_text(Path(job["path"]), job["kind"], Caps(**job["caps"]))
+        except MemoryError:
+            # Raised outside a reader's own handling (building the result): still one file's outcome.
+            result = Extraction("too_large", error="the reader ran out of its memory limit")
         answers.write(json.dumps(asdict(result), ensure_ascii=False).encode() + b"\n")
         answers.flush()
 
