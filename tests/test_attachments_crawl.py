@@ -238,3 +238,22 @@ def test_off_mode_records_no_rows(portal: AttachmentPortal, tmp_path: Path) -> N
     assert result.returncode == 0, result.stderr[-2000:]
     assert _rows(db, "SELECT count(*) AS n FROM attachments")[0]["n"] == 0
     assert _rows(db, "SELECT count(*) AS n FROM articles")[0]["n"] == 2
+
+
+def test_a_file_slower_than_its_timeout_is_a_failure_tried_again_later(tmp_path: Path) -> None:
+    slow = AttachmentPortal(slow_pdf_seconds=3).start()
+    try:
+        db = tmp_path / "slow.db"
+        result = run_crawl(
+            ["-a", f"url={slow.base}/xwzx/tzgg/"],
+            db,
+            PORTALCRAWL_ATTACHMENTS="download",
+            PORTALCRAWL_ATTACHMENT_TIMEOUT="0.5",
+            RETRY_ENABLED="0",
+        )
+    finally:
+        slow.stop()
+    assert result.returncode == 0, result.stderr[-2000:]
+    row = _rows(db, "SELECT status, error FROM attachments WHERE url LIKE '%P020250312000001.pdf'")[0]
+    assert (row["status"], row["error"]) == ("failed", "no answer within 0.5 s")
+    assert _rows(db, "SELECT count(*) AS n FROM attachments WHERE status = 'downloaded'")[0]["n"] == 9
