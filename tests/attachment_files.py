@@ -11,22 +11,36 @@ S = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 
 
-def make_pdf(pages: list[str]) -> bytes:
-    """A born-digital PDF with one line of ASCII text per page (Helvetica, no embedded font)."""
+def make_pdf(pages: list[str], *, image: bool = False) -> bytes:
+    """A born-digital PDF of ASCII text, a page per item, lines split at newlines (Helvetica); with
+    ``image`` every page also draws a small grey image (a scan, when the text is empty)."""
     objects: list[bytes] = []
     page_ids = [4 + 2 * i for i in range(len(pages))]
     objects.append(b"<< /Type /Catalog /Pages 2 0 R >>")
     kids = " ".join(f"{pid} 0 R" for pid in page_ids)
     objects.append(f"<< /Type /Pages /Kids [{kids}] /Count {len(pages)} >>".encode())
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    image_id = 4 + 2 * len(pages)
     for index, text in enumerate(pages):
-        escaped = text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
-        stream = f"BT /F1 12 Tf 72 720 Td ({escaped}) Tj ET".encode()
+        lines = [
+            line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)") for line in text.split("\n")
+        ]
+        shown = " T* ".join(f"({line}) Tj" for line in lines)
+        stream = (f"BT /F1 10 Tf 12 TL 72 740 Td {shown} ET" if text else "").encode()
+        xobject = f" /XObject << /Im1 {image_id} 0 R >>" if image else ""
+        if image:
+            stream += b" q 200 0 0 200 72 400 cm /Im1 Do Q"
         objects.append(
-            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> "
-            f"/Contents {page_ids[index] + 1} 0 R >>".encode()
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >>"
+            f"{xobject} >> /Contents {page_ids[index] + 1} 0 R >>".encode()
         )
         objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
+    if image:
+        pixels = bytes([128]) * 16
+        objects.append(
+            b"<< /Type /XObject /Subtype /Image /Width 4 /Height 4 /ColorSpace /DeviceGray "
+            b"/BitsPerComponent 8 /Length %d >>\nstream\n" % len(pixels) + pixels + b"\nendstream"
+        )
     out = io.BytesIO()
     out.write(b"%PDF-1.4\n")
     offsets = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -44,10 +45,18 @@ def _article(title: str, date: str, links: list[tuple[str, str]]) -> bytes:
 <div class="footer">主办：示范县人民政府办公室</div></body></html>""".encode()
 
 
+class QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (a download past its timeout) resets the connection: expected here."""
+
+
 class AttachmentPortal:
     """``start()`` serves on 127.0.0.1; ``hits`` counts requests per path (with query)."""
 
-    def __init__(self, *, oversize: int = 300_000) -> None:
+    def __init__(self, *, oversize: int = 300_000, slow_pdf_seconds: float = 0.0) -> None:
+        self.slow_pdf_seconds = slow_pdf_seconds
         self.hits: Counter[str] = Counter()
         self.referers: dict[str, str] = {}
         self.files = {
@@ -139,6 +148,8 @@ class AttachmentPortal:
         if path == "/files/missing.pdf":
             # Soft 404: the portal's error page, with a 200.
             return 200, {"Content-Type": "application/pdf"}, "<html><body>文件不存在</body></html>".encode()
+        if path == "/xwzx/tzgg/202503/P020250312000001.pdf" and self.slow_pdf_seconds:
+            time.sleep(self.slow_pdf_seconds)
         if path in self.files:
             return 200, {"Content-Type": "application/octet-stream"}, self.files[path]
         return 404, {"Content-Type": "text/html"}, b"<html><body>404</body></html>"
@@ -162,7 +173,7 @@ class AttachmentPortal:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = QuietServer(("127.0.0.1", 0), Handler)
         self.base = f"http://127.0.0.1:{self._server.server_address[1]}"
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self

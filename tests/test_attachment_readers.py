@@ -53,12 +53,38 @@ def test_an_html_page_served_as_a_file_and_other_bytes() -> None:
     assert read_bytes(b"Rar!\x1a\x07\x00", "rar", Caps()).status == "unsupported"
 
 
+def test_a_zip_of_documents_with_gbk_names() -> None:
+    import io
+    import zipfile
+
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w") as archive:
+        archive.writestr("deep.docx", make_docx(["深层文档"]))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("XXXX.docx", make_docx(["压缩包里的文档"]))
+        archive.writestr("名单.xlsx", make_xlsx([["压缩包里的表格"]]))
+        archive.writestr("inner.zip", inner.getvalue())
+    # Chinese zip tools write GBK names without the UTF-8 flag (same length as the placeholder).
+    data = out.getvalue().replace(b"XXXX.docx", "通知.docx".encode("gbk"))
+    result = read_bytes(data, "zip", Caps())
+    assert result.status == "ok"
+    # One level: the zip inside is listed, not opened.
+    assert result.text.split("\f") == [
+        "通知.docx\n压缩包里的文档",
+        "名单.xlsx\n表1\n压缩包里的表格",
+        "inner.zip",
+    ]
+
+
 def test_an_encrypted_word_file() -> None:
     assert read_bytes(make_doc(["秘密"], encrypted=True), "doc", Caps()).status == "encrypted"
 
 
-def test_a_pdf_page_without_text_is_empty_and_garbage_is_an_error() -> None:
+def test_a_pdf_without_text_is_a_scan_when_it_has_images_and_garbage_is_an_error() -> None:
     assert read_bytes(make_pdf([""]), "pdf", Caps()).status == "empty"
+    assert read_bytes(make_pdf(["", ""], image=True), "pdf", Caps()).status == "needs_ocr"
+    assert read_bytes(make_pdf(["text beside a picture"], image=True), "pdf", Caps()).status == "ok"
     assert read_bytes(b"%PDF-1.4\nnot really a pdf", "pdf", Caps()).status == "error"
 
 
@@ -86,7 +112,6 @@ def sandbox() -> Iterator[Sandbox]:
 
 def test_bombs_end_in_a_status_and_the_next_file_is_read(sandbox: Sandbox, tmp_path: Path) -> None:
     files = {
-        "flate.pdf": make_flate_bomb_pdf(1 << 30),
         "ratio.xlsx": make_zip_bomb(300 << 20),
         "declared.ofd": declare_size(make_ofd(["你好"]), "Doc_0/Pages/Page_0/Content.xml", 1_500_000_000),
         "pages.pdf": make_pdf([f"page {n}" for n in range(30)]),
@@ -96,12 +121,23 @@ def test_bombs_end_in_a_status_and_the_next_file_is_read(sandbox: Sandbox, tmp_p
     for name, data in files.items():
         (tmp_path / name).write_bytes(data)
         statuses[name] = sandbox.extract(tmp_path / name, sniff_kind(data)).status
-    # The Flate bomb kills the worker at its memory limit (or is cut by PDFium): a status either way.
-    assert statuses["flate.pdf"] in ("crashed", "too_large", "timeout", "error", "empty")
     assert statuses["ratio.xlsx"] == "too_large"
     assert statuses["declared.ofd"] == "too_large"
     assert statuses["pages.pdf"] == "too_large"
     assert statuses["fine.pdf"] == "ok"
+
+
+def test_a_flate_bomb_kills_only_the_worker(tmp_path: Path) -> None:
+    (tmp_path / "flate.pdf").write_bytes(make_flate_bomb_pdf(512 << 20))
+    (tmp_path / "fine.pdf").write_bytes(make_pdf(["read by the next worker"]))
+    box = Sandbox(memory_bytes=256 * 1024 * 1024, timeout=20, caps=Caps())
+    try:
+        bomb = box.extract(tmp_path / "flate.pdf", "pdf")
+        # The worker dies at its address-space limit (or PDFium gives up on the stream first).
+        assert bomb.status in ("crashed", "too_large", "error", "empty"), bomb
+        assert box.extract(tmp_path / "fine.pdf", "pdf").text == "read by the next worker"
+    finally:
+        box.close()
 
 
 def test_a_page_cap_keeps_the_first_pages(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -148,3 +184,9 @@ def test_an_ofd_page_without_text_is_empty() -> None:
     assert (
         read_text(SHARED / "ofd/ofdrw-layout_src_test_resources_Page5.ofd", "ofd", Caps()).status == "empty"
     )
+
+
+def test_text_is_cleaned_of_controls_and_lone_surrogates() -> None:
+    from portalcrawl.attachments.readers import clean_text
+
+    assert clean_text("第一行\r\n\x00第二\ud800行\x07\r\r\r\r第三行  ") == "第一行\n第二行\n\n第三行"

@@ -216,3 +216,44 @@ def test_export_can_include_attachment_text(text_db: Path) -> None:
     assert {a["extract_status"] for a in attachments} == {"ok"}
     plain = json.loads(_cli("export", "--db", str(text_db)).stdout.splitlines()[0])
     assert "attachment_text" not in plain
+
+
+def test_crawl_attachments_option_as_cron_runs_it(portal: AttachmentPortal, tmp_path: Path) -> None:
+    db = tmp_path / "cli.db"
+    url = f"{portal.base}/xwzx/tzgg/"
+    fast = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=0"]
+    result = _cli("crawl", "--url", url, "--attachments", "download", "--db", str(db), *fast)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _rows(db, "SELECT count(*) AS n FROM attachments WHERE status = 'downloaded'")[0]["n"] == 10
+    wrong = _cli("crawl", "--url", url, "--db", str(db), "-s", "PORTALCRAWL_ATTACHMENTS=all")
+    assert wrong.returncode == 2
+    assert wrong.stderr.strip().splitlines() == [
+        "portalcrawl: error: PORTALCRAWL_ATTACHMENTS: expected one of off, links, download, text, got 'all'"
+    ]
+
+
+def test_off_mode_records_no_rows(portal: AttachmentPortal, tmp_path: Path) -> None:
+    db = tmp_path / "off.db"
+    result = run_crawl(["-a", f"url={portal.base}/xwzx/tzgg/"], db, PORTALCRAWL_ATTACHMENTS="off")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert _rows(db, "SELECT count(*) AS n FROM attachments")[0]["n"] == 0
+    assert _rows(db, "SELECT count(*) AS n FROM articles")[0]["n"] == 2
+
+
+def test_a_file_slower_than_its_timeout_is_a_failure_tried_again_later(tmp_path: Path) -> None:
+    slow = AttachmentPortal(slow_pdf_seconds=3).start()
+    try:
+        db = tmp_path / "slow.db"
+        result = run_crawl(
+            ["-a", f"url={slow.base}/xwzx/tzgg/"],
+            db,
+            PORTALCRAWL_ATTACHMENTS="download",
+            PORTALCRAWL_ATTACHMENT_TIMEOUT="0.5",
+            RETRY_ENABLED="0",
+        )
+    finally:
+        slow.stop()
+    assert result.returncode == 0, result.stderr[-2000:]
+    row = _rows(db, "SELECT status, error FROM attachments WHERE url LIKE '%P020250312000001.pdf'")[0]
+    assert (row["status"], row["error"]) == ("failed", "no answer within 0.5 s")
+    assert _rows(db, "SELECT count(*) AS n FROM attachments WHERE status = 'downloaded'")[0]["n"] == 9

@@ -50,8 +50,9 @@ class Refused(Exception):
         self.status = status
 
 
-# Control characters other than tab, newline and form feed; Word and PDF text carry many.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufeff\ufffe\uffff]")
+# Control characters other than tab, newline and form feed (Word and PDF text carry many), and lone
+# surrogates (a broken PDF text map), which SQLite and JSON cannot store.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f\ufeff\ufffe\uffff\ud800-\udfff]")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 

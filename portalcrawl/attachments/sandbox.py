@@ -64,10 +64,10 @@ class Sandbox:
             return Extraction("crashed", error="the reader process could not be started")
         answer = _read_line(process.stdout, self.timeout)
         if answer is None:
-            timed_out = process.poll() is None
             self.close()
-            if timed_out:
-                return Extraction("timeout", error=f"no text after {self.timeout:g} s")
+            return Extraction("timeout", error=f"no text after {self.timeout:g} s")
+        if not answer:
+            self.close()
             return Extraction("crashed", error=_death(process.returncode))
         result = json.loads(answer)
         return Extraction(**result)
@@ -91,7 +91,7 @@ def _death(returncode: int | None) -> str:
 
 
 def _read_line(stream: IO[bytes], timeout: float) -> bytes | None:
-    """One answer line from the worker, or None when it dies or the time is up."""
+    """One answer line from the worker; ``b""`` when it died first, None when the time ran out."""
     deadline = time.monotonic() + timeout
     chunks: list[bytes] = []
     with selectors.DefaultSelector() as selector:
@@ -102,7 +102,7 @@ def _read_line(stream: IO[bytes], timeout: float) -> bytes | None:
                 return None
             chunk = os.read(stream.fileno(), 1 << 20)
             if not chunk:
-                return None
+                return b""
             chunks.append(chunk)
             if chunk.endswith(b"\n"):
                 return b"".join(chunks)
@@ -124,7 +124,11 @@ def worker(memory_bytes: int) -> None:
     _limit_resources(memory_bytes)
     for line in sys.stdin.buffer:
         job: dict[str, Any] = json.loads(line)
-        result = read_text(Path(job["path"]), job["kind"], Caps(**job["caps"]))
+        try:
+            result = read_text(Path(job["path"]), job["kind"], Caps(**job["caps"]))
+        except MemoryError:
+            # Raised outside a reader's own handling (building the result): still one file's outcome.
+            result = Extraction("too_large", error="the reader ran out of its memory limit")
         answers.write(json.dumps(asdict(result), ensure_ascii=False).encode() + b"\n")
         answers.flush()
 

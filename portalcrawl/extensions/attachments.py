@@ -9,6 +9,7 @@ to them; they go at a lower priority than pages, so articles are never held up b
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
@@ -275,8 +276,15 @@ class ArchiveAttachments:
         self.extracting = deferToThread(sandbox.extract, path, row["kind"])
 
         def done(result: Extraction) -> None:
-            if self.db is not None:
+            if self.db is None:
+                return
+            try:
                 store.record_text(self.db, sha256, result)
+            except (sqlite3.Error, UnicodeError, ValueError) as error:
+                # One file's text that cannot be stored is that file's error, not the crawl's.
+                logger.error("attachments: cannot store the text of %s: %s", sha256, error)
+                store.record_text(self.db, sha256, Extraction("error", error=f"storing the text: {error}"))
+                result = Extraction("error")
             self.stats.inc_value(f"portalcrawl/attachments/extract_{result.status}")
 
         def failed(failure: Failure) -> None:

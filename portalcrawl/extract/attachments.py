@@ -80,29 +80,44 @@ def document_url(href: str, base_url: str, *, named: bool = False) -> str | None
 
     A viewer page (``viewer.html?file=/upload/a.pdf``) leads to its ``file``; a download handler
     (``downfile.jsp?…``, ``download.jsp?id=…``) and a link whose text names a document (``named``) are
-    the document themselves, whatever their URL looks like.
+    the document themselves, whatever their URL looks like. Called for every link around the body: the
+    common case (a page path, no query) costs one split and one search.
     """
     href = href.strip()
     parts = urlsplit(href)
     if parts.scheme not in ("", "http", "https") or not (parts.path or parts.query):
         return None
-    path_ext = EXTENSION_RE.search(unquote(parts.path))
-    is_document_path = path_ext is not None and path_ext.group(1).lower() in EXTENSIONS
-    if parts.query and not is_document_path and VIEWER_PATH_RE.search(parts.path):
-        query = parse_qs(parts.query)
-        for key in ("file", "fileurl", "url"):
-            for value in query.get(key, []):
-                if attachment_extension(value):
-                    return urljoin(urljoin(base_url, href), value)
-    if is_document_path:
+    path = unquote(parts.path) if "%" in parts.path else parts.path
+    match = EXTENSION_RE.search(path)
+    extension = match.group(1).lower() if match else None
+    if extension in EXTENSIONS:
         return urljoin(base_url, href)
-    if DOWNLOAD_HANDLER_RE.search(parts.path) and parts.query:
-        return urljoin(base_url, href)
-    if attachment_extension(href) and not (path_ext and VIEWER_PATH_RE.search(parts.path)):
-        return urljoin(base_url, href)
-    if named and not path_ext:
+    if parts.query:
+        query = parse_qs(parts.query) if "=" in parts.query else {}
+        if VIEWER_PATH_RE.search(path):
+            for key in ("file", "fileurl", "url"):
+                for value in query.get(key, []):
+                    if attachment_extension(value):
+                        return urljoin(urljoin(base_url, href), value)
+            return None
+        if DOWNLOAD_HANDLER_RE.search(path):
+            return urljoin(base_url, href)
+        if any(_has_document_extension(value) for key in FILE_PARAMS for value in query.get(key, [])):
+            return urljoin(base_url, href)
+    if named and extension is None:
         return urljoin(base_url, href)
     return None
+
+
+def _has_document_extension(name: str) -> bool:
+    match = EXTENSION_RE.search(name)
+    return match is not None and match.group(1).lower() in EXTENSIONS
+
+
+def _names_document(link: etree._Element) -> bool:
+    return link.get("download") is not None or any(
+        names_document(value) for value in (link.get("title"), link.text)
+    )
 
 
 def _name(element: etree._Element, href: str) -> str:
@@ -135,10 +150,24 @@ def attachment_scope(body: etree._Element | None) -> list[etree._Element]:
     return scope
 
 
+def _leading_text(element: etree._Element, limit: int) -> str:
+    """The first ``limit`` characters of an element's text, whitespace dropped, without reading the rest
+    (a sibling after the body may hold the whole rest of the page)."""
+    pieces: list[str] = []
+    length = 0
+    for raw in element.itertext():
+        piece = "".join(raw.split())
+        pieces.append(piece)
+        length += len(piece)
+        if length >= limit:
+            break
+    return "".join(pieces)[:limit]
+
+
 def _is_attachment_block(element: etree._Element) -> bool:
     marks = f"{element.get('class', '')} {element.get('id', '')}".lower()
     # The label opens the block ("附件：", "相关附件", "附件下载"): a 附件 further in is some other text.
-    return ATTACHMENT_BLOCK_RE.search(marks) is not None or "附件" in text_content(element)[:300].lstrip()[:8]
+    return ATTACHMENT_BLOCK_RE.search(marks) is not None or "附件" in _leading_text(element, 8)
 
 
 def find_attachments(body: etree._Element | None, tree: etree._Element, url: str) -> list[dict[str, str]]:
@@ -150,10 +179,9 @@ def find_attachments(body: etree._Element | None, tree: etree._Element, url: str
     for container in attachment_scope(body):
         for link in container.iter("a"):
             href = link.get("href") or ""
-            named = link.get("download") is not None or any(
-                names_document(value) for value in (link.get("title"), link.get("download"), link.text)
-            )
-            absolute = document_url(href, url, named=named)
+            absolute = document_url(href, url)
+            if absolute is None and _names_document(link):
+                absolute = document_url(href, url, named=True)
             if absolute:
                 found.setdefault(absolute, {"url": absolute, "name": _name(link, href)})
     for text_of_script in inline_scripts(tree):
