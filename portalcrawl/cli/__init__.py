@@ -24,6 +24,8 @@ COMMAND_MODULES = (
     "state",
     "sites",
     "merge",
+    "worker",
+    "dispatch",
 )
 
 EXIT_OK = 0
