@@ -18,6 +18,7 @@ import pytest
 import sqlite_utils
 
 from portalcrawl.demo.server import PortalServer
+from portalcrawl.lock import CrawlLock, lock_path_for
 from portalcrawl.profiles import load_profile_file
 from portalcrawl.sharding import owner_node
 from tests.conftest import FAST_SETTINGS, REPO_ROOT
@@ -348,12 +349,18 @@ def test_a_tcp_broker_with_a_password_runs_a_batch_and_a_wrong_password_is_one_l
         sites.mkdir()
         (sites / "num.toml").write_text(f'name = "num"\nstart_urls = ["{server.start_url("tzgg")}"]\n')
         start_worker(processes, url, "solo", tmp_path, sites)
+        # A crawl (here: this test) holds the shard's lock: the batch exits 75 and is retried later.
+        lock = CrawlLock(lock_path_for(tmp_path / "solo.db"))
+        lock.acquire()
         done = processes.portalcrawl(
             ["dispatch", "num", "--dir", str(sites), "--broker", url, "--nodes", "solo", "--wait"], tmp_path
         )
+        worker_log = tmp_path / "worker-solo-0.log"
+        wait_for(lambda: "Retry in" in worker_log.read_text(), 60, "the locked batch to be retried")
+        lock.release()
         out, err = done.communicate(timeout=120)
         assert done.returncode == 0, out + err
-        assert "batch 1 on node solo (num): crawl exit 0" in out
+        assert "batch 1 on node solo (num): crawl exit 0 (attempt 2, the shard was locked)" in out
         db = sqlite_utils.Database(tmp_path / "solo.db")
         assert db.execute("select count(*) from articles").fetchone()[0] == 35
         db.close()

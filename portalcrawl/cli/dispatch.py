@@ -136,8 +136,14 @@ def _report(results: list[Any], batches: list[tuple[str, list[str]]]) -> int:
             node, slugs = batches[number - 1]
             if result.successful():
                 outcome = result.result
+                retried = (
+                    f" (attempt {outcome['attempts']}, the shard was locked)"
+                    if outcome["attempts"] > 1
+                    else ""
+                )
                 print(
-                    f"batch {number} on node {node} ({' '.join(slugs)}): crawl exit {outcome['exit_status']}"
+                    f"batch {number} on node {node} ({' '.join(slugs)}): "
+                    f"crawl exit {outcome['exit_status']}{retried}"
                 )
                 print("\n".join("    " + line for line in outcome["summary"].splitlines()))
                 if outcome["exit_status"] != EXIT_OK:
