@@ -427,10 +427,13 @@ def _add_published_date(conn: sqlite3.Connection) -> None:
     )
 
 
-def _add_run_origins(conn: sqlite3.Connection) -> None:
+def _add_run_origins_and_listing_resume(conn: sqlite3.Connection) -> None:
     # `portalcrawl merge` folds shard archives into one: each run keeps the node that ran it and the
     # archive and run id it came from, so that merging the same shard again adds nothing. Every
     # archive gets an id of its own for that.
+    # A listing never paged to its end remembers the deepest page up to which every listed article
+    # was dealt with (its depth in the chain and the request, as JSON), so that the next run re-reads
+    # only the first pages before jumping there: a huge portal's first crawl spans many runs.
     _execute_script(
         conn,
         """
@@ -438,6 +441,9 @@ def _add_run_origins(conn: sqlite3.Connection) -> None:
         ALTER TABLE crawl_runs ADD COLUMN origin_archive TEXT;
         ALTER TABLE crawl_runs ADD COLUMN origin_run_id INTEGER;
         CREATE UNIQUE INDEX idx_crawl_runs_origin ON crawl_runs(origin_archive, origin_run_id);
+        ALTER TABLE listing_state ADD COLUMN resume_depth INTEGER;
+        ALTER TABLE listing_state ADD COLUMN resume_page TEXT;
+        ALTER TABLE listing_state ADD COLUMN resume_run_id INTEGER;
         """,
     )
     conn.execute("INSERT OR IGNORE INTO metadata(key, value) VALUES ('archive_id', ?)", (uuid.uuid4().hex,))
@@ -449,7 +455,7 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _create_search_indexes,
     _create_skipped_urls,
     _create_attachment_tables,
-    _add_run_origins,
+    _add_run_origins_and_listing_resume,
     _add_published_date,
     _create_pages,
 )
@@ -796,7 +802,7 @@ _FILL_DATE = (
 
 def fill_dates(db: sqlite_utils.Database, fills: Iterable[DateFill]) -> None:
     """Give stored articles without a date the one a later run found plausible; a stored date is kept."""
-    with db.atomic():
+    with write_transaction(db):
         db.conn.executemany(
             _FILL_DATE, [(f.published_at, f.date_precision, f.stage, f.article_id) for f in fills]
         )
@@ -883,26 +889,51 @@ def record_fetch_errors(
         )
 
 
+LISTING_STATE_COLUMNS = (
+    "site",
+    "start_url",
+    "last_complete_run_id",
+    "last_complete_at",
+    "resume_depth",
+    "resume_page",
+    "resume_run_id",
+)
+
+
 def get_listing_state(db: sqlite_utils.Database, site: str, start_url: str) -> dict[str, Any] | None:
     row = db.conn.execute(
-        "SELECT site, start_url, last_complete_run_id, last_complete_at FROM listing_state "
-        "WHERE site = ? AND start_url = ?",
+        f"SELECT {', '.join(LISTING_STATE_COLUMNS)} FROM listing_state WHERE site = ? AND start_url = ?",
         (site, start_url),
     ).fetchone()
     if row is None:
         return None
-    return dict(zip(("site", "start_url", "last_complete_run_id", "last_complete_at"), row, strict=True))
+    return dict(zip(LISTING_STATE_COLUMNS, row, strict=True))
 
 
 def mark_listing_complete(db: sqlite_utils.Database, site: str, start_url: str, run_id: int) -> None:
-    """Record that ``run_id`` paged the listing at ``start_url`` to its end."""
+    """Record that ``run_id`` paged the listing at ``start_url`` to its end (no resume point left)."""
     with write_transaction(db):
         db.conn.execute(
             "INSERT INTO listing_state (site, start_url, last_complete_run_id, last_complete_at) "
             "VALUES (?, ?, ?, ?) ON CONFLICT(site, start_url) DO UPDATE SET "
             "last_complete_run_id = excluded.last_complete_run_id, "
-            "last_complete_at = excluded.last_complete_at",
+            "last_complete_at = excluded.last_complete_at, "
+            "resume_depth = NULL, resume_page = NULL, resume_run_id = NULL",
             (site, start_url, run_id, now_iso()),
+        )
+
+
+def save_listing_resume(
+    db: sqlite_utils.Database, site: str, start_url: str, *, depth: int, page: str, run_id: int
+) -> None:
+    """Remember the deepest listing page (``depth``, ``page`` as JSON) an unfinished chain settled."""
+    with write_transaction(db):
+        db.conn.execute(
+            "INSERT INTO listing_state (site, start_url, resume_depth, resume_page, resume_run_id) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(site, start_url) DO UPDATE SET "
+            "resume_depth = excluded.resume_depth, resume_page = excluded.resume_page, "
+            "resume_run_id = excluded.resume_run_id",
+            (site, start_url, depth, page, run_id),
         )
 
 

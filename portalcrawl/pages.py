@@ -15,6 +15,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http import Headers
 from scrapy.responsetypes import responsetypes
 
+from portalcrawl.database import write_transaction
 from portalcrawl.middlewares.encoding import better_encoding
 from portalcrawl.signals import page_fetched
 
@@ -149,7 +150,7 @@ def store_pages(
         for digest, body in bodies.items()
         if digest not in known
     ]
-    with db.atomic():
+    with write_transaction(db):
         conn.executemany("INSERT INTO pages (sha256, size, data) VALUES (?, ?, ?)", new_blobs)
         conn.executemany(
             f"INSERT OR IGNORE INTO page_captures ({', '.join(CAPTURE_COLUMNS)}) "

@@ -14,7 +14,15 @@ from scrapy.signalmanager import SignalManager
 from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.misc import build_from_crawler, load_object
 
-from portalcrawl.database import ARTICLE_FIELDS, article_filters, article_row, now_iso, quote, replace_article
+from portalcrawl.database import (
+    ARTICLE_FIELDS,
+    article_filters,
+    article_row,
+    now_iso,
+    quote,
+    replace_article,
+    write_transaction,
+)
 from portalcrawl.extract.article import extract_article, merge_pages
 from portalcrawl.items import Article
 from portalcrawl.pages import StoredPage, article_pages, stored_response
@@ -219,7 +227,7 @@ def reextract(
             updates.append((stored["id"], row, stored["last_run_id"]))
         if updates and not dry_run:
             now = now_iso()
-            with db.atomic():
+            with write_transaction(db):
                 for article_id, row, last_run_id in updates:
                     replace_article(db, article_id, row, run_id=None, last_run_id=last_run_id, now=now)
     return report

@@ -126,6 +126,32 @@ def test_merged_shards_equal_the_single_machine_archive_and_a_second_merge_adds_
     assert archive(central) == expected
 
 
+def test_listing_state_comes_along_and_a_shard_seeded_from_the_central_archive_merges_back_to_nothing(
+    crawled: dict[str, Any],
+) -> None:
+    tmp = crawled["tmp"]
+    central_path, seeded_path = tmp / "central-seed.db", tmp / "new-node.db"
+    central = open_database(central_path)
+    for shard in crawled["shards"]:
+        merge_shard(central, shard, tmp)
+    single = sqlite_utils.Database(crawled["single"])
+    expected = sorted(single.execute("select site, start_url from listing_state"))
+    single.close()
+    states = central.execute(
+        "select l.site, l.start_url, r.site from listing_state l "
+        "join crawl_runs r on r.id = l.last_complete_run_id"
+    ).fetchall()
+    assert sorted((site, url) for site, url, _ in states) == expected
+    assert all(site == run_site for site, _, run_site in states)
+    # A site moves to a new node: its shard is seeded from the central archive, then merged back.
+    seeded = open_database(seeded_path)
+    archived = central.execute("select count(*) from articles").fetchone()[0]
+    assert merge_shard(seeded, central_path, tmp)[1].articles_new == archived > 0
+    seeded.close()
+    assert merge_shard(central, seeded_path, tmp)[1].rows == 0
+    central.close()
+
+
 def article(url: str, title: str, fetched_at: str, body: str = "正文内容") -> Article:
     return Article(url=url, site="s", title=title, body_text=f"{title} {body}", fetched_at=fetched_at)
 

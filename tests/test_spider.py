@@ -78,7 +78,7 @@ def test_listing_never_leaves_the_profile_hosts() -> None:
     spider = make_spider(url="http://www.a.gov.cn/xwzx/")
     spider_chain = ListingChain("http://www.a.gov.cn/xwzx/", None, False)
     spider.chains["http://www.a.gov.cn/xwzx/"] = spider_chain
-    request = Request("http://www.a.gov.cn/xwzx/", meta={"portalcrawl_chain": "http://www.a.gov.cn/xwzx/"})
+    request = listing_request("http://www.a.gov.cn/xwzx/", "http://www.a.gov.cn/xwzx/")
     response = HtmlResponse(request.url, body=LISTING.encode(), encoding="utf-8", request=request)
     followed = list(spider.parse_listing(response))
     assert [r.url for r in followed] == ["http://www.a.gov.cn/xwzx/202601/t20260116_1.html"]
@@ -101,6 +101,13 @@ def spider_with_database(tmp_path: Path) -> tuple[PortalSpider, list[tuple[str, 
 
     spider.crawler.signals.connect(record, signal=fetch_failed, weak=False)
     return spider, failures
+
+
+def listing_request(url: str, chain: str, depth: int = 1) -> Request:
+    """A listing request as the spider makes it: its chain, its depth in the chain, the page."""
+    return Request(
+        url, meta={"portalcrawl_chain": chain, "portalcrawl_depth": depth, "portalcrawl_page": url}
+    )
 
 
 def article_response(
@@ -201,7 +208,7 @@ def test_listing_skips_known_articles_remembered_links_and_documents(tmp_path: P
     </ul></body></html>"""
     chain = ListingChain("http://www.a.gov.cn/xwzx/", None, False)
     spider.chains[chain.start_url] = chain
-    request = Request(chain.start_url, meta={"portalcrawl_chain": chain.start_url})
+    request = listing_request(chain.start_url, chain.start_url)
     response = HtmlResponse(chain.start_url, body=html.encode(), encoding="utf-8", request=request)
     assert [r.url for r in spider.parse_listing(response)] == [ARTICLE_URL]
     assert spider.crawler.stats.get_value("portalcrawl/spider/known_skipped") == 2
@@ -219,7 +226,7 @@ def test_only_listings_read_to_their_end_become_complete(tmp_path: Path) -> None
         chain.article_links = 10
         spider.chains[chain.start_url] = chain
         page = chain.start_url + "index_1.html"
-        request = Request(page, meta={"portalcrawl_chain": chain.start_url})
+        request = listing_request(page, chain.start_url, depth=2)
         list(spider.listing_failed(http_error(HtmlResponse(page, status=status, body=b"", request=request))))
     spider.closed("finished")
     reopened = database.open_database(tmp_path / "portalcrawl.db")
@@ -270,7 +277,7 @@ def test_recheck_days_refetches_known_articles_once_the_listing_is_old_enough(
     html = f'<ul class="list"><li><a href="{ARTICLE_URL}">市政府召开常务会议研究部署</a> 2026-01-16</li>'
     html += '<li><a href="./202601/t20260115_2.html">市政府召开全体会议研究部署</a> 2026-01-15</li></ul>'
     html += '<a href="index_1.html">下一页</a>'
-    request = Request(start_url, meta={"portalcrawl_chain": start_url})
+    request = listing_request(start_url, start_url)
     followed = [
         r.url for r in spider.parse_listing(HtmlResponse(start_url, body=html.encode(), request=request))
     ]

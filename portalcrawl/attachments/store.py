@@ -14,7 +14,7 @@ import sqlite_utils
 
 from portalcrawl.attachments.readers import Extraction
 from portalcrawl.attachments.sniff import EXTENSION_OF_KIND
-from portalcrawl.database import bigram_document, now_iso
+from portalcrawl.database import bigram_document, now_iso, write_transaction
 
 # Outcomes of a link (attachments.status). `linked`: recorded only; the others say what a fetch found.
 LINK_STATUSES = (
@@ -91,7 +91,7 @@ def record_links(
     rows = [(article_url, link["url"], link.get("name"), run_id, run_id) for link in links if link.get("url")]
     if not rows:
         return
-    with db.atomic():
+    with write_transaction(db):
         db.conn.executemany(
             "INSERT INTO attachments (article_url, url, name, first_seen_run_id, last_run_id) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT(article_url, url) DO UPDATE SET "
@@ -133,7 +133,7 @@ def record_outcome(
     """Set the outcome of ``url`` on the rows of the given articles."""
     if outcome.status not in LINK_STATUSES:
         raise ValueError(f"unknown attachment status {outcome.status!r}")
-    with db.atomic():
+    with write_transaction(db):
         db.conn.executemany(
             "UPDATE attachments SET status = ?, http_status = ?, content_type = ?, server_name = ?, "
             "sha256 = ?, error = ?, fetched_at = ? WHERE url = ? AND article_url = ?",
@@ -155,7 +155,7 @@ def record_outcome(
 
 
 def record_file(db: sqlite_utils.Database, sha256: str, size: int, kind: str, path: str) -> None:
-    with db.atomic():
+    with write_transaction(db):
         db.conn.execute(
             "INSERT OR IGNORE INTO files (sha256, bytes, kind, path, stored_at) VALUES (?, ?, ?, ?, ?)",
             (sha256, size, kind, path, now_iso()),
@@ -174,7 +174,7 @@ def record_text(db: sqlite_utils.Database, sha256: str, result: Extraction) -> N
     """Store a file's text; the trigram index follows by trigger, the bigram index is written here."""
     if result.status not in EXTRACT_STATUSES:
         raise ValueError(f"unknown extraction status {result.status!r}")
-    with db.atomic():
+    with write_transaction(db):
         found = db.conn.execute("SELECT id, text FROM files WHERE sha256 = ?", (sha256,)).fetchone()
         if found is None:
             raise ValueError(f"no file {sha256}")

@@ -30,6 +30,8 @@ COMMAND_MODULES = (
     "merge",
     "datasette",
     "diagnose",
+    "worker",
+    "dispatch",
 )
 
 EXIT_OK = 0

@@ -24,6 +24,7 @@ from portalcrawl.extract.encoding import normalize_encoding
 from portalcrawl.extract.listing import DOCUMENT_URL, Listing, ListingRequest, extract_listing
 from portalcrawl.extract.selectors import missed_selectors
 from portalcrawl.items import Article
+from portalcrawl.listing_resume import ResumePoint
 from portalcrawl.pages import ARTICLE, LISTING, capture_response
 from portalcrawl.profiles import ProfileError
 from portalcrawl.signals import fetch_failed, page_fetched
@@ -64,6 +65,25 @@ class ListingChain:
     # The latest page's pager candidates, checked only when taken: a script pager lists up to 500
     # further pages on every page, and checking them all each time made paging quadratic.
     queue: list[str | ListingRequest] = field(default_factory=list)
+    # Resuming a listing never paged to its end: where the last unfinished run got to, and whether
+    # this run has jumped there yet (after re-reading the first pages for new articles).
+    resume: ResumePoint | None = None
+    jumped: bool = False
+    # Listing pages fetched this run by depth in the chain, and their articles not yet dealt with.
+    head_queue: tuple[int, list[str | ListingRequest]] | None = None
+    fetched: dict[int, str | ListingRequest] = field(default_factory=dict)
+    outstanding: dict[int, int] = field(default_factory=dict)
+
+    def settled_depth(self) -> int:
+        """The deepest page of this run's segment (from page 1, or from the resume page) below which
+        every listed article was stored, skipped or failed; 0 if none."""
+        first = self.resume.depth if self.resume and self.jumped else 1
+        settled = 0
+        for depth in sorted(d for d in self.fetched if d >= first):
+            if self.outstanding.get(depth) or (settled and depth != settled + 1):
+                break
+            settled = depth
+        return settled
 
 
 def _candidate_key(candidate: str | ListingRequest) -> str:
@@ -155,9 +175,19 @@ class PortalSpider(scrapy.Spider):
             self.db = database.open_database(self.db_path)
         for start_url in self.profile.start_urls:
             chain = ListingChain(start_url, *self._listing_trust(start_url))
+            chain.resume = self._resume_point(chain)
             self.chains[start_url] = chain
             chain.visited.add(_candidate_key(start_url))
-            yield self._listing_request(chain, start_url)
+            yield self._listing_request(chain, start_url, depth=1)
+
+    def _resume_point(self, chain: ListingChain) -> ResumePoint | None:
+        """Where an unfinished earlier run got to, for a listing never paged to its end (not --full)."""
+        if self.db is None or self.full or chain.trusted_run_id is not None:
+            return None
+        state = database.get_listing_state(self.db, self.profile.slug, chain.start_url)
+        if not state or not state.get("resume_depth") or not state.get("resume_page"):
+            return None
+        return ResumePoint.from_json(int(state["resume_depth"]), state["resume_page"])
 
     def _listing_trust(self, start_url: str) -> tuple[int | None, bool]:
         """The run up to which "all known" may stop this listing, and whether known articles are due."""
@@ -174,8 +204,14 @@ class PortalSpider(scrapy.Spider):
             recheck_due = datetime.now(UTC) - completed >= timedelta(days=self.profile.recheck_days)
         return int(state["last_complete_run_id"]), recheck_due
 
-    def _listing_request(self, chain: ListingChain, candidate: str | ListingRequest) -> scrapy.Request:
-        meta = {"portalcrawl_chain": chain.start_url}
+    def _listing_request(
+        self, chain: ListingChain, candidate: str | ListingRequest, *, depth: int
+    ) -> scrapy.Request:
+        meta = {
+            "portalcrawl_chain": chain.start_url,
+            "portalcrawl_depth": depth,
+            "portalcrawl_page": candidate,
+        }
         if isinstance(candidate, str):
             return scrapy.Request(
                 candidate, callback=self.parse_listing, errback=self.listing_failed, meta=meta
@@ -194,6 +230,9 @@ class PortalSpider(scrapy.Spider):
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
         chain = self.chains[response.meta["portalcrawl_chain"]]
+        depth = response.meta["portalcrawl_depth"]
+        chain.fetched[depth] = response.meta["portalcrawl_page"]
+        chain.outstanding[depth] = 0
         chain.failures = 0
         chain.pages += 1
         self.crawler.stats.inc_value("portalcrawl/spider/listing_pages")
@@ -220,8 +259,14 @@ class PortalSpider(scrapy.Spider):
             if self._older_than_since(listing.dates.get(link)):
                 self.crawler.stats.inc_value("portalcrawl/spider/since_skipped")
                 continue
-            yield self._article_request(link, response.url, listing.dates.get(link))
+            chain.outstanding[depth] += 1
+            yield self._article_request(link, response.url, listing.dates.get(link), (chain.start_url, depth))
 
+        if chain.resume and not chain.jumped:
+            jump = self._resume_jump(chain, depth, links, known)
+            if jump is not None:
+                yield jump
+                return
         stop = self._stop_reason(chain, listing, links, new_in_run, due)
         if stop:
             self.logger.info("listing %s: stopped after %d pages: %s", chain.start_url, chain.pages, stop)
@@ -233,7 +278,34 @@ class PortalSpider(scrapy.Spider):
             self._is_new_candidate(chain, c) for c in candidates
         ):
             chain.queue = candidates
-        yield from self._follow(chain)
+        yield from self._follow(chain, depth + 1)
+
+    def _resume_jump(
+        self, chain: ListingChain, depth: int, links: list[str], known: set[str]
+    ) -> scrapy.Request | None:
+        """Once the first pages bring nothing new, the request for the page the last run got to."""
+        assert chain.resume is not None
+        if depth >= chain.resume.depth:
+            # Paged down to it anyway (few pages, or every page new): carry on from here.
+            chain.jumped = True
+            return None
+        if not links or not all(link in known for link in links):
+            return None
+        chain.jumped = True
+        target = chain.resume
+        self.logger.info(
+            "listing %s: nothing new on page %d, resuming at page %d", chain.start_url, depth, target.depth
+        )
+        self.crawler.stats.inc_value("portalcrawl/spider/listing_resumed")
+        # Kept in case the page is gone; a queue that holds the page (data groups) goes on after it.
+        chain.head_queue = (depth, chain.queue)
+        keys = [_candidate_key(candidate) for candidate in chain.queue]
+        target_key = _candidate_key(target.page)
+        chain.queue = chain.queue[keys.index(target_key) + 1 :] if target_key in keys else []
+        chain.visited.add(target_key)
+        request = self._listing_request(chain, target.page, depth=target.depth)
+        request.meta["portalcrawl_resume_jump"] = True
+        return request
 
     def _stop_reason(
         self, chain: ListingChain, listing: Listing, links: list[str], new: list[str], due: bool
@@ -271,17 +343,17 @@ class PortalSpider(scrapy.Spider):
             is_fetchable_url(url, self.domains, self.ports) and _candidate_key(candidate) not in chain.visited
         )
 
-    def _follow(self, chain: ListingChain) -> Iterator[scrapy.Request]:
+    def _follow(self, chain: ListingChain, depth: int) -> Iterator[scrapy.Request]:
         while chain.queue:
             candidate = chain.queue.pop(0)
             if not self._is_new_candidate(chain, candidate):
                 continue
             chain.visited.add(_candidate_key(candidate))
-            yield self._listing_request(chain, candidate)
+            yield self._listing_request(chain, candidate, depth=depth)
             return
 
     def _listing_error(
-        self, chain: ListingChain, url: str, status: int | None, reason: str
+        self, chain: ListingChain, url: str, status: int | None, reason: str, depth: int
     ) -> Iterator[scrapy.Request]:
         chain.failures += 1
         if url == chain.start_url or chain.pages == 0:
@@ -296,16 +368,25 @@ class PortalSpider(scrapy.Spider):
             self.crawler.stats.inc_value("portalcrawl/spider/listing_errors")
             self.crawler.signals.send_catch_log(fetch_failed, url=url, status=status, reason=reason)
         if chain.failures < MAX_CONSECUTIVE_LISTING_FAILURES:
-            yield from self._follow(chain)
+            yield from self._follow(chain, depth)
 
     def listing_failed(self, failure: Failure) -> Iterator[scrapy.Request]:
         request = failure.request  # type: ignore[attr-defined]
         chain = self.chains[request.meta["portalcrawl_chain"]]
         status, reason = _failure_status(failure)
+        if request.meta.get("portalcrawl_resume_jump") and chain.head_queue is not None:
+            # The page the last run got to is gone: page on from the first pages instead.
+            self.logger.info(
+                "listing %s: resume page %s failed (%s); paging on", chain.start_url, request.url, reason
+            )
+            chain.resume, chain.jumped = None, False
+            depth, chain.queue = chain.head_queue
+            yield from self._follow(chain, depth + 1)
+            return
         if reason.startswith(SELF_REPORTED_REFUSALS):
             chain.interrupted = True
             return
-        yield from self._listing_error(chain, request.url, status, reason)
+        yield from self._listing_error(chain, request.url, status, reason, request.meta["portalcrawl_depth"])
 
     def _article_links(self, listing: Listing) -> list[str]:
         pattern = self.article_url_pattern
@@ -342,7 +423,9 @@ class PortalSpider(scrapy.Spider):
 
     # -- articles --------------------------------------------------------------------------------
 
-    def _article_request(self, url: str, listing_url: str, listing_date: str | None) -> scrapy.Request:
+    def _article_request(
+        self, url: str, listing_url: str, listing_date: str | None, listed_at: tuple[str, int]
+    ) -> scrapy.Request:
         return scrapy.Request(
             url,
             callback=self.parse_article,
@@ -352,13 +435,24 @@ class PortalSpider(scrapy.Spider):
             # another host silently, without calling the errback that records it.
             dont_filter=True,
             cb_kwargs={"article_url": url, "listing_url": listing_url, "listing_date": listing_date},
+            meta={"portalcrawl_listed_at": listed_at},
         )
+
+    def _settle(self, meta: dict[str, Any]) -> None:
+        """An article of a listing page is dealt with (handed to the pipelines, skipped or failed).
+
+        A request not made from a listing page (``scrapy parse``, a test) has no page to settle.
+        """
+        if "portalcrawl_listed_at" in meta:
+            start_url, depth = meta["portalcrawl_listed_at"]
+            self.chains[start_url].outstanding[depth] -= 1
 
     def parse_article(
         self, response: Response, article_url: str, listing_url: str, listing_date: str | None
     ) -> Iterator[Article | scrapy.Request]:
         article = self._extract_page(response, article_url, remember_skips=True)
         if article is None:
+            self._settle(response.meta)
             return
         self._count_missed_selectors(article)
         self._keep_page(response, ARTICLE, article.fetched_at, article_url)
@@ -371,17 +465,18 @@ class PortalSpider(scrapy.Spider):
         pages = [page for page in article.page_urls[1:] if page != response.url]
         if not pages:
             yield article
+            self._settle(response.meta)
             return
-        yield self._continuation_request(article, [], pages)
+        yield self._continuation_request(article, [], pages, response.meta.get("portalcrawl_listed_at"))
 
     def _continuation_request(
-        self, first: Article, others: list[Article], pages: list[str]
+        self, first: Article, others: list[Article], pages: list[str], listed_at: tuple[str, int] | None
     ) -> scrapy.Request:
+        meta: dict[str, Any] = {"portalcrawl_pages": (first, others, pages[1:])}
+        if listed_at is not None:
+            meta["portalcrawl_listed_at"] = listed_at
         return scrapy.Request(
-            pages[0],
-            callback=self.parse_continuation,
-            errback=self.continuation_failed,
-            meta={"portalcrawl_pages": (first, others, pages[1:])},
+            pages[0], callback=self.parse_continuation, errback=self.continuation_failed, meta=meta
         )
 
     def parse_continuation(self, response: Response) -> Iterator[Article | scrapy.Request]:
@@ -393,9 +488,12 @@ class PortalSpider(scrapy.Spider):
             self._keep_page(response, ARTICLE, page.fetched_at, first.url, page_number=len(others) + 2)
             others = [*others, page]
         if remaining and page is not None:
-            yield self._continuation_request(first, others, remaining)
+            yield self._continuation_request(
+                first, others, remaining, response.meta.get("portalcrawl_listed_at")
+            )
             return
         yield article_extraction.merge_pages(first, others)
+        self._settle(response.meta)
 
     def continuation_failed(self, failure: Failure) -> Iterator[Article]:
         request = failure.request  # type: ignore[attr-defined]
@@ -404,6 +502,7 @@ class PortalSpider(scrapy.Spider):
         if not reason.startswith(SELF_REPORTED_REFUSALS):
             self._fetch_failed(request.url, status, reason)
         yield article_extraction.merge_pages(first, others)
+        self._settle(request.meta)
 
     def _extract_page(
         self, response: Response, article_url: str, *, remember_skips: bool = False
@@ -471,6 +570,7 @@ class PortalSpider(scrapy.Spider):
 
     def article_failed(self, failure: Failure) -> None:
         request = failure.request  # type: ignore[attr-defined]
+        self._settle(request.meta)
         article_url = request.cb_kwargs.get("article_url", request.url)
         status, reason = _failure_status(failure)
         if reason == ROBOTS_REFUSAL:
@@ -522,6 +622,7 @@ class PortalSpider(scrapy.Spider):
         run_id = self.crawler.stats.get_value("portalcrawl/run_id")
         if self.db is None:
             return
+        completed: set[str] = set()
         if reason == "finished" and run_id:
             dead = dead_column_reason(self.crawler.stats.get_stats())
             for start_url, chain in self.chains.items():
@@ -534,4 +635,20 @@ class PortalSpider(scrapy.Spider):
                     )
                 else:
                     database.mark_listing_complete(self.db, self.profile.slug, start_url, int(run_id))
+                    completed.add(start_url)
+        if run_id:
+            self._save_resume_points(completed, int(run_id))
         self.db.close()
+
+    def _save_resume_points(self, completed: set[str], run_id: int) -> None:
+        """For each listing never paged to its end that this run got deeper into, where to resume."""
+        for start_url, chain in self.chains.items():
+            if self.full or chain.trusted_run_id is not None or start_url in completed:
+                continue
+            depth = chain.settled_depth()
+            if depth > (chain.resume.depth if chain.resume else 0):
+                page = ResumePoint(depth, chain.fetched[depth])
+                database.save_listing_resume(
+                    self.db, self.profile.slug, start_url, depth=depth, page=page.to_json(), run_id=run_id
+                )
+                self.logger.info("listing %s: the next run resumes at page %d", start_url, depth)

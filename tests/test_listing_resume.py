@@ -1,0 +1,100 @@
+"""A listing never paged to its end resumes where the interrupted run got to, after a look at the top."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import sqlite_utils
+
+from portalcrawl.extract.listing import ListingRequest
+from portalcrawl.listing_resume import ResumePoint
+from portalcrawl.spiders.portal import ListingChain
+from tests.conftest import CrawlRunner, PortalFactory
+
+PORTAL_TOML = """\
+name = "示例市人民政府"
+site_code = "4300000002"
+
+[[columns]]
+name = "jrjj"
+title = "今日聚焦"
+family = "trs"
+path = "/xwzx/jrjj/"
+articles = 90
+per_page = 5
+first_id = 5661600
+"""
+
+
+def listing_pages(requests: list[tuple[str, str, int]]) -> list[str]:
+    return [path for _, path, _ in requests if path.startswith("/xwzx/jrjj/") and "/t20" not in path]
+
+
+def stored(db_path: Path) -> set[str]:
+    return {row[0] for row in sqlite_utils.Database(db_path).execute("select url from articles")}
+
+
+def test_an_interrupted_first_crawl_resumes_at_its_deepest_settled_page(
+    tmp_path: Path, portal_server: PortalFactory, run_crawl: CrawlRunner, tmp_db: Path
+) -> None:
+    portal = tmp_path / "portal"
+    portal.mkdir()
+    (portal / "portal.toml").write_text(PORTAL_TOML, encoding="utf-8")
+    server = portal_server(str(portal))
+    args = ["-a", f"url={server.start_url('jrjj')}"]
+
+    first = run_crawl(args, tmp_db, CLOSESPIDER_PAGECOUNT="45", CONCURRENT_REQUESTS_PER_DOMAIN="1")
+
+    assert first.returncode == 0, first.stderr[-2000:]
+    db = sqlite_utils.Database(tmp_db)
+    (state,) = db["listing_state"].rows
+    assert state["last_complete_run_id"] is None and state["resume_run_id"] == 1
+    depth = state["resume_depth"]
+    reached = listing_pages(server.requests)
+    assert 3 <= depth <= len(reached) < 18
+    point = ResumePoint.from_json(depth, state["resume_page"])
+    assert point is not None and point.page == server.url(reached[depth - 1])
+    # Every article listed down to the resume page is archived: nothing between is skipped later.
+    expected = server.expected_articles("jrjj")
+    assert {e["url"] for e in expected[: depth * 5]} <= stored(tmp_db)
+    db.close()
+
+    # Three new articles at the top: page 1 has them, page 2 only known ones, then the jump.
+    server.add_articles("jrjj", 3)
+    server.reset_requests()
+    second = run_crawl(args, tmp_db, CONCURRENT_REQUESTS_PER_DOMAIN="1")
+
+    assert second.returncode == 0, second.stderr[-2000:]
+    pages = listing_pages(server.requests)
+    assert pages[:3] == ["/xwzx/jrjj/", "/xwzx/jrjj/index_1.html", f"/xwzx/jrjj/index_{depth - 1}.html"]
+    # Page k is index_{k-1}.html; 93 articles make 19 pages.
+    assert not {f"/xwzx/jrjj/index_{k - 1}.html" for k in range(3, depth)} & set(pages)
+    assert {f"/xwzx/jrjj/index_{k - 1}.html" for k in range(depth, 20)} <= set(pages)
+    assert stored(tmp_db) == {e["url"] for e in server.expected_articles("jrjj")}
+    db = sqlite_utils.Database(tmp_db)
+    (state,) = db["listing_state"].rows
+    assert (state["last_complete_run_id"], state["resume_depth"], state["resume_page"]) == (2, None, None)
+    runs = [json.loads(row[0]) for row in db.execute("select args from crawl_runs")]
+    assert len(runs) == 2
+    db.close()
+
+
+def test_the_resume_point_stops_below_the_first_page_with_an_article_not_dealt_with() -> None:
+    chain = ListingChain("http://a.gov.cn/xwzx/", None, False)
+    chain.fetched = {depth: f"http://a.gov.cn/xwzx/index_{depth}.html" for depth in (1, 2, 3, 4)}
+    chain.outstanding = {1: 0, 2: 0, 3: 1, 4: 0}
+    assert chain.settled_depth() == 2
+    # After a jump to page 10 only the pages from there count; the top pages are re-read next time.
+    chain.resume, chain.jumped = ResumePoint(10, "http://a.gov.cn/xwzx/index_10.html"), True
+    chain.fetched.update({10: "p10", 11: "p11", 13: "p13"})
+    assert chain.settled_depth() == 11
+    chain.outstanding[10] = 2
+    assert chain.settled_depth() == 0
+
+
+def test_a_resume_point_round_trips_a_data_request() -> None:
+    request = ListingRequest("POST", "http://a.gov.cn/module/web/jpage/dataproxy.jsp", {"startrecord": "91"})
+    point = ResumePoint(3, request)
+    assert ResumePoint.from_json(3, point.to_json()) == point
+    assert ResumePoint.from_json(3, '{"unknown": 1}') is None
