@@ -133,7 +133,8 @@ def store_pages(
     if not captures:
         return 0
     conn = db.conn
-    bodies = {capture.sha256: capture.body for capture, _ in captures}
+    digests_of = [(capture, article_fetched_at, capture.sha256) for capture, article_fetched_at in captures]
+    bodies = {digest: capture.body for capture, _, digest in digests_of}
     known: set[str] = set()
     digests = list(bodies)
     for start in range(0, len(digests), 500):
@@ -170,9 +171,9 @@ def store_pages(
                     capture.status,
                     json.dumps(capture.headers, ensure_ascii=False),
                     capture.fetched_at,
-                    capture.sha256,
+                    digest,
                 )
-                for capture, article_fetched_at in captures
+                for capture, article_fetched_at, digest in digests_of
             ],
         )
     return sum(len(blob) for _, _, blob in new_blobs)

@@ -194,6 +194,12 @@ def test_show_prints_the_raw_page_the_decoded_html_and_the_text(
     assert body_text.split("\n")[0][:10] in html.stdout.decode("utf-8")
     text = show(db, url, "--text")
     assert text.stdout.decode("utf-8").rstrip("\n") == body_text
+    # A listing page is shown too: its newest capture.
+    listing = server.start_url("trs")
+    listing_raw = show(db, listing, "--raw")
+    assert listing_raw.returncode == 0, listing_raw.stderr
+    assert listing_raw.stdout == served(listing)
+    assert b"kind: listing" in show(db, listing).stdout
     missing = show(db, server.url("/no/such/page.html"))
     assert missing.returncode == 1
     assert b"no article or page archived" in missing.stderr

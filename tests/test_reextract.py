@@ -128,9 +128,10 @@ def test_reextract_runs_the_crawls_normalising_pipelines_and_nothing_that_fetche
 
 
 def test_reextract_without_an_archive_or_with_a_bad_date_is_one_line(tmp_path: Path) -> None:
-    missing = portalcrawl("reextract", "--db", str(tmp_path / "none.db"))
+    missing = portalcrawl("reextract", "--db", str(tmp_path / "missing" / "none.db"))
     assert missing.returncode == 2
     assert missing.stderr.startswith("portalcrawl reextract: error: no database at")
+    assert not (tmp_path / "missing").exists()
     bad = portalcrawl("reextract", "--since", "yesterday", "--db", str(tmp_path / "none.db"))
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr
