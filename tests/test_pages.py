@@ -477,3 +477,55 @@ def count_stored(db_path: Path) -> int:
             return int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
     except sqlite3.OperationalError:
         return 0
+
+
+def test_an_archive_from_before_raw_pages_is_migrated_and_its_articles_have_no_pages(tmp_path: Path) -> None:
+    from portalcrawl import database
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    before_pages = database.MIGRATIONS.index(database._create_pages)
+    for step in database.MIGRATIONS[:before_pages]:
+        step(conn)
+    conn.execute("INSERT INTO metadata VALUES ('schema_version', ?)", (str(before_pages),))
+    url = "https://www.example.gov.cn/xwzx/202601/t20260116_1.html"
+    conn.execute(
+        "INSERT INTO articles (url, site, title, body_text, fetched_at, first_seen_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            url,
+            "example",
+            "市政府召开常务会议",
+            "会议研究部署智慧城市建设。",
+            "2026-01-16T02:00:00+00:00",
+            "2026-01-16",
+        ),
+    )
+    conn.commit()
+    conn.close()
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "portalcrawl", *args, "--db", str(path)],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=60,
+            check=False,
+        )
+
+    reextracted = cli("reextract")
+    assert reextracted.returncode == 0, reextracted.stderr
+    assert reextracted.stdout.startswith("1 articles, 0 with stored pages (0 pages); 0 rows changed")
+    assert "1 without stored pages" in reextracted.stdout
+    shown = cli("show", url)
+    assert shown.returncode == 0
+    assert "no raw page kept for this article" in shown.stdout
+    assert cli("show", url, "--raw").returncode == 1
+    assert "0 pages written" in cli("export", "--format", "warc", "-o", str(tmp_path / "a.warc.gz")).stderr
+    assert rows(path, "SELECT value FROM metadata WHERE key = 'schema_version'")[0][0] == str(
+        database.SCHEMA_VERSION
+    )
+    assert rows(path, "SELECT count(*) FROM pages")[0][0] == 0
