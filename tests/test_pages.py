@@ -529,3 +529,30 @@ def test_an_archive_from_before_raw_pages_is_migrated_and_its_articles_have_no_p
         database.SCHEMA_VERSION
     )
     assert rows(path, "SELECT count(*) FROM pages")[0][0] == 0
+
+
+def test_an_unknown_keep_pages_value_stops_scrapy_crawl_too(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scrapy",
+            "crawl",
+            "portal",
+            "-a",
+            "url=http://127.0.0.1:9/",
+            *BAD_KEEP,
+            "-s",
+            f"PORTALCRAWL_DB_PATH={tmp_path}/a.db",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "error: PORTALCRAWL_KEEP_PAGES: expected one of all, articles, off, got 'some'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "a.db").exists()
