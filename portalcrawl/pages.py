@@ -151,7 +151,8 @@ def store_pages(
         if digest not in known
     ]
     with db.atomic():
-        conn.executemany("INSERT INTO pages (sha256, size, data) VALUES (?, ?, ?)", new_blobs)
+        # OR IGNORE: a `scrapy crawl` of another site (no crawl lock) may have stored the same body since.
+        conn.executemany("INSERT OR IGNORE INTO pages (sha256, size, data) VALUES (?, ?, ?)", new_blobs)
         conn.executemany(
             f"INSERT OR IGNORE INTO page_captures ({', '.join(CAPTURE_COLUMNS)}) "
             f"VALUES ({', '.join('?' * len(CAPTURE_COLUMNS))})",
