@@ -115,6 +115,14 @@ def test_reextract_updates_exactly_the_rows_a_selector_change_affects_without_a_
     assert "0 rows changed" in again.stdout
     assert server.requests == []
 
+    # A profile that no longer loads stops the run before anything is written, in one line.
+    write_profile(sites, server, '[selectors]\ntitle = "h1"\ntitel = "h1"\n')
+    broken = portalcrawl("reextract", "--db", str(db), "--dir", str(sites))
+    assert broken.returncode == 2
+    assert broken.stderr.startswith("portalcrawl reextract: error: ") and "titel" in broken.stderr
+    assert len(broken.stderr.strip().splitlines()) == 1
+    assert articles(db) == after
+
 
 def test_reextract_runs_the_crawls_normalising_pipelines_and_nothing_that_fetches() -> None:
     settings = Settings()
