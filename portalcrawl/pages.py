@@ -316,7 +316,7 @@ def stored_response(page: StoredPage) -> Response:
     decoded with the encoding the crawl's encoding middleware chose."""
     headers = Headers()
     for name, value in page.headers:
-        headers.appendlist(name, value)
+        headers.appendlist(name.encode(HEADER_CODEC), value.encode(HEADER_CODEC))
     response_class = responsetypes.from_args(headers=headers, url=page.final_url, body=page.body)
     response = response_class(url=page.final_url, status=page.status, headers=headers, body=page.body)
     encoding = better_encoding(response)
