@@ -1,6 +1,6 @@
 """What keeping raw pages costs: archive bytes per article with and without, zstd levels, reextract pages/s.
 
-Usage: python benchmarks/pages.py [--levels 3,9,19]
+Usage: python benchmarks/pages.py [--levels 3,9,19] [--crawl-articles 1000 --rounds 4]
 
 1. Demo portal: `scrapy crawl portal` of every column of the bundled demo portal, once with
    PORTALCRAWL_KEEP_PAGES=all, once with =off, into fresh archives; the files' bytes (after VACUUM)
@@ -13,6 +13,8 @@ Usage: python benchmarks/pages.py [--levels 3,9,19]
    and with a dictionary trained on half of the pages (tested on the other half).
 4. `reextract` on both archives: pages re-extracted per second (dry run, nothing written; then for real
    on the demo archive, where nothing changes).
+5. With --crawl-articles N: CPU ms per article of the crawler process crawling N articles with
+   KEEP_PAGES=all and =off, alternating for --rounds rounds (what keeping pages costs the crawl).
 
 CPU-bound figures are process CPU time; the machine may be shared with other work.
 """
@@ -181,9 +183,62 @@ def reextract_rate(label: str, db: sqlite_utils.Database, settings: Settings, *,
     )
 
 
+def crawl_cpu(articles: int, rounds: int) -> None:
+    """CPU ms per article of `scrapy crawl portal` with KEEP_PAGES=all and =off, alternating."""
+    figures: dict[str, list[float]] = {"all": [], "off": []}
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        PortalServer(ROOT / "tests" / "portals" / "trs", articles=articles) as server,
+    ):
+        for round_number in range(rounds):
+            order = ("all", "off") if round_number % 2 == 0 else ("off", "all")
+            for keep in order:
+                db = Path(tmp) / f"crawl-{keep}-{round_number}.db"
+                command = [
+                    sys.executable,
+                    "-m",
+                    "scrapy",
+                    "crawl",
+                    "portal",
+                    "-a",
+                    f"url={server.start_url('jrjj')}",
+                ]
+                crawl_settings = {
+                    **FAST,
+                    "CONCURRENT_REQUESTS": "16",
+                    "CONCURRENT_REQUESTS_PER_DOMAIN": "16",
+                    "PORTALCRAWL_MAX_PAGES": "100000",
+                    "PORTALCRAWL_DB_PATH": str(db),
+                    "PORTALCRAWL_KEEP_PAGES": keep,
+                    "LOG_LEVEL": "WARNING",
+                }
+                for name, value in crawl_settings.items():
+                    command += ["-s", f"{name}={value}"]
+                process = subprocess.Popen(
+                    command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+                )
+                _, _, usage = os.wait4(process.pid, 0)
+                conn = sqlite3.connect(db)
+                stored = conn.execute("SELECT count(*) FROM articles").fetchone()[0]
+                conn.close()
+                figures[keep].append((usage.ru_utime + usage.ru_stime) / max(stored, 1) * 1000)
+    print(f"\ncrawl of {articles} articles, CPU ms an article of the crawler process, {rounds} rounds")
+    for keep, values in figures.items():
+        each = ", ".join(f"{value:.2f}" for value in values)
+        print(f"  KEEP_PAGES={keep:<4} median {sorted(values)[len(values) // 2]:.2f}  (each round: {each})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--levels", default="1,3,6,9,12,19", help="zstd levels to compare")
+    parser.add_argument(
+        "--crawl-articles",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also time crawls of N articles, all vs off",
+    )
+    parser.add_argument("--rounds", type=int, default=4, help="crawl rounds with --crawl-articles")
     args = parser.parse_args()
     levels = [int(level) for level in args.levels.split(",")]
     print(
@@ -216,6 +271,8 @@ def main() -> None:
         report_archive("corpus article pages (one page per site, many sites)", corpus_all, corpus_off)
         zstd_table("demo portal pages", demo_bodies, levels)
         zstd_table("corpus pages", corpus_bodies, levels)
+    if args.crawl_articles:
+        crawl_cpu(args.crawl_articles, args.rounds)
 
 
 if __name__ == "__main__":

@@ -134,7 +134,8 @@ def store_pages(
     if not captures:
         return 0
     conn = db.conn
-    bodies = {capture.sha256: capture.body for capture, _ in captures}
+    digests_of = [(capture, article_fetched_at, capture.sha256) for capture, article_fetched_at in captures]
+    bodies = {digest: capture.body for capture, _, digest in digests_of}
     known: set[str] = set()
     digests = list(bodies)
     for start in range(0, len(digests), 500):
@@ -151,7 +152,8 @@ def store_pages(
         if digest not in known
     ]
     with write_transaction(db):
-        conn.executemany("INSERT INTO pages (sha256, size, data) VALUES (?, ?, ?)", new_blobs)
+        # OR IGNORE: a `scrapy crawl` of another site (no crawl lock) may have stored the same body since.
+        conn.executemany("INSERT OR IGNORE INTO pages (sha256, size, data) VALUES (?, ?, ?)", new_blobs)
         conn.executemany(
             f"INSERT OR IGNORE INTO page_captures ({', '.join(CAPTURE_COLUMNS)}) "
             f"VALUES ({', '.join('?' * len(CAPTURE_COLUMNS))})",
@@ -171,9 +173,9 @@ def store_pages(
                     capture.status,
                     json.dumps(capture.headers, ensure_ascii=False),
                     capture.fetched_at,
-                    capture.sha256,
+                    digest,
                 )
-                for capture, article_fetched_at in captures
+                for capture, article_fetched_at, digest in digests_of
             ],
         )
     return sum(len(blob) for _, _, blob in new_blobs)
@@ -315,7 +317,7 @@ def stored_response(page: StoredPage) -> Response:
     decoded with the encoding the crawl's encoding middleware chose."""
     headers = Headers()
     for name, value in page.headers:
-        headers.appendlist(name, value)
+        headers.appendlist(name.encode(HEADER_CODEC), value.encode(HEADER_CODEC))
     response_class = responsetypes.from_args(headers=headers, url=page.final_url, body=page.body)
     response = response_class(url=page.final_url, status=page.status, headers=headers, body=page.body)
     encoding = better_encoding(response)

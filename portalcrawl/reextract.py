@@ -122,13 +122,18 @@ class Reextractor:
         self.sites_directory = sites_directory
         self.pipeline_paths = normalising_pipelines(settings)
         self._pipelines: dict[str, list[Any]] = {}
+        self._profiles: dict[str, SiteProfile] = {}
+
+    def profile(self, site: str) -> SiteProfile:
+        """The site's profile, read once a run; a profile that does not load raises ``ProfileError``."""
+        if site not in self._profiles:
+            self._profiles[site] = site_profile(site, self.sites_directory)
+        return self._profiles[site]
 
     def pipelines(self, site: str) -> list[Any]:
         # Pipelines read the profile (time zone) once; each site gets its own.
         if site not in self._pipelines:
-            crawler = cast(
-                "Crawler", _OfflineCrawler(self.settings, site_profile(site, self.sites_directory))
-            )
+            crawler = cast("Crawler", _OfflineCrawler(self.settings, self.profile(site)))
             self._pipelines[site] = [
                 build_from_crawler(load_object(path), crawler) for path in self.pipeline_paths
             ]
@@ -137,7 +142,7 @@ class Reextractor:
     def article(self, stored: dict[str, Any], pages: list[StoredPage]) -> Article:
         """The article as a crawl that fetched ``pages`` now would store it (raises when it would not)."""
         site = stored["site"]
-        profile = site_profile(site, self.sites_directory)
+        profile = self.profile(site)
         first = _extract_page(pages[0], profile)
         first.url = stored["url"]
         others = []
@@ -157,10 +162,12 @@ class Reextractor:
         return item
 
 
-def _article_ids(db: sqlite_utils.Database, site: str | None, since: str | None) -> list[int]:
+def _articles(db: sqlite_utils.Database, site: str | None, since: str | None) -> tuple[list[int], set[str]]:
+    """The ids of the matching articles, oldest first, and their sites."""
     conditions, args = article_filters(site, since)
     where = f" WHERE {' AND '.join(conditions)}" if conditions else ""
-    return [row[0] for row in db.conn.execute(f"SELECT id FROM articles{where} ORDER BY id", args)]
+    rows = db.conn.execute(f"SELECT id, site FROM articles{where} ORDER BY id", args).fetchall()
+    return [row[0] for row in rows], {row[1] for row in rows}
 
 
 def _chunks(ids: list[int]) -> Iterator[list[int]]:
@@ -190,7 +197,11 @@ def reextract(
     reextractor = Reextractor(settings, sites_directory)
     report = ReextractReport()
     columns = ", ".join(quote(name) for name in ("id", *ARTICLE_FIELDS, "last_run_id"))
-    for chunk in _chunks(_article_ids(db, site, since)):
+    ids, sites = _articles(db, site, since)
+    for each_site in sorted(sites):
+        # Before anything is written: a profile that does not load stops the run (ProfileError).
+        reextractor.pipelines(each_site)
+    for chunk in _chunks(ids):
         placeholders = ", ".join("?" * len(chunk))
         cursor = db.conn.execute(f"SELECT {columns} FROM articles WHERE id IN ({placeholders})", chunk)
         names = [description[0] for description in cursor.description]

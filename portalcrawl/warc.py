@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import http
-from datetime import datetime
+from datetime import UTC, datetime
 from io import BytesIO
 from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urlsplit
@@ -28,8 +28,8 @@ ORIGINAL_PREFIX = "X-Archive-Orig-"
 def warc_date(fetched_at: str) -> str:
     """A stored ISO fetch time as a WARC-Date (UTC, microseconds as WARC 1.1 allows)."""
     moment = datetime.fromisoformat(fetched_at)
-    if moment.utcoffset() is not None:
-        moment = (moment - moment.utcoffset()).replace(tzinfo=None)  # type: ignore[operator]
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
     return str(datetime_to_iso_date(moment, use_micros=True))
 
 

@@ -194,6 +194,12 @@ def test_show_prints_the_raw_page_the_decoded_html_and_the_text(
     assert body_text.split("\n")[0][:10] in html.stdout.decode("utf-8")
     text = show(db, url, "--text")
     assert text.stdout.decode("utf-8").rstrip("\n") == body_text
+    # A listing page is shown too: its newest capture.
+    listing = server.start_url("trs")
+    listing_raw = show(db, listing, "--raw")
+    assert listing_raw.returncode == 0, listing_raw.stderr
+    assert listing_raw.stdout == served(listing)
+    assert b"kind: listing" in show(db, listing).stdout
     missing = show(db, server.url("/no/such/page.html"))
     assert missing.returncode == 1
     assert b"no article or page archived" in missing.stderr
@@ -471,3 +477,82 @@ def count_stored(db_path: Path) -> int:
             return int(db.execute("SELECT count(*) FROM articles").fetchone()[0])
     except sqlite3.OperationalError:
         return 0
+
+
+def test_an_archive_from_before_raw_pages_is_migrated_and_its_articles_have_no_pages(tmp_path: Path) -> None:
+    from portalcrawl import database
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+    before_pages = database.MIGRATIONS.index(database._create_pages)
+    for step in database.MIGRATIONS[:before_pages]:
+        step(conn)
+    conn.execute("INSERT INTO metadata VALUES ('schema_version', ?)", (str(before_pages),))
+    url = "https://www.example.gov.cn/xwzx/202601/t20260116_1.html"
+    conn.execute(
+        "INSERT INTO articles (url, site, title, body_text, fetched_at, first_seen_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            url,
+            "example",
+            "市政府召开常务会议",
+            "会议研究部署智慧城市建设。",
+            "2026-01-16T02:00:00+00:00",
+            "2026-01-16",
+        ),
+    )
+    conn.commit()
+    conn.close()
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "portalcrawl", *args, "--db", str(path)],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=60,
+            check=False,
+        )
+
+    reextracted = cli("reextract")
+    assert reextracted.returncode == 0, reextracted.stderr
+    assert reextracted.stdout.startswith("1 articles, 0 with stored pages (0 pages); 0 rows changed")
+    assert "1 without stored pages" in reextracted.stdout
+    shown = cli("show", url)
+    assert shown.returncode == 0
+    assert "no raw page kept for this article" in shown.stdout
+    assert cli("show", url, "--raw").returncode == 1
+    assert "0 pages written" in cli("export", "--format", "warc", "-o", str(tmp_path / "a.warc.gz")).stderr
+    assert rows(path, "SELECT value FROM metadata WHERE key = 'schema_version'")[0][0] == str(
+        database.SCHEMA_VERSION
+    )
+    assert rows(path, "SELECT count(*) FROM pages")[0][0] == 0
+
+
+def test_an_unknown_keep_pages_value_stops_scrapy_crawl_too(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "scrapy",
+            "crawl",
+            "portal",
+            "-a",
+            "url=http://127.0.0.1:9/",
+            *BAD_KEEP,
+            "-s",
+            f"PORTALCRAWL_DB_PATH={tmp_path}/a.db",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "error: PORTALCRAWL_KEEP_PAGES: expected one of all, articles, off, got 'some'" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "a.db").exists()

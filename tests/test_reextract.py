@@ -115,6 +115,14 @@ def test_reextract_updates_exactly_the_rows_a_selector_change_affects_without_a_
     assert "0 rows changed" in again.stdout
     assert server.requests == []
 
+    # A profile that no longer loads stops the run before anything is written, in one line.
+    write_profile(sites, server, '[selectors]\ntitle = "h1"\ntitel = "h1"\n')
+    broken = portalcrawl("reextract", "--db", str(db), "--dir", str(sites))
+    assert broken.returncode == 2
+    assert broken.stderr.startswith("portalcrawl reextract: error: ") and "titel" in broken.stderr
+    assert len(broken.stderr.strip().splitlines()) == 1
+    assert articles(db) == after
+
 
 def test_reextract_runs_the_crawls_normalising_pipelines_and_nothing_that_fetches() -> None:
     settings = Settings()
@@ -128,9 +136,10 @@ def test_reextract_runs_the_crawls_normalising_pipelines_and_nothing_that_fetche
 
 
 def test_reextract_without_an_archive_or_with_a_bad_date_is_one_line(tmp_path: Path) -> None:
-    missing = portalcrawl("reextract", "--db", str(tmp_path / "none.db"))
+    missing = portalcrawl("reextract", "--db", str(tmp_path / "missing" / "none.db"))
     assert missing.returncode == 2
     assert missing.stderr.startswith("portalcrawl reextract: error: no database at")
+    assert not (tmp_path / "missing").exists()
     bad = portalcrawl("reextract", "--since", "yesterday", "--db", str(tmp_path / "none.db"))
     assert bad.returncode == 2
     assert "Traceback" not in bad.stderr

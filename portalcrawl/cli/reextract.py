@@ -47,18 +47,18 @@ def handle(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     settings = Settings()
     settings.setmodule("portalcrawl.settings", priority="project")
+    db, status = open_existing("reextract", args.db)
+    if db is None:
+        return status
     lock = CrawlLock(lock_path_for(args.db))
-    if not args.dry_run:
-        # A crawl writing the same rows meanwhile would compare against half-updated ones.
-        try:
-            lock.acquire()
-        except LockHeld as held:
-            print(f"portalcrawl reextract: {held}; try again later", file=sys.stderr)
-            return EXIT_TEMPFAIL
     try:
-        db, status = open_existing("reextract", args.db)
-        if db is None:
-            return status
+        if not args.dry_run:
+            # A crawl writing the same rows meanwhile would compare against half-updated ones.
+            try:
+                lock.acquire()
+            except LockHeld as held:
+                print(f"portalcrawl reextract: {held}; try again later", file=sys.stderr)
+                return EXIT_TEMPFAIL
         try:
             report = reextract(
                 db, settings, site=args.site, since=args.since, dry_run=args.dry_run, sites_directory=args.dir
@@ -66,9 +66,8 @@ def handle(args: argparse.Namespace) -> int:
         except ProfileError as error:
             print(f"portalcrawl reextract: error: {error}", file=sys.stderr)
             return EXIT_USAGE
-        finally:
-            db.close()
     finally:
+        db.close()
         lock.release()
     print(summary(report, dry_run=args.dry_run))
     return EXIT_OK

@@ -153,21 +153,14 @@ def _record(db: sqlite_utils.Database, article: dict[str, Any], pages: list[Stor
         (article["id"],),
     ).fetchall()
     rows = [
-        (replaced_at, fetched_at, (content_hash or "")[:12], title)
+        (fetched_at, replaced_at, (content_hash or "")[:12], title)
         for replaced_at, fetched_at, title, content_hash in versions
     ]
-    rows.append(
-        (
-            article["updated_at"] or article["first_seen_at"],
-            article["fetched_at"],
-            "current",
-            article["title"],
-        )
-    )
+    rows.append((article["fetched_at"], "(current)", (article["content_hash"] or "")[:12], article["title"]))
     lines += [
         "",
         "versions (oldest first):",
-        format_table(("stored", "fetched_at", "content", "title"), rows),
+        format_table(("fetched_at", "replaced_at", "content", "title"), rows),
     ]
     captures = db.conn.execute(
         "SELECT fetched_at, page_number, status, sha256, final_url FROM page_captures "

@@ -12,6 +12,7 @@ import argparse
 from scrapy.commands.crawl import Command as ScrapyCrawlCommand
 from scrapy.exceptions import UsageError
 
+from portalcrawl.pages import keep_pages_setting
 from portalcrawl.spiders.portal import PortalSpider
 
 
@@ -28,5 +29,9 @@ class Command(ScrapyCrawlCommand):
                 }
                 PortalSpider(**{**defaults, **opts.spargs})
             except UsageError as error:
+                raise UsageError(str(error), print_help=False) from None
+            try:
+                keep_pages_setting(self.settings.get("PORTALCRAWL_KEEP_PAGES"))
+            except ValueError as error:
                 raise UsageError(str(error), print_help=False) from None
         super().run(args, opts)
