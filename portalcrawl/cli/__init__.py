@@ -22,6 +22,8 @@ COMMAND_MODULES = (
     "export",
     "stats",
     "runs",
+    "errors",
+    "health",
     "state",
     "sites",
 )

@@ -24,6 +24,7 @@ from twisted.python.failure import Failure
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, EXIT_USAGE
 from portalcrawl.crawl_process import PortalCrawlerProcess, stats_of
 from portalcrawl.lock import CrawlLock, LockHeld, lock_path_for
+from portalcrawl.notify import NotifyError, check_notify_url, post, summary
 from portalcrawl.profiles import (
     ProfileError,
     SiteProfile,
@@ -122,6 +123,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--strict", action="store_true", help="exit 1 when any site is only partial")
     parser.add_argument(
+        "--notify",
+        metavar="URL",
+        help="POST a JSON summary to this webhook when a site fails (as the exit status counts failure)",
+    )
+    parser.add_argument(
         "--jobs",
         type=int,
         metavar="N",
@@ -137,6 +143,11 @@ def handle(args: argparse.Namespace) -> int:
             if args.jobs < 1:
                 raise ConfigError(f"--jobs {args.jobs}: must be a positive integer")
             settings.set("PORTALCRAWL_JOBS", args.jobs, priority="cmdline")
+        if args.notify:
+            try:
+                check_notify_url(args.notify)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
         jobs = plan_jobs(args, settings)
     except (ConfigError, ProfileError) as exc:
         print(f"portalcrawl: error: {exc}", file=sys.stderr)
@@ -158,7 +169,21 @@ def handle(args: argparse.Namespace) -> int:
     print(format_summary(results))
     if log_file:
         print(f"log: {log_file}")
-    return EXIT_FAILED if any(r.is_failure(strict=args.strict) for r in results) else EXIT_OK
+    failed = [r for r in results if r.is_failure(strict=args.strict)]
+    if failed and args.notify:
+        notify_failures(args.notify, str(db_path), failed, len(results))
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def notify_failures(url: str, db_path: str, failed: list[SiteResult], checked: int) -> None:
+    sites = [
+        {"site": r.site, "status": r.status, "reason": r.reason, "run_id": r.run_id, "errors": r.errors}
+        for r in failed
+    ]
+    try:
+        post(url, summary("crawl", db_path, sites, checked))
+    except NotifyError as error:
+        print(f"portalcrawl: {error}", file=sys.stderr)
 
 
 def locked_message(held: LockHeld, db_path: str | Path) -> str:
