@@ -47,6 +47,17 @@ exit status:
       closed early); with --strict, partial counts as failure too
   2   usage or configuration error: unknown site, invalid profile, bad -s NAME=VALUE, bad date or URL
   75  another crawl holds the lock on this database (<db>.lock); nothing was done, retry later
+
+site status (summary table, `portalcrawl runs`; the reason column says why):
+  ok       finished; "max_pages=N reached, K listings not complete" when a cap stopped paging (the
+           next run pages past it). Caps: --max-pages, the profile's max_pages, PORTALCRAWL_MAX_PAGES
+           (200); --full does not lift them
+  partial  stopped early (Ctrl-C, SIGTERM, a limit), or more than one URL in ten failed
+  failed   no_articles_found (listing pages without one article link), extraction_failed,
+           storage_error, killed (its process died), nothing fetched
+  blocked  answers were a WAF wall or rate limit
+
+The first Ctrl-C stops after in-flight requests and starts no further site; a second aborts.
 """
 
 
