@@ -187,3 +187,31 @@ def test_crawl_notify_posts_failed_sites_and_a_dead_webhook_is_one_line(
     assert unreachable.returncode == 1
     assert unreachable.stderr.startswith("portalcrawl: webhook http://127.0.0.1:9/hook unreachable: ")
     assert "Traceback" not in unreachable.stderr
+
+
+def test_a_field_that_stops_being_extracted_makes_a_site_unhealthy() -> None:
+    """The completeness rule on its own: new articles without a date where older ones had one."""
+    from datetime import UTC, datetime, timedelta
+
+    import sqlite_utils
+
+    from portalcrawl.database import open_database
+    from portalcrawl.health import site_health
+
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    db: sqlite_utils.Database = open_database(":memory:")
+    db.conn.execute(
+        "INSERT INTO crawl_runs (site, started_at, status) VALUES ('a', ?, 'ok')", (now.isoformat(),)
+    )
+    for n in range(40):
+        seen = now - timedelta(days=n, hours=1)
+        published = None if n < 6 else (seen - timedelta(hours=1)).isoformat()
+        db.conn.execute(
+            "INSERT INTO articles (url, site, title, published_at, source, body_text, first_seen_at) "
+            "VALUES (?, 'a', 't', ?, 's', 'b', ?)",
+            (f"http://a.gov.cn/{n}.html", published, seen.isoformat()),
+        )
+    health = site_health(db, "a", days=7, now=now)
+    assert health.missing["published_at"] == 6 / 7
+    assert health.usual_missing["published_at"] == 0
+    assert "published_at missing in 86% of 7 new articles (usually 0%)" in health.problems
