@@ -985,7 +985,10 @@ def fail_killed_runs(db: sqlite_utils.Database) -> list[int]:
     A crawl killed by SIGKILL, a second Ctrl-C, a crash or a reboot never finishes its row. The next
     crawl on the archive settles it, so that ``running`` only ever means running.
     """
-    rows = db.conn.execute("SELECT id, pid, started_at FROM crawl_runs WHERE status = 'running'").fetchall()
+    # This process's own runs (other sites of the same `portalcrawl crawl`) are alive by definition.
+    rows = db.conn.execute(
+        "SELECT id, pid, started_at FROM crawl_runs WHERE status = 'running' AND pid IS NOT ?", (os.getpid(),)
+    ).fetchall()
     killed = [
         run_id
         for run_id, pid, started_at in rows

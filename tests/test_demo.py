@@ -40,5 +40,9 @@ def test_demo_crawls_the_sample_portal_into_a_fresh_database(tmp_path: Path) -> 
     search_line = next(line for line in out.splitlines() if line.startswith("portalcrawl search "))
     assert search_line.endswith(" newest matches:")
     assert not search_line.endswith("→ 0 newest matches:")
+    # Every column shows errors 1: the withdrawn article each sample column lists; the output says so.
+    assert {run["errors"] for run in runs} == {1}
+    assert "Each sample column lists one withdrawn article that answers 404" in out
+    assert "portalcrawl errors --db" in out
     assert list((tmp_path / "output" / "logs").glob("demo-*.log"))
     assert elapsed < 60

@@ -197,3 +197,18 @@ def test_a_thousand_profiles_on_four_hosts_all_finish_ok(servers: list[ColumnSer
     assert sqlite_utils.Database(tmp_path / "a.db")["articles"].count == 3000
     assert max(host.traffic.most_in_flight for host in hosts) <= 2
     print(f"1000 profiles on 4 hosts: {elapsed:.1f} s")
+
+
+def test_jobs_bounds_how_many_sites_crawl_at_once(servers: list[ColumnServer], tmp_path: Path) -> None:
+    # One site per host address, so only --jobs (not the host gate) keeps them from overlapping.
+    hosts = [ColumnServer(f"127.0.0.{n}", articles=3, latency=0.05) for n in range(1, 7)]
+    servers.extend(hosts)
+    slugs = write_profiles(tmp_path / "sites", [host.column(0) for host in hosts])
+    result = crawl_all(tmp_path, "--jobs", "2", "-s", "DOWNLOAD_DELAY=0")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert statuses(tmp_path) == dict.fromkeys(slugs, "ok")
+    spans = [(min(t for t, _ in h.traffic.arrivals), max(t for t, _ in h.traffic.arrivals)) for h in hosts]
+    for start, _ in spans:
+        # Sites already fetching when this one sent its first request, and not done yet.
+        running = [s for s in spans if s[0] < start < s[1]]
+        assert len(running) <= 1, spans

@@ -24,6 +24,8 @@ COMMAND_MODULES = (
     "reextract",
     "stats",
     "runs",
+    "errors",
+    "health",
     "state",
     "sites",
     "attachments",

@@ -26,6 +26,7 @@ from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, EXIT_USAGE
 from portalcrawl.crawl_args import CrawlArgumentError, crawl_arguments, crawl_options
 from portalcrawl.crawl_process import PortalCrawlerProcess, stats_of
 from portalcrawl.lock import CrawlLock, LockHeld, LockUnusable, describe_previous_holder, lock_path_for
+from portalcrawl.notify import NotifyError, check_notify_url, post, summary
 from portalcrawl.pages import keep_pages_setting
 from portalcrawl.profiles import (
     ProfileError,
@@ -50,6 +51,17 @@ exit status:
       closed early); with --strict, partial counts as failure too
   2   usage or configuration error: unknown site, invalid profile, bad -s NAME=VALUE, bad date or URL
   75  another crawl holds the lock on this database (<db>.lock); nothing was done, retry later
+
+site status (summary table, `portalcrawl runs`; the reason column says why):
+  ok       finished; "max_pages=N reached, K listings not complete" when a cap stopped paging (the
+           next run pages past it). Caps: --max-pages, the profile's max_pages, PORTALCRAWL_MAX_PAGES
+           (200); --full does not lift them
+  partial  stopped early (Ctrl-C, SIGTERM, a limit), or more than one URL in ten failed
+  failed   no_articles_found (listing pages without one article link), extraction_failed,
+           storage_error, killed (its process died), nothing fetched
+  blocked  answers were a WAF wall or rate limit
+
+The first Ctrl-C stops after in-flight requests and starts no further site; a second aborts.
 """
 
 
@@ -138,6 +150,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="document links: off, links (default), download (also the files), text (also their text)",
     )
     parser.add_argument(
+        "--notify",
+        metavar="URL",
+        help="POST a JSON summary to this webhook when a site fails (as the exit status counts failure)",
+    )
+    parser.add_argument(
         "--jobs",
         type=int,
         metavar="N",
@@ -160,6 +177,11 @@ def handle(args: argparse.Namespace) -> int:
             if args.jobs < 1:
                 raise ConfigError(f"--jobs {args.jobs}: must be a positive integer")
             settings.set("PORTALCRAWL_JOBS", args.jobs, priority="cmdline")
+        if args.notify:
+            try:
+                check_notify_url(args.notify)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
         jobs = plan_jobs(args, settings)
     except (ConfigError, ProfileError) as exc:
         print(f"portalcrawl: error: {exc}", file=sys.stderr)
@@ -188,7 +210,21 @@ def handle(args: argparse.Namespace) -> int:
     print(format_summary(results))
     if log_file:
         print(f"log: {log_file}")
-    return EXIT_FAILED if any(r.is_failure(strict=args.strict) for r in results) else EXIT_OK
+    failed = [r for r in results if r.is_failure(strict=args.strict)]
+    if failed and args.notify:
+        notify_failures(args.notify, str(db_path), failed, len(results))
+    return EXIT_FAILED if failed else EXIT_OK
+
+
+def notify_failures(url: str, db_path: str, failed: list[SiteResult], checked: int) -> None:
+    sites = [
+        {"site": r.site, "status": r.status, "reason": r.reason, "run_id": r.run_id, "errors": r.errors}
+        for r in failed
+    ]
+    try:
+        post(url, summary("crawl", db_path, sites, checked))
+    except NotifyError as error:
+        print(f"portalcrawl: {error}", file=sys.stderr)
 
 
 def locked_message(held: LockHeld, db_path: str | Path) -> str:

@@ -103,6 +103,12 @@ def handle(args: argparse.Namespace) -> int:
         lock.release()
     families = {name: column.family for name, column in columns.items()}
     print(format_columns(results, families))
+    if any(r.errors for r in results):
+        # Without this a new user reads "errors 1" on every column as something broken.
+        print(
+            "errors: links given up on. Each sample column lists one withdrawn article that answers 404, "
+            f"as real columns do; see them with: portalcrawl errors --db {db_path}"
+        )
     db = sqlite_utils.Database(db_path)
     try:
         print(harvest_report(db, db_path, elapsed=elapsed, query=args.query))
