@@ -11,7 +11,7 @@ from urllib.parse import ParseResult, urlencode, urljoin, urlparse, urlsplit, ur
 import lxml.etree
 
 from portalcrawl.extract.article import HTML_PARSER, page_bytes
-from portalcrawl.extract.content import drop_tree, text_content
+from portalcrawl.extract.content import drop_trees, text_content
 from portalcrawl.extract.encoding import decode_html
 from portalcrawl.extract.pagination import next_listing_pages
 
@@ -424,10 +424,12 @@ def _html_listing(text: str, url: str) -> Listing:
     records = HANWEB_RECORD.findall(text)
     if records:
         listing = _records_listing(records, base)
+        listing.next_pages = next_listing_pages(root, scripts, base, url)
     else:
-        listing.article_links, listing.dates = _main_list(root, base)
-
-    listing.next_pages = next_listing_pages(root, scripts, base, url)
+        drop_trees(list(root.iter("script", "style", "noscript", "template")))
+        listing.next_pages = next_listing_pages(root, scripts, base, url)
+        # A pager is never the article list, however many pages it numbers.
+        listing.article_links, listing.dates = _main_list(root, base, set(listing.next_pages))
     listing.requests = _hanweb_requests(text, base, url)
     feeds = _json_feeds(scripts, base)
     if feeds and not any(ARTICLE_URL_PATTERNS.search(link) for link in listing.article_links):
@@ -437,14 +439,16 @@ def _html_listing(text: str, url: str) -> Listing:
     return listing
 
 
-def _main_list(root: lxml.etree._Element, base: str) -> tuple[list[str], dict[str, str]]:
-    for junk in list(root.iter("script", "style", "noscript", "template")):
-        drop_tree(junk)
+def _main_list(
+    root: lxml.etree._Element, base: str, listing_pages: Container[str]
+) -> tuple[list[str], dict[str, str]]:
+    """The article links of the page's main list (``listing_pages`` are further pages of the listing,
+    never articles) and the dates shown beside them."""
     page = _PageLinks(base)
     groups: dict[tuple[str, ...], _Group] = {}
     for position, anchor in enumerate(root.iter("a")):
         link = page.target(anchor)
-        if link is None:
+        if link is None or link in listing_pages:
             continue
         key, row = page.placement(anchor)
         group = groups.get(key)
