@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -13,6 +15,7 @@ import pytest
 
 from portalcrawl.extract.article import extract_article
 from portalcrawl.extract.listing import extract_listing
+from portalcrawl.safetext import clean_text
 from tests.conftest import CrawlRunner
 from tests.faultserver import article_html, listing_html
 from tests.hostile import ARTICLE_PATH, drop_heavy_listing, pager_listing, serve, widget_article
@@ -116,3 +119,101 @@ def test_the_cli_reads_a_hostile_page_quickly(
     assert result.returncode == 0, result.stderr
     assert time.monotonic() - started < 20
     assert "/index_" not in result.stdout if command == "extract" else "t20260116_5.html" in result.stdout
+
+
+def _json_feed(records: list[dict[str, str]]) -> str:
+    # json.dumps writes a lone surrogate as the escape a hostile feed would hold: "\ud800".
+    return json.dumps({"data": {"list": records}})
+
+
+def test_lone_surrogates_in_a_json_feed_poison_nothing(tmp_path: Path, run_crawl: CrawlRunner) -> None:
+    paths = [ARTICLE_PATH.format(id=n) for n in range(1, 6)]
+    records = [{"url": path, "title": f"第{n}号", "pubDate": "2026-01-16"} for n, path in enumerate(paths, 1)]
+    records[1]["pubDate"] = "\ud800"
+    records[2]["url"] = "/xwdt/202601/t20260116_\ud800.html"
+    pages = {path: article_html(n) for n, path in enumerate(paths, 1)}
+    site = serve({"/feed.json": _json_feed(records), **pages})
+    db = tmp_path / "surrogates.db"
+    try:
+        runs = [run_crawl(["-a", f"url={site.base}/feed.json", "-a", "full=1"], db) for _ in range(2)]
+    finally:
+        site.stop()
+    for result in runs:
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert "storage_error" not in result.stderr
+    with sqlite3.connect(db) as connection:
+        stored = dict(connection.execute("SELECT url, listing_date FROM articles").fetchall())
+        statuses = [status for (status,) in connection.execute("SELECT status FROM crawl_runs")]
+    expected = {f"{site.base}{path}" for n, path in enumerate(paths, 1) if n != 3}
+    assert set(stored) == expected
+    assert stored[f"{site.base}{paths[1]}"] == "\ufffd"
+    assert "storage_error" not in statuses and len(statuses) == 2
+
+
+CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _portalcrawl(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "portalcrawl", *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_terminal_escapes_are_neither_stored_nor_printed(tmp_path: Path, run_crawl: CrawlRunner) -> None:
+    title = "第1号&#27;[2J测试文章&#x9b;31m：城市更新项目推进情况通报"
+    body = "<p>正文里的转义&#27;]0;pwned&#7;序列，本市推进城市更新。</p>"
+    paths = [ARTICLE_PATH.format(id=n) for n in (1, 2)]
+    site = serve(
+        {
+            "/list/index.html": listing_html([(path, "测试") for path in paths]),
+            paths[0]: article_html(1, title=title, extra=body),
+            paths[1]: article_html(2),
+        }
+    )
+    db = tmp_path / "escapes.db"
+    try:
+        result = run_crawl(["-a", f"url={site.base}/list/index.html"], db)
+    finally:
+        site.stop()
+    assert result.returncode == 0, result.stderr[-3000:]
+    with sqlite3.connect(db) as connection:
+        rows = connection.execute("SELECT * FROM articles").fetchall()
+        texts = [value for row in rows for value in row if isinstance(value, str)]
+        assert len(rows) == 2
+        assert not any(CONTROL_CHARACTER.search(text.replace("\n", "").replace("\t", "")) for text in texts)
+        stored_title, slug = connection.execute(
+            "SELECT title, site FROM articles WHERE url = ?", (f"{site.base}{paths[0]}",)
+        ).fetchone()
+        # &#x9b; is windows-1252 for "›" in HTML; the ESC of &#27; is dropped.
+        assert stored_title == "第1号[2J测试文章›31m：城市更新项目推进情况通报"
+        # An archive written before texts were cleaned, and a run reason quoting a page.
+        connection.execute("UPDATE articles SET title = title || char(27) || '[2J' || char(155)")
+        connection.execute("UPDATE crawl_runs SET reason = 'page said ' || char(27) || ']0;x' || char(7)")
+    outputs = [
+        _portalcrawl("search", "城市更新", "--db", str(db)),
+        _portalcrawl("state", slug, "--db", str(db)),
+        _portalcrawl("runs", "--db", str(db)),
+    ]
+    for output in outputs:
+        assert output.returncode == 0, output.stderr
+        assert "城市更新" in output.stdout or "page said" in output.stdout
+        assert not CONTROL_CHARACTER.search(output.stdout.replace("\n", "")), output.stdout
+
+
+@pytest.mark.parametrize(
+    ("text", "multiline", "cleaned"),
+    [
+        ("日期\ud800", False, "日期\ufffd"),
+        ("标题\x1b[2J\x9b31m", False, "标题[2J31m"),
+        ("一行\t两\n行", False, "一行 两 行"),
+        ("第一段\n\t第二段\r\n第三段\x07", True, "第一段\n\t第二段\n第三段"),
+        ("\U0001f600 正常", False, "\U0001f600 正常"),
+    ],
+)
+def test_clean_text(text: str, multiline: bool, cleaned: str) -> None:
+    assert clean_text(text, multiline=multiline) == cleaned

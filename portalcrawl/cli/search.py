@@ -9,10 +9,13 @@ from dataclasses import asdict
 
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK
 from portalcrawl.cli.runs import add_db_argument, open_existing
+from portalcrawl.safetext import terminal_text
 from portalcrawl.search import search
 
 PLAIN_MARKS = ("[", "]")
 TTY_MARKS = ("\x1b[1;31m", "\x1b[0m")
+# Private-use characters mark the matches until the text is made safe to print, then become TTY_MARKS.
+PLACEHOLDER_MARKS = ("\ue000", "\ue001")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,7 +40,8 @@ def handle(args: argparse.Namespace) -> int:
     db, status = open_existing("search", args.db)
     if db is None:
         return status
-    marks = TTY_MARKS if sys.stdout.isatty() and not args.json else PLAIN_MARKS
+    highlight = sys.stdout.isatty() and not args.json
+    marks = PLACEHOLDER_MARKS if highlight else PLAIN_MARKS
     matches = search(db, args.query, site=args.site, since=args.since, limit=args.limit, marks=marks)
     db.close()
     for match in matches:
@@ -45,9 +49,14 @@ def handle(args: argparse.Namespace) -> int:
             print(json.dumps(asdict(match), ensure_ascii=False))
             continue
         date = (match.published_at or "")[:10] or "----------"
-        print(f"{date}  {match.site}  {match.title or '(no title)'}")
-        print(f"    {match.url}")
-        print(f"    {match.snippet}")
+        print(terminal_text(f"{date}  {match.site}  {match.title or '(no title)'}"))
+        print(terminal_text(f"    {match.url}"))
+        snippet = terminal_text(f"    {match.snippet}")
+        if highlight:
+            snippet = snippet.replace(PLACEHOLDER_MARKS[0], TTY_MARKS[0]).replace(
+                PLACEHOLDER_MARKS[1], TTY_MARKS[1]
+            )
+        print(snippet)
     if not matches:
         print(f"no articles match {args.query!r}", file=sys.stderr)
         return EXIT_FAILED

@@ -14,6 +14,7 @@ from portalcrawl.extract.article import HTML_PARSER, page_bytes
 from portalcrawl.extract.content import drop_trees, text_content
 from portalcrawl.extract.encoding import decode_html
 from portalcrawl.extract.pagination import next_listing_pages
+from portalcrawl.safetext import clean_text
 
 # Article URLs of the CMS families we know; a link matching one is very likely an article.
 ARTICLE_URL_PATTERNS = re.compile(
@@ -569,12 +570,13 @@ def _json_listing(text: str, url: str) -> Listing:
     for record in _json_records(data):
         keys = {k.lower(): k for k in record}
         href = next((record[keys[k]] for k in ("url", "link", "href", "docpuburl") if k in keys), None)
-        if not isinstance(href, str) or not (link := resolve(href)):
+        # JSON escapes can spell lone surrogates (``"\ud800"``), which no URL or database can hold.
+        if not isinstance(href, str) or not (link := resolve(clean_text(href))):
             continue
         listing.article_links.append(link)
         for key in ("docrelpubtime", "pubdate", "publishtime", "pubtime", "date", "time", "created"):
             if key in keys and isinstance(record[keys[key]], str | int):
-                listing.dates.setdefault(link, str(record[keys[key]]))
+                listing.dates.setdefault(link, clean_text(str(record[keys[key]])))
                 break
     listing.article_links = _unique(listing.article_links)
     return listing
