@@ -17,7 +17,7 @@ from portalcrawl.extract.article import extract_article
 from portalcrawl.extract.listing import extract_listing
 from portalcrawl.safetext import clean_text
 from tests.conftest import CrawlRunner
-from tests.faultserver import article_html, listing_html
+from tests.faultserver import FaultSite, article_html, listing_html
 from tests.hostile import ARTICLE_PATH, drop_heavy_listing, pager_listing, serve, widget_article
 
 # Generous: each page takes well under a second of CPU; before the fixes each took minutes.
@@ -217,3 +217,34 @@ def test_terminal_escapes_are_neither_stored_nor_printed(tmp_path: Path, run_cra
 )
 def test_clean_text(text: str, multiline: bool, cleaned: str) -> None:
     assert clean_text(text, multiline=multiline) == cleaned
+
+
+NO_TEXT_ENCODINGS = ("base64", "hex", "rot13", "zlib", "undefined", "unicode_escape")
+
+
+def test_a_charset_that_is_no_text_encoding_is_ignored(tmp_path: Path, run_crawl: CrawlRunner) -> None:
+    cases = [(label, where) for label in NO_TEXT_ENCODINGS for where in ("header", "meta")]
+    site = FaultSite().start()
+    paths = {}
+    for ident, (label, where) in enumerate(cases, 1):
+        path = paths[ident] = ARTICLE_PATH.format(id=ident)
+        body = article_html(ident, charset=label if where == "meta" else None).encode("gbk")
+        content_type = f"text/html; charset={label}" if where == "header" else "text/html"
+        site.routes[path] = lambda handler, body=body, kind=content_type: handler.send_page(
+            body, content_type=kind
+        )
+    listing = listing_html([(path, f"第{ident}号") for ident, path in paths.items()])
+    site.routes["/list/index.html"] = lambda handler: handler.send_page(listing)
+    db = tmp_path / "charsets.db"
+    try:
+        result = run_crawl(["-a", f"url={site.base}/list/index.html"], db)
+    finally:
+        site.stop()
+    assert result.returncode == 0, result.stderr[-3000:]
+    with sqlite3.connect(db) as connection:
+        stored = dict(connection.execute("SELECT url, title FROM articles").fetchall())
+    expected = {
+        f"{site.base}{path}": f"第{ident}号测试文章：城市更新项目推进情况通报"
+        for ident, path in paths.items()
+    }
+    assert stored == expected

@@ -36,9 +36,15 @@ class EncodingSanityMiddleware:
         return cls(crawler.stats)
 
     def process_response(self, request: Request, response: Response) -> Response:
-        # Every ASCII-compatible decoding of an ASCII body gives the same text: nothing to fix.
-        if not isinstance(response, TextResponse) or response.body.isascii():
+        if not isinstance(response, TextResponse):
             return response
+        if response.body.isascii():
+            # Every ASCII-compatible decoding of an ASCII body gives the same text: nothing to fix,
+            # unless Scrapy took a label that names no text encoding (charset=base64) for one.
+            if normalize_encoding(response.encoding) is not None:
+                return response
+            self.stats.inc_value("portalcrawl/encoding/overridden")
+            return response.replace(encoding="utf-8")
         content_type = response.headers.get(b"Content-Type")
         header_charset = (
             http_content_type_encoding(content_type.decode("latin-1")) if content_type is not None else None
