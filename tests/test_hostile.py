@@ -248,3 +248,72 @@ def test_a_charset_that_is_no_text_encoding_is_ignored(tmp_path: Path, run_crawl
         for ident, path in paths.items()
     }
     assert stored == expected
+
+
+def _sitemap(urls: list[str], *, index: bool = False) -> str:
+    entry, root = ("sitemap", "sitemapindex") if index else ("url", "urlset")
+    entries = "".join(f"<{entry}><loc>{url}</loc></{entry}>" for url in urls)
+    return f'<?xml version="1.0" encoding="UTF-8"?><{root} xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{entries}</{root}>'
+
+
+def _articles_site(count: int) -> tuple[FaultSite, list[str]]:
+    site = FaultSite().start()
+    paths = [ARTICLE_PATH.format(id=n) for n in range(1, count + 1)]
+    for n, path in enumerate(paths, 1):
+        page = article_html(n)
+        site.routes[path] = lambda handler, page=page: handler.send_page(page)
+    return site, paths
+
+
+def _route(site: FaultSite, path: str, body: str | bytes, content_type: str) -> None:
+    site.routes[path] = lambda handler: handler.send_page(body, content_type=content_type)
+
+
+def _stored_urls(db: Path) -> set[str]:
+    with sqlite3.connect(db) as connection:
+        return {url for (url,) in connection.execute("SELECT url FROM articles")}
+
+
+def _crawl_statuses(db: Path) -> list[str]:
+    with sqlite3.connect(db) as connection:
+        return [status for (status,) in connection.execute("SELECT status FROM crawl_runs")]
+
+
+def test_every_sitemap_of_a_sitemap_index_is_followed(tmp_path: Path, run_crawl: CrawlRunner) -> None:
+    site, paths = _articles_site(9)
+    children = [f"/sitemap-{n}.xml" for n in range(3)]
+    for n, child in enumerate(children):
+        _route(
+            site, child, _sitemap([f"{site.base}{p}" for p in paths[3 * n : 3 * n + 3]]), "application/xml"
+        )
+    _route(
+        site, "/sitemap.xml", _sitemap([f"{site.base}{c}" for c in children], index=True), "application/xml"
+    )
+    db = tmp_path / "sitemaps.db"
+    try:
+        result = run_crawl(["-a", f"url={site.base}/sitemap.xml"], db)
+    finally:
+        site.stop()
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _stored_urls(db) == {f"{site.base}{path}" for path in paths}
+    assert _crawl_statuses(db) == ["ok"]
+
+
+def test_every_json_feed_a_page_loads_is_followed(tmp_path: Path, run_crawl: CrawlRunner) -> None:
+    site, paths = _articles_site(9)
+    feeds = [f"/data/feed{n}.json" for n in range(3)]
+    for n, feed in enumerate(feeds):
+        records = [
+            {"url": path, "title": "标题", "pubDate": "2026-01-16"} for path in paths[3 * n : 3 * n + 3]
+        ]
+        _route(site, feed, _json_feed(records), "application/json")
+    scripts = "".join(f'<script>loadList("{feed}");</script>' for feed in feeds)
+    page = f'<html><body><a href="/">首页</a><a href="/about.html">关于</a>{scripts}</body></html>'
+    _route(site, "/list/index.html", page, "text/html; charset=utf-8")
+    db = tmp_path / "feeds.db"
+    try:
+        result = run_crawl(["-a", f"url={site.base}/list/index.html"], db)
+    finally:
+        site.stop()
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _stored_urls(db) == {f"{site.base}{path}" for path in paths}

@@ -136,6 +136,9 @@ class Listing:
     next_pages: list[str] = field(default_factory=list)
     requests: list[ListingRequest] = field(default_factory=list)
     dates: dict[str, str] = field(default_factory=dict)
+    # Listings this page is an index of (a sitemap index's sitemaps, the JSON feeds a page's script
+    # fills it from): each one is paged in full, unlike ``next_pages``, of which one is followed.
+    child_listings: list[str] = field(default_factory=list)
 
 
 def extract_listing(html: str | bytes, url: str) -> Listing:
@@ -436,7 +439,7 @@ def _html_listing(text: str, url: str) -> Listing:
     if feeds and not any(ARTICLE_URL_PATTERNS.search(link) for link in listing.article_links):
         # The list is filled from a JSON feed by script (gov.cn); what the static HTML links is chrome.
         listing.article_links, listing.dates = [], {}
-        listing.next_pages = _unique([*listing.next_pages, *feeds])
+        listing.child_listings = feeds
     return listing
 
 
@@ -621,12 +624,12 @@ def _feed_listing(text: str, url: str) -> Listing:
         elif name == "loc" and parent_name in ("url", "sitemap"):
             target = element.text or ""
         if target and (link := resolve(target)):
-            (listing.next_pages if parent_name == "sitemap" else listing.article_links).append(link)
+            (listing.child_listings if parent_name == "sitemap" else listing.article_links).append(link)
             date = _sibling_text(parent, ("pubdate", "published", "updated", "lastmod", "date"))
             if date and parent_name != "sitemap":
                 listing.dates.setdefault(link, date)
     listing.article_links = _unique(listing.article_links)
-    listing.next_pages = _unique(listing.next_pages)
+    listing.child_listings = _unique(listing.child_listings)
     return listing
 
 

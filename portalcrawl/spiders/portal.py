@@ -56,6 +56,10 @@ class ListingChain:
     # The latest page's pager candidates, checked only when taken: a script pager lists up to 500
     # further pages on every page, and checking them all each time made paging quadratic.
     queue: list[str | ListingRequest] = field(default_factory=list)
+    # Child listings (sitemaps of an index, JSON feeds) waiting to be paged once the current one ends,
+    # in the order found; an ordered set, since an index may list thousands.
+    branches: dict[str, None] = field(default_factory=dict)
+    branch_urls: set[str] = field(default_factory=set)
 
 
 def _candidate_key(candidate: str | ListingRequest) -> str:
@@ -240,10 +244,14 @@ class PortalSpider(scrapy.Spider):
                 continue
             yield self._article_request(link, response.url, listing.dates.get(link))
 
+        chain.branches.update(dict.fromkeys(listing.child_listings))
         stop = self._stop_reason(chain, listing, links, new_in_run, due)
         if stop:
             self.logger.info("listing %s: stopped after %d pages: %s", chain.start_url, chain.pages, stop)
             chain.queue = []
+            if chain.pages >= self.max_pages:
+                chain.branches.clear()
+            yield from self._follow(chain)
             return
         candidates: list[str | ListingRequest] = [*listing.next_pages, *listing.requests]
         # A data group (dataproxy XML, JSON) names no further pages: carry on with its page's queue.
@@ -281,7 +289,14 @@ class PortalSpider(scrapy.Spider):
         return is_fetchable_url(url, self.domains) and _candidate_key(candidate) not in chain.visited
 
     def _follow(self, chain: ListingChain) -> Iterator[scrapy.Request]:
-        while chain.queue:
+        """The next listing request of the chain: its current pager's next candidate, else the first
+        child listing still waiting, paged afresh."""
+        while chain.queue or chain.branches:
+            if not chain.queue:
+                branch = next(iter(chain.branches))
+                del chain.branches[branch]
+                chain.branch_urls.add(_candidate_key(branch))
+                chain.queue, chain.stale, chain.failures = [branch], 0, 0
             candidate = chain.queue.pop(0)
             if not self._is_new_candidate(chain, candidate):
                 continue
@@ -293,7 +308,7 @@ class PortalSpider(scrapy.Spider):
         self, chain: ListingChain, url: str, status: int | None, reason: str
     ) -> Iterator[scrapy.Request]:
         chain.failures += 1
-        if url == chain.start_url or chain.pages == 0:
+        if url == chain.start_url or chain.pages == 0 or _candidate_key(url) in chain.branch_urls:
             chain.interrupted = True
             self.crawler.stats.inc_value("portalcrawl/spider/listing_errors")
             self.crawler.signals.send_catch_log(fetch_failed, url=url, status=status, reason=reason)
@@ -304,8 +319,9 @@ class PortalSpider(scrapy.Spider):
             chain.interrupted = True
             self.crawler.stats.inc_value("portalcrawl/spider/listing_errors")
             self.crawler.signals.send_catch_log(fetch_failed, url=url, status=status, reason=reason)
-        if chain.failures < MAX_CONSECUTIVE_LISTING_FAILURES:
-            yield from self._follow(chain)
+        if chain.failures >= MAX_CONSECUTIVE_LISTING_FAILURES:
+            chain.queue = []
+        yield from self._follow(chain)
 
     def listing_failed(self, failure: Failure) -> Iterator[scrapy.Request]:
         request = failure.request  # type: ignore[attr-defined]
