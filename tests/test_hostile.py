@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 import sqlite3
@@ -317,3 +318,31 @@ def test_every_json_feed_a_page_loads_is_followed(tmp_path: Path, run_crawl: Cra
         site.stop()
     assert result.returncode == 0, result.stderr[-3000:]
     assert _stored_urls(db) == {f"{site.base}{path}" for path in paths}
+
+
+def test_a_gzipped_sitemap_and_a_feed_with_a_dtd_are_read(tmp_path: Path, run_crawl: CrawlRunner) -> None:
+    site, paths = _articles_site(6)
+    sitemap = _sitemap([f"{site.base}{path}" for path in paths[:3]]).encode()
+    _route(site, "/sitemap.xml.gz", gzip.compress(sitemap), "application/x-gzip")
+    # An internal subset long enough to push <rss> past the first bytes, and entities never expanded.
+    entities = '<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">' * 10
+    items = "".join(f"<item><title>t</title><link>{site.base}{path}</link></item>" for path in paths[3:])
+    channel = f"<channel><title>&lol2;</title>{items}</channel>"
+    feed = f'<?xml version="1.0"?><!DOCTYPE rss [{entities}]><rss>{channel}</rss>'
+    _route(site, "/rss.xml", feed, "application/rss+xml")
+    db = tmp_path / "compressed.db"
+    try:
+        result = run_crawl(["-a", f"url={site.base}/sitemap.xml.gz,{site.base}/rss.xml"], db)
+    finally:
+        site.stop()
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _stored_urls(db) == {f"{site.base}{path}" for path in paths}
+
+
+def test_a_gzipped_sitemap_is_decompressed_up_to_the_cap_only() -> None:
+    entry = b"<url><loc>http://127.0.0.1/xwdt/202601/t20260116_1.html</loc></url>"
+    late = entry.replace(b"_1.html", b"_2.html")
+    within = gzip.compress(b"<urlset>" + entry + b" " * (51 * 1024 * 1024) + late + b"</urlset>")
+    seconds, listing = _cpu_seconds(lambda: extract_listing(within, "http://127.0.0.1/sitemap.xml.gz"))
+    assert seconds < CPU_SECONDS
+    assert listing.article_links == ["http://127.0.0.1/xwdt/202601/t20260116_1.html"]

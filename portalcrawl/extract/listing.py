@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import ParseResult, urlencode, urljoin, urlparse, urlsplit, urlunsplit
@@ -116,6 +117,14 @@ HANWEB_FIELDS = (
 HANWEB_PROXY = re.compile(r"(/module/(?:web/)?jpage/dataproxy\.jsp)")
 HANWEB_GROUP = 45
 HANWEB_PER_PAGE = 15
+FEED_ROOT = re.compile(r"<(?:rss|feed|urlset|sitemapindex|rdf:rdf)\b", re.IGNORECASE)
+# What may precede an XML document's root: declaration, processing instructions, comments, DOCTYPE.
+XML_PROLOG = re.compile(
+    r"(?:\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^\[>]*(?:\[.*?\]\s*)?>)+", re.DOTALL | re.IGNORECASE
+)
+GZIP_MAGIC = b"\x1f\x8b"
+# The sitemaps protocol's limit on an uncompressed sitemap.
+MAX_GUNZIPPED_BYTES = 50 * 1024 * 1024
 JSON_FEED_REF = re.compile(r"""["']([^"'\s<>]+\.json)(?:\?[^"'\s<>]*)?["']""")
 MAX_HANWEB_GROUPS = 200
 
@@ -142,16 +151,38 @@ class Listing:
 
 
 def extract_listing(html: str | bytes, url: str) -> Listing:
-    """Read a listing response: HTML column page, Hanweb dataproxy XML, JSON feed, RSS/Atom or sitemap."""
+    """Read a listing response: HTML column page, Hanweb dataproxy XML, JSON feed, RSS/Atom or sitemap
+    (also gzipped, as ``sitemap.xml.gz`` files are served)."""
+    if isinstance(html, bytes) and html.startswith(GZIP_MAGIC):
+        html = _gunzip(html, MAX_GUNZIPPED_BYTES)
     text = decode_html(html)[0] if isinstance(html, bytes) else html
-    head = text.lstrip("\ufeff \t\r\n")[:400].lower()
+    start = text.lstrip("\ufeff \t\r\n")
+    head = start[:400].lower()
     if head.startswith(("[", "{")):
         return _json_listing(text, url)
     if "<html" not in head and ("<datastore" in head or "<recordset" in head or "<record>" in head):
         return _hanweb_records(text, url)
-    if re.search(r"<(?:rss|feed|urlset|sitemapindex|rdf:rdf)\b", head):
+    if FEED_ROOT.search(head) or (head.startswith("<") and _is_feed_after_prolog(start)):
         return _feed_listing(text, url)
     return _html_listing(text, url)
+
+
+def _is_feed_after_prolog(text: str) -> bool:
+    """Whether the root element after the XML declaration, comments and a DOCTYPE (whose internal
+    subset can push the root far beyond the first bytes) is a feed's or a sitemap's."""
+    prolog = XML_PROLOG.match(text)
+    end = prolog.end() if prolog else 0
+    return end > 0 and FEED_ROOT.match(text, end) is not None
+
+
+def _gunzip(body: bytes, limit: int) -> bytes:
+    """A gzip body decompressed, at most ``limit`` bytes of it (a gzip bomb stops there); what cannot
+    be decompressed is kept as it came."""
+    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        return decompressor.decompress(body, limit)
+    except zlib.error:
+        return body
 
 
 def _absolute(href: str, base: str) -> str | None:
