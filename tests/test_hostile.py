@@ -346,3 +346,36 @@ def test_a_gzipped_sitemap_is_decompressed_up_to_the_cap_only() -> None:
     seconds, listing = _cpu_seconds(lambda: extract_listing(within, "http://127.0.0.1/sitemap.xml.gz"))
     assert seconds < CPU_SECONDS
     assert listing.article_links == ["http://127.0.0.1/xwdt/202601/t20260116_1.html"]
+
+
+SOFT_404_PAGES = [
+    '<html><head><meta charset="utf-8"><title>404 页面不存在</title></head><body><div class="error">'
+    '<img src="/images/404.png"><p>对不起，您访问的页面不存在或已被删除！</p>'
+    '<a href="/">返回首页</a></div></body></html>',
+    '<html><head><meta charset="utf-8"><title>测试市人民政府</title></head><body><div class="box">'
+    "<h2>提示信息</h2><p>该信息已删除或已过期。</p><p>5秒后自动返回首页</p></div></body></html>",
+    "<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1>"
+    "<p>The requested URL was not found on this server.</p></body></html>",
+]
+
+
+def test_a_soft_404_page_is_recorded_not_archived(tmp_path: Path, run_crawl: CrawlRunner) -> None:
+    site, paths = _articles_site(5)
+    gone = paths[1:4]
+    for path, page in zip(gone, SOFT_404_PAGES, strict=True):
+        _route(site, path, page, "text/html; charset=utf-8")
+    _route(site, "/list/index.html", listing_html([(path, "测试文章标题") for path in paths]), "text/html")
+    db = tmp_path / "soft404.db"
+    try:
+        result = run_crawl(["-a", f"url={site.base}/list/index.html"], db)
+    finally:
+        site.stop()
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _stored_urls(db) == {f"{site.base}{path}" for path in (paths[0], paths[4])}
+    with sqlite3.connect(db) as connection:
+        errors = dict(connection.execute("SELECT url, reason FROM fetch_errors").fetchall())
+        skipped = {url for (url,) in connection.execute("SELECT url FROM skipped_urls")}
+    assert {url for url, reason in errors.items() if reason.startswith("soft 404")} == {
+        f"{site.base}{path}" for path in gone
+    }
+    assert skipped == {f"{site.base}{path}" for path in gone}

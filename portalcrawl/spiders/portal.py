@@ -19,6 +19,7 @@ from portalcrawl import database
 from portalcrawl.extract import article as article_extraction
 from portalcrawl.extract.dates import parse_date
 from portalcrawl.extract.listing import DOCUMENT_URL, Listing, ListingRequest, extract_listing
+from portalcrawl.extract.notfound import not_found_message
 from portalcrawl.items import Article
 from portalcrawl.profiles import ProfileError, SiteProfile, load_profile
 from portalcrawl.signals import fetch_failed
@@ -449,6 +450,14 @@ class PortalSpider(scrapy.Spider):
         if not (article.title or article.body_text):
             # extract_article never raises; a page with nothing in it is a failure, not an article.
             self._extraction_failed(response.url, ValueError("no title and no text on the page"))
+            return None
+        if message := not_found_message(response.text, article.title, article.body_text):
+            # A 200 OK that says the page does not exist is the portal's 404 page, not an article.
+            self.crawler.stats.inc_value("portalcrawl/spider/soft_404")
+            reason = f"soft 404: the page says {message!r}"
+            if remember_skips:
+                self._remember_skip(article_url, reason)
+            self._fetch_failed(article_url, response.status, reason)
             return None
         article.url = article_url
         return article
