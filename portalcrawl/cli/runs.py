@@ -17,6 +17,7 @@ from portalcrawl.archive_files import open_for_reading
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from portalcrawl.database import KILLED, DatabaseError, open_database
 from portalcrawl.processes import run_process_alive
+from portalcrawl.safetext import terminal_text
 
 
 def add_db_argument(parser: argparse.ArgumentParser) -> None:
@@ -49,9 +50,10 @@ def display_width(text: str) -> int:
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A plain-text table, aligned for Chinese text (wide characters take two columns)."""
+    """A plain-text table, aligned for Chinese text (wide characters take two columns); no cell
+    prints a control character."""
     cells = [[str(header) for header in headers]] + [
-        ["" if v is None else str(v) for v in row] for row in rows
+        ["" if v is None else terminal_text(str(v)) for v in row] for row in rows
     ]
     widths = [max(display_width(row[i]) for row in cells) for i in range(len(headers))]
     lines = [

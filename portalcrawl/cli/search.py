@@ -11,10 +11,13 @@ from dataclasses import asdict
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from portalcrawl.cli.options import ArgumentError, add_article_filters, article_filter_values
 from portalcrawl.cli.runs import add_db_argument, display_width, open_existing
+from portalcrawl.safetext import terminal_text
 from portalcrawl.search import SEARCH_ORDERS, AttachmentMatch, Match, search, search_attachments
 
 PLAIN_MARKS = ("[", "]")
 TTY_MARKS = ("\x1b[1;31m", "\x1b[0m")
+# Private-use characters mark the matches until the text is made safe to print, then become TTY_MARKS.
+PLACEHOLDER_MARKS = ("\ue000", "\ue001")
 SCOPES = ("articles", "attachments", "all")
 
 
@@ -59,7 +62,8 @@ def handle(args: argparse.Namespace) -> int:
         db.close()
         print(f"portalcrawl search: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    marks = TTY_MARKS if sys.stdout.isatty() and not args.json else PLAIN_MARKS
+    highlight = sys.stdout.isatty() and not args.json
+    marks = PLACEHOLDER_MARKS if highlight else PLAIN_MARKS
     articles = (
         search(db, args.query, **filters, order=args.order, limit=args.limit, marks=marks)
         if args.scope != "attachments"
@@ -78,7 +82,14 @@ def handle(args: argparse.Namespace) -> int:
             print(json.dumps({**asdict(match), "found_in": kind}, ensure_ascii=False))
     elif articles or attachments:
         width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
-        print(format_matches(articles, attachments, width=width, marks=marks, newest=args.order == "newest"))
+        shown = terminal_text(
+            format_matches(articles, attachments, width=width, marks=marks, newest=args.order == "newest")
+        )
+        if highlight:
+            shown = shown.replace(PLACEHOLDER_MARKS[0], TTY_MARKS[0]).replace(
+                PLACEHOLDER_MARKS[1], TTY_MARKS[1]
+            )
+        print(shown)
     if not articles and not attachments:
         subject = "attachments" if args.scope == "attachments" else "articles"
         tail = ", and no attachments" if args.scope == "all" else ""

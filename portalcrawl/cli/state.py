@@ -10,6 +10,7 @@ import sqlite_utils
 from portalcrawl import database
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from portalcrawl.cli.runs import add_db_argument, open_existing
+from portalcrawl.safetext import terminal_text
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -32,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _show(db: sqlite_utils.Database, site: str) -> None:
     count = db.conn.execute("SELECT count(*) FROM articles WHERE site = ?", (site,)).fetchone()[0]
-    print(f"site: {site}")
+    print(terminal_text(f"site: {site}"))
     print(f"known articles: {count}")
     skipped = db.conn.execute("SELECT count(*) FROM skipped_urls WHERE site = ?", (site,)).fetchone()[0]
     print(f"listed links that are no articles: {skipped}")
@@ -42,7 +43,7 @@ def _show(db: sqlite_utils.Database, site: str) -> None:
     ).fetchone()
     if last_run:
         run_id, started, finished, status = last_run
-        print(f"last run: #{run_id} {status} started {started} finished {finished or '-'}")
+        print(terminal_text(f"last run: #{run_id} {status} started {started} finished {finished or '-'}"))
     else:
         print("last run: none")
     newest = db.conn.execute(
@@ -51,7 +52,7 @@ def _show(db: sqlite_utils.Database, site: str) -> None:
         (site,),
     ).fetchone()
     print(
-        f"last new article: {newest[0]} {newest[1]} {newest[2] or ''}".rstrip()
+        terminal_text(f"last new article: {newest[0]} {newest[1]} {newest[2] or ''}".rstrip())
         if newest
         else "last new article: none"
     )
@@ -60,7 +61,7 @@ def _show(db: sqlite_utils.Database, site: str) -> None:
         "WHERE site = ? ORDER BY start_url",
         (site,),
     ):
-        print(f"listing {start_url}: complete in run #{run_id} at {at}")
+        print(terminal_text(f"listing {start_url}: complete in run #{run_id} at {at}"))
 
 
 def handle(args: argparse.Namespace) -> int:

@@ -269,7 +269,7 @@ def _text_length(
 ) -> int:
     """``content.node_text_length``. When no furniture lies inside the element, its lines without
     furniture are the same lines: they are kept in ``body_lines`` for the body text, saving a walk."""
-    if any(element in noise.iterancestors() for noise in index.noise):
+    if index.holds_noise(element):
         return content.node_text_length(element, index)
     lines = body_lines[element] = content.text_lines(element, drop_noise=True, index=index)
     return len(content.clean_line(content.SOFT_BREAK.join(lines)))
@@ -494,8 +494,7 @@ def _clean_body_html(node: etree._Element, url: str) -> str:
             attribute_names.update(attributes)
             if "href" in attributes or "src" in attributes:
                 linked.append(element)
-    for element in dropped:
-        content.drop_tree(element)
+    content.drop_trees(dropped)
     # libxml2 removes the attributes, once it is told their names.
     if unwanted := attribute_names - KEPT_ATTRIBUTES:
         etree.strip_attributes(clone, *unwanted)

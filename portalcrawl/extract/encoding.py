@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import re
 
+import webencodings
 from w3lib.encoding import html_body_declared_encoding, read_bom, resolve_encoding
 
 # Declarations are read from the head only, as browsers do (the HTML spec prescans 1024 bytes; gov
@@ -15,20 +16,30 @@ _META_CHARSET = re.compile(
 )
 # w3lib leaves these WHATWG labels of GBK unresolved; GB18030 is their superset.
 _GBK_ALIASES = {"x-gbk", "gbk", "gb2312", "gb_2312-80", "gb_2312", "csgb2312", "x-gb2312", "chinese", "cp936"}
+# WHATWG encodings that decode no text: "replacement" (ISO-2022-KR, HZ…) yields one U+FFFD, and
+# x-user-defined maps bytes to private-use characters.
+_UNREADABLE_ENCODINGS = {"replacement", "x-user-defined"}
 # HTML spec: a <meta> cannot truthfully declare UTF-16/32 (it could not have been read); it means utf-8.
 _META_IMPOSSIBLE = {"utf-16", "utf-16-le", "utf-16-be", "utf-32", "utf-32-le", "utf-32-be"}
 
 
 def normalize_encoding(name: str | None) -> str | None:
-    """The Python codec name for a charset label (gb2312/gbk → gb18030), or None when unknown."""
+    """The Python codec name for a charset label (gb2312/gbk → gb18030), or None when the label is not
+    one of the WHATWG Encoding Standard's.
+
+    Python knows codecs no page is written in: ``base64``, ``hex``, ``zlib`` and ``rot13`` are no text
+    encodings, ``undefined`` refuses everything and ``unicode_escape`` turns backslashes into
+    characters. A page declaring one is decoded as if it declared nothing, as a browser does.
+    """
     if not name:
         return None
     label = name.strip().strip("\"'").lower()
     if label in _GBK_ALIASES:
         return "gb18030"
-    resolved = resolve_encoding(label)
-    if resolved is None:
+    whatwg = webencodings.lookup(label)
+    if whatwg is None or whatwg.name in _UNREADABLE_ENCODINGS:
         return None
+    resolved = resolve_encoding(label) or whatwg.codec_info.name
     return "gb18030" if resolved in {"gbk", "gb2312"} else codecs.lookup(resolved).name
 
 

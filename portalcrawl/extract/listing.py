@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import zlib
 from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -12,10 +13,11 @@ from urllib.parse import ParseResult, urlencode, urljoin, urlparse, urlsplit, ur
 import lxml.etree
 
 from portalcrawl.extract.article import HTML_PARSER, page_bytes
-from portalcrawl.extract.content import drop_tree, text_content
+from portalcrawl.extract.content import drop_trees, text_content
 from portalcrawl.extract.encoding import decode_html
 from portalcrawl.extract.pagination import next_listing_pages
 from portalcrawl.extract.selectors import selected_anchors
+from portalcrawl.safetext import clean_text
 
 if TYPE_CHECKING:
     from portalcrawl.profiles import Selectors, SiteProfile
@@ -121,6 +123,14 @@ HANWEB_FIELDS = (
 HANWEB_PROXY = re.compile(r"(/module/(?:web/)?jpage/dataproxy\.jsp)")
 HANWEB_GROUP = 45
 HANWEB_PER_PAGE = 15
+FEED_ROOT = re.compile(r"<(?:rss|feed|urlset|sitemapindex|rdf:rdf)\b", re.IGNORECASE)
+# What may precede an XML document's root: declaration, processing instructions, comments, DOCTYPE.
+XML_PROLOG = re.compile(
+    r"(?:\s+|<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^\[>]*(?:\[.*?\]\s*)?>)+", re.DOTALL | re.IGNORECASE
+)
+GZIP_MAGIC = b"\x1f\x8b"
+# The sitemaps protocol's limit on an uncompressed sitemap.
+MAX_GUNZIPPED_BYTES = 50 * 1024 * 1024
 JSON_FEED_REF = re.compile(r"""["']([^"'\s<>]+\.json)(?:\?[^"'\s<>]*)?["']""")
 MAX_HANWEB_GROUPS = 200
 
@@ -141,23 +151,48 @@ class Listing:
     next_pages: list[str] = field(default_factory=list)
     requests: list[ListingRequest] = field(default_factory=list)
     dates: dict[str, str] = field(default_factory=dict)
+    # Listings this page is an index of (a sitemap index's sitemaps, the JSON feeds a page's script
+    # fills it from): each one is paged in full, unlike ``next_pages``, of which one is followed.
+    child_listings: list[str] = field(default_factory=list)
 
 
 def extract_listing(html: str | bytes, url: str, *, profile: SiteProfile | None = None) -> Listing:
-    """Read a listing response: HTML column page, Hanweb dataproxy XML, JSON feed, RSS/Atom or sitemap.
+    """Read a listing response: HTML column page, Hanweb dataproxy XML, JSON feed, RSS/Atom or sitemap
+    (also gzipped, as ``sitemap.xml.gz`` files are served).
 
     A profile's ``article_links`` and ``next_page`` selectors, when set, decide the article links and
     the further pages of an HTML listing instead of detection.
     """
+    if isinstance(html, bytes) and html.startswith(GZIP_MAGIC):
+        html = _gunzip(html, MAX_GUNZIPPED_BYTES)
     text = decode_html(html)[0] if isinstance(html, bytes) else html
-    head = text.lstrip("\ufeff \t\r\n")[:400].lower()
+    start = text.lstrip("\ufeff \t\r\n")
+    head = start[:400].lower()
     if head.startswith(("[", "{")):
         return _json_listing(text, url)
     if "<html" not in head and ("<datastore" in head or "<recordset" in head or "<record>" in head):
         return _hanweb_records(text, url)
-    if re.search(r"<(?:rss|feed|urlset|sitemapindex|rdf:rdf)\b", head):
+    if FEED_ROOT.search(head) or (head.startswith("<") and _is_feed_after_prolog(start)):
         return _feed_listing(text, url)
     return _html_listing(text, url, profile.selectors if profile else None)
+
+
+def _is_feed_after_prolog(text: str) -> bool:
+    """Whether the root element after the XML declaration, comments and a DOCTYPE (whose internal
+    subset can push the root far beyond the first bytes) is a feed's or a sitemap's."""
+    prolog = XML_PROLOG.match(text)
+    end = prolog.end() if prolog else 0
+    return end > 0 and FEED_ROOT.match(text, end) is not None
+
+
+def _gunzip(body: bytes, limit: int) -> bytes:
+    """A gzip body decompressed, at most ``limit`` bytes of it (a gzip bomb stops there); what cannot
+    be decompressed is kept as it came."""
+    decompressor = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        return decompressor.decompress(body, limit)
+    except zlib.error:
+        return body
 
 
 def _absolute(href: str, base: str) -> str | None:
@@ -435,17 +470,20 @@ def _html_listing(text: str, url: str, selectors: Selectors | None) -> Listing:
     records = HANWEB_RECORD.findall(text)
     if selectors and selectors.article_links:
         listing.article_links, listing.dates = _selected_list(root, selectors.article_links, base)
+        listing.next_pages = next_listing_pages(root, scripts, base, url)
     elif records:
         listing = _records_listing(records, base)
+        listing.next_pages = next_listing_pages(root, scripts, base, url)
     else:
-        listing.article_links, listing.dates = _main_list(root, base)
-
+        drop_trees(list(root.iter("script", "style", "noscript", "template")))
+        listing.next_pages = next_listing_pages(root, scripts, base, url)
+        # A pager is never the article list, however many pages it numbers.
+        listing.article_links, listing.dates = _main_list(root, base, set(listing.next_pages))
     if selectors and selectors.next_page:
         here = urlunsplit(urlsplit(url)._replace(fragment=""))
         further = _selected_list(root, selectors.next_page, base)[0]
         listing.next_pages = [page for page in further if page != here]
         return listing
-    listing.next_pages = next_listing_pages(root, scripts, base, url)
     listing.requests = _hanweb_requests(text, base, url)
     feeds = _json_feeds(scripts, base)
     if (
@@ -455,7 +493,7 @@ def _html_listing(text: str, url: str, selectors: Selectors | None) -> Listing:
     ):
         # The list is filled from a JSON feed by script (gov.cn); what the static HTML links is chrome.
         listing.article_links, listing.dates = [], {}
-        listing.next_pages = _unique([*listing.next_pages, *feeds])
+        listing.child_listings = feeds
     return listing
 
 
@@ -474,14 +512,16 @@ def _selected_list(root: lxml.etree._Element, selector: str, base: str) -> tuple
     return _unique(links), dates
 
 
-def _main_list(root: lxml.etree._Element, base: str) -> tuple[list[str], dict[str, str]]:
-    for junk in list(root.iter("script", "style", "noscript", "template")):
-        drop_tree(junk)
+def _main_list(
+    root: lxml.etree._Element, base: str, listing_pages: Container[str]
+) -> tuple[list[str], dict[str, str]]:
+    """The article links of the page's main list (``listing_pages`` are further pages of the listing,
+    never articles) and the dates shown beside them."""
     page = _PageLinks(base)
     groups: dict[tuple[str, ...], _Group] = {}
     for position, anchor in enumerate(root.iter("a")):
         link = page.target(anchor)
-        if link is None:
+        if link is None or link in listing_pages:
             continue
         key, row = page.placement(anchor)
         group = groups.get(key)
@@ -602,12 +642,13 @@ def _json_listing(text: str, url: str) -> Listing:
     for record in _json_records(data):
         keys = {k.lower(): k for k in record}
         href = next((record[keys[k]] for k in ("url", "link", "href", "docpuburl") if k in keys), None)
-        if not isinstance(href, str) or not (link := resolve(href)):
+        # JSON escapes can spell lone surrogates (``"\ud800"``), which no URL or database can hold.
+        if not isinstance(href, str) or not (link := resolve(clean_text(href))):
             continue
         listing.article_links.append(link)
         for key in ("docrelpubtime", "pubdate", "publishtime", "pubtime", "date", "time", "created"):
             if key in keys and isinstance(record[keys[key]], str | int):
-                listing.dates.setdefault(link, str(record[keys[key]]))
+                listing.dates.setdefault(link, clean_text(str(record[keys[key]])))
                 break
     listing.article_links = _unique(listing.article_links)
     return listing
@@ -652,12 +693,12 @@ def _feed_listing(text: str, url: str) -> Listing:
         elif name == "loc" and parent_name in ("url", "sitemap"):
             target = element.text or ""
         if target and (link := resolve(target)):
-            (listing.next_pages if parent_name == "sitemap" else listing.article_links).append(link)
+            (listing.child_listings if parent_name == "sitemap" else listing.article_links).append(link)
             date = _sibling_text(parent, ("pubdate", "published", "updated", "lastmod", "date"))
             if date and parent_name != "sitemap":
                 listing.dates.setdefault(link, date)
     listing.article_links = _unique(listing.article_links)
-    listing.next_pages = _unique(listing.next_pages)
+    listing.child_listings = _unique(listing.child_listings)
     return listing
 
 

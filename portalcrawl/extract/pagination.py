@@ -96,6 +96,7 @@ def _next_links(root: lxml.etree._Element, texts: dict[lxml.etree._Element, str]
 def _numbered_links(texts: dict[lxml.etree._Element, str], base: str) -> list[str]:
     """Page-number links inside a pager, in ascending page order."""
     numbered: list[tuple[int, str]] = []
+    following = _following_anchors(texts)
     for anchor, text in texts.items():
         number = PAGE_NUMBER.match(text)
         if not number or not (link := _link(anchor.get("href"), base)):
@@ -104,10 +105,25 @@ def _numbered_links(texts: dict[lxml.etree._Element, str], base: str) -> list[st
             PAGER_CONTAINER.search(f"{a.get('class') or ''} {a.get('id') or ''}")
             for a in islice(anchor.iterancestors(), 3)
         )
-        siblings = [s for s in anchor.itersiblings() if s.tag == "a"][:2]
-        if in_pager or any(PAGE_NUMBER.match(texts[s]) for s in siblings):
+        if in_pager or any(PAGE_NUMBER.match(texts[s]) for s in following.get(anchor, ())):
             numbered.append((int(number.group(1)), link))
     return [link for _, link in sorted(numbered, key=lambda pair: pair[0])]
+
+
+def _following_anchors(
+    texts: dict[lxml.etree._Element, str],
+) -> dict[lxml.etree._Element, list[lxml.etree._Element]]:
+    """The next two anchors among each anchor's following siblings.
+
+    Built from one pass over each parent's children: reading the siblings anchor by anchor made a pager
+    of N links cost N² (40,000 links froze the crawl for minutes).
+    """
+    following: dict[lxml.etree._Element, list[lxml.etree._Element]] = {}
+    for parent in dict.fromkeys(parent for anchor in texts if (parent := anchor.getparent()) is not None):
+        anchors = [child for child in parent if child.tag == "a"]
+        for place, anchor in enumerate(anchors):
+            following[anchor] = anchors[place + 1 : place + 3]
+    return following
 
 
 def _script_pages(scripts: str, url: str) -> list[str]:

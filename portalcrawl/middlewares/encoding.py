@@ -50,9 +50,12 @@ def better_encoding(response: Response) -> str | None:
 
     Also used by ``portalcrawl reextract`` to decode stored pages exactly as the crawl did.
     """
-    # Every ASCII-compatible decoding of an ASCII body gives the same text: nothing to fix.
-    if not isinstance(response, TextResponse) or response.body.isascii():
+    if not isinstance(response, TextResponse):
         return None
+    if response.body.isascii():
+        # Every ASCII-compatible decoding of an ASCII body gives the same text: nothing to fix,
+        # unless Scrapy took a label that names no text encoding (charset=base64) for one.
+        return None if normalize_encoding(response.encoding) is not None else "utf-8"
     content_type = response.headers.get(b"Content-Type")
     header_charset = (
         http_content_type_encoding(content_type.decode("latin-1")) if content_type is not None else None

@@ -15,6 +15,7 @@ from scrapy.utils.defer import deferred_from_coro
 from portalcrawl.database import DatabaseError, article_row, ensure_writable, open_database, upsert_articles
 from portalcrawl.items import Article
 from portalcrawl.pages import PageKeeper, store_pages
+from portalcrawl.safetext import clean_article
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -86,6 +87,9 @@ class StoreArticlesPipeline:
         if self.failed:
             raise DropItem(f"{STORAGE_ERROR}: not stored: {ItemAdapter(item).get('url')}")
         article = item if isinstance(item, Article) else Article(**ItemAdapter(item).asdict())
+        # Valid Unicode without control characters, whatever the page or feed held: a lone surrogate
+        # would fail its whole batch, and an ESC would reach the terminal of whoever reads the archive.
+        clean_article(article)
         try:
             # Refuse an item that cannot become a row now, not when its whole batch fails later.
             row = article_row(article)

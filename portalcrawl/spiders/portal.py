@@ -22,6 +22,7 @@ from portalcrawl.extract import article as article_extraction
 from portalcrawl.extract.dates import parse_date
 from portalcrawl.extract.encoding import normalize_encoding
 from portalcrawl.extract.listing import DOCUMENT_URL, Listing, ListingRequest, extract_listing
+from portalcrawl.extract.notfound import not_found_message
 from portalcrawl.extract.selectors import missed_selectors
 from portalcrawl.items import Article
 from portalcrawl.listing_resume import ResumePoint
@@ -84,6 +85,11 @@ class ListingChain:
                 break
             settled = depth
         return settled
+
+    # Child listings (sitemaps of an index, JSON feeds) waiting to be paged once the current one ends,
+    # in the order found; an ordered set, since an index may list thousands.
+    branches: dict[str, None] = field(default_factory=dict)
+    branch_urls: set[str] = field(default_factory=set)
 
 
 def _candidate_key(candidate: str | ListingRequest) -> str:
@@ -262,6 +268,7 @@ class PortalSpider(scrapy.Spider):
             chain.outstanding[depth] += 1
             yield self._article_request(link, response.url, listing.dates.get(link), (chain.start_url, depth))
 
+        chain.branches.update(dict.fromkeys(listing.child_listings))
         if chain.resume and not chain.jumped:
             jump = self._resume_jump(chain, depth, links, known)
             if jump is not None:
@@ -271,6 +278,9 @@ class PortalSpider(scrapy.Spider):
         if stop:
             self.logger.info("listing %s: stopped after %d pages: %s", chain.start_url, chain.pages, stop)
             chain.queue = []
+            if chain.pages >= self.max_pages:
+                chain.branches.clear()
+            yield from self._follow(chain, depth + 1)
             return
         candidates: list[str | ListingRequest] = [*listing.next_pages, *listing.requests]
         # A data group (dataproxy XML, JSON) names no further pages: carry on with its page's queue.
@@ -344,7 +354,14 @@ class PortalSpider(scrapy.Spider):
         )
 
     def _follow(self, chain: ListingChain, depth: int) -> Iterator[scrapy.Request]:
-        while chain.queue:
+        """The next listing request of the chain: its current pager's next candidate, else the first
+        child listing still waiting, paged afresh."""
+        while chain.queue or chain.branches:
+            if not chain.queue:
+                branch = next(iter(chain.branches))
+                del chain.branches[branch]
+                chain.branch_urls.add(_candidate_key(branch))
+                chain.queue, chain.stale, chain.failures = [branch], 0, 0
             candidate = chain.queue.pop(0)
             if not self._is_new_candidate(chain, candidate):
                 continue
@@ -356,7 +373,7 @@ class PortalSpider(scrapy.Spider):
         self, chain: ListingChain, url: str, status: int | None, reason: str, depth: int
     ) -> Iterator[scrapy.Request]:
         chain.failures += 1
-        if url == chain.start_url or chain.pages == 0:
+        if url == chain.start_url or chain.pages == 0 or _candidate_key(url) in chain.branch_urls:
             chain.interrupted = True
             self.crawler.stats.inc_value("portalcrawl/spider/listing_errors")
             self.crawler.signals.send_catch_log(fetch_failed, url=url, status=status, reason=reason)
@@ -367,8 +384,9 @@ class PortalSpider(scrapy.Spider):
             chain.interrupted = True
             self.crawler.stats.inc_value("portalcrawl/spider/listing_errors")
             self.crawler.signals.send_catch_log(fetch_failed, url=url, status=status, reason=reason)
-        if chain.failures < MAX_CONSECUTIVE_LISTING_FAILURES:
-            yield from self._follow(chain, depth)
+        if chain.failures >= MAX_CONSECUTIVE_LISTING_FAILURES:
+            chain.queue = []
+        yield from self._follow(chain, depth)
 
     def listing_failed(self, failure: Failure) -> Iterator[scrapy.Request]:
         request = failure.request  # type: ignore[attr-defined]
@@ -526,6 +544,14 @@ class PortalSpider(scrapy.Spider):
         if not (article.title or article.body_text):
             # extract_article never raises; a page with nothing in it is a failure, not an article.
             self._extraction_failed(response.url, ValueError("no title and no text on the page"))
+            return None
+        if message := not_found_message(response.text, article.title, article.body_text):
+            # A 200 OK that says the page does not exist is the portal's 404 page, not an article.
+            self.crawler.stats.inc_value("portalcrawl/spider/soft_404")
+            reason = f"soft 404: the page says {message!r}"
+            if remember_skips:
+                self._remember_skip(article_url, reason)
+            self._fetch_failed(article_url, response.status, reason)
             return None
         article.url = article_url
         # Crawl evidence: the encoding the response was decoded with (EncodingSanityMiddleware's pick).
