@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from portalcrawl.cli import EXIT_OK, EXIT_USAGE
-from portalcrawl.cli.arguments import ArgumentError, check_site
+from portalcrawl.cli.options import ArgumentError, check_site
 from portalcrawl.cli.runs import add_db_argument, format_table, open_existing
 
 

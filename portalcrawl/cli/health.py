@@ -7,7 +7,7 @@ import json
 import sys
 
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from portalcrawl.cli.arguments import ArgumentError, check_site
+from portalcrawl.cli.options import ArgumentError, check_site
 from portalcrawl.cli.runs import add_db_argument, format_table, open_existing
 from portalcrawl.health import SiteHealth, site_health, sites_in
 from portalcrawl.notify import NotifyError, check_notify_url, post, summary
