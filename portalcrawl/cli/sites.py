@@ -6,7 +6,7 @@ import argparse
 import sys
 import unicodedata
 
-from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, sites_add
 from portalcrawl.profiles import ProfileError, SiteProfile, iter_profile_files, load_profile_file, sites_dir
 
 
@@ -21,6 +21,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--check", action="store_true", help="validate every profile file")
     parser.add_argument("--dir", metavar="DIR", help="profiles directory (default: the packaged sites/)")
     parser.set_defaults(handler=handle)
+    sites_add.register(parser.add_subparsers(dest="sites_action", metavar="ACTION"))
 
 
 def handle(args: argparse.Namespace) -> int:

@@ -1,0 +1,121 @@
+"""`portalcrawl sites add URL`: from a noisy home page to profiles that archive every news column."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from portalcrawl.cli import main
+from portalcrawl.database import open_database
+from portalcrawl.demo.server import PortalServer
+from tests.conftest import FAST_SETTINGS, REPO_ROOT, PortalFactory
+
+# Share of a column's articles the first crawl of a written profile must archive.
+MIN_SHARE = 0.95
+
+
+def portalcrawl(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+    """The CLI as cron runs it: a subprocess without a terminal or stdin."""
+    return subprocess.run(
+        [sys.executable, "-m", "portalcrawl", *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=timeout,
+        check=False,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+
+
+@pytest.fixture(scope="module")
+def home(module_portal_server: PortalFactory) -> PortalServer:
+    return module_portal_server("home")
+
+
+def written_profiles(directory: Path) -> dict[str, dict[str, object]]:
+    return {path.stem: tomllib.loads(path.read_text(encoding="utf-8")) for path in directory.glob("*.toml")}
+
+
+def test_home_page_yes_writes_news_columns_only_and_they_archive_their_articles(
+    tmp_path: Path, home: PortalServer
+) -> None:
+    sites = tmp_path / "sites"
+    added = portalcrawl("sites", "add", home.url("/"), "--yes", "--dir", str(sites))
+    assert added.returncode == 0, added.stdout + added.stderr
+    profiles = written_profiles(sites)
+    start_urls = [url for profile in profiles.values() for url in profile["start_urls"]]
+    # One profile per news column: none for 办事服务, 便民信息 (dateless guides), 领导信息, login…
+    assert len(profiles) == len(home.columns)
+    for url in start_urls:
+        assert "/bsfw/" not in url and "/zwgk/" not in url and "login" not in url
+    assert "便民信息" in added.stdout  # previewed and rejected, with the reason
+    assert "shows no date" in added.stdout
+
+    checked = portalcrawl("sites", "--check", "--dir", str(sites))
+    assert checked.returncode == 0, checked.stdout
+
+    db_path = tmp_path / "archive.db"
+    settings = [item for name, value in FAST_SETTINGS.items() for item in ("-s", f"{name}={value}")]
+    crawled = portalcrawl("crawl", "--all", "--dir", str(sites), "--db", str(db_path), *settings, timeout=300)
+    assert crawled.returncode == 0, crawled.stdout + crawled.stderr[-3000:]
+    db = open_database(db_path, create=False)
+    archived = {row[0] for row in db.execute("SELECT url FROM articles")}
+    db.close()
+    for name in home.columns:
+        expected = {article["url"] for article in home.expected_articles(name)}
+        share = len(expected & archived) / len(expected)
+        assert share >= MIN_SHARE, f"{name}: {share:.0%} of its articles archived"
+    every_expected = {a["url"] for name in home.columns for a in home.expected_articles(name)}
+    assert archived <= every_expected, sorted(archived - every_expected)[:5]
+
+
+def test_a_column_page_is_a_column_itself(tmp_path: Path, home: PortalServer) -> None:
+    sites = tmp_path / "sites"
+    start = home.start_url("jrjj")
+    added = portalcrawl("sites", "add", start, "--columns", "1", "--slug", "city-jrjj", "--dir", str(sites))
+    assert added.returncode == 0, added.stdout + added.stderr
+    profiles = written_profiles(sites)
+    assert list(profiles) == ["city-jrjj"]
+    assert profiles["city-jrjj"]["start_urls"] == [start]
+    assert profiles["city-jrjj"]["cms"] == "trs"
+    assert profiles["city-jrjj"]["name"] == "示例市人民政府 今日聚焦"
+
+
+def test_without_a_terminal_or_yes_it_only_previews(
+    tmp_path: Path, home: PortalServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sites = tmp_path / "sites"
+    assert main(["sites", "add", home.url("/"), "--dir", str(sites)]) == 0
+    out = capsys.readouterr().out
+    assert "nothing written (preview only)" in out
+    assert "page 1: " in out
+    assert "来源 " in out
+    assert not sites.exists() or not list(sites.glob("*.toml"))
+
+
+def test_an_existing_profile_is_never_overwritten(
+    tmp_path: Path, home: PortalServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sites = tmp_path / "sites"
+    sites.mkdir()
+    (sites / "mine.toml").write_text(
+        'name = "mine"\nstart_urls = ["http://example.gov.cn/"]\n', encoding="utf-8"
+    )
+    assert main(["sites", "add", home.start_url("jrjj"), "--yes", "--slug", "mine", "--dir", str(sites)]) == 1
+    assert "exists, not overwritten" in capsys.readouterr().out
+    assert (sites / "mine.toml").read_text(encoding="utf-8").startswith('name = "mine"')
+
+
+def test_a_page_that_cannot_be_fetched_is_a_one_line_error(
+    tmp_path: Path, home: PortalServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["sites", "add", home.url("/private/"), "--yes", "--dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "robots.txt" in err
