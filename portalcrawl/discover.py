@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urljoin, urlsplit
@@ -12,7 +13,7 @@ from portalcrawl.extract.article import extract_article, parse_tree
 from portalcrawl.extract.listing import DOCUMENT_URL, extract_listing
 from portalcrawl.fetch import Fetcher, Page
 from portalcrawl.items import Article
-from portalcrawl.link_patterns import common_shape
+from portalcrawl.link_patterns import common_shape, link_shape
 from portalcrawl.profiles import SLUG_PATTERN
 from portalcrawl.urls import canonical_url, is_fetchable_url
 
@@ -26,17 +27,20 @@ NOISE_WORDS = (
     "登录", "注册", "无障碍", "地图", "联系", "关于", "english", "搜索", "办事", "服务", "互动",
     "信箱", "留言", "投诉", "下载", "领导", "机构", "概况", "简介", "首页", "主页", "导航", "帮助",
     "收藏", "旧版", "手机", "微信", "微博", "app", "邮箱", "热线", "信息公开", "政务公开", "更多",
-    "视频", "专题", "调查", "访谈", "在线", "查询", "指南", "纠错",
+    "视频", "专题", "调查", "访谈", "在线", "查询", "指南", "纠错", "rss", "订阅", "上一页", "下一页",
+    "末页", "尾页", "声明", "隐私", "版权",
 )  # fmt: skip
 # A column's name is a short label; a headline is longer.
 MAX_NAME_CHARS = 10
 # Pages fetched to find columns, at most: candidates with a news word first.
-MAX_CANDIDATES = 20
+MAX_CANDIDATES = 30
 # A news column's first listing page shows at least this many articles.
 MIN_ARTICLES = 3
 ROOT_PATHS = ("", "/", "/index.html", "/index.htm", "/index.shtml", "/default.htm", "/default.html")
 # An article id or a date in the path: an article link, not a column.
-_ARTICLE_LIKE = re.compile(r"\d{5,}|/(?:19|20)\d{2}[-/_]?\d{1,2}[-/_]")
+_ARTICLE_LIKE = re.compile(
+    r"\d{5,}|/(?:19|20)\d{2}[-/_]?\d{1,2}[-/_]|show[-_/]|detail|content[-_]|/art_|/article[-_/]"
+)
 
 
 @dataclass
@@ -62,6 +66,8 @@ class Discovery:
     site_name: str
     host: str
     columns: list[ColumnPreview]
+    # Links that might have been columns but were not examined (MAX_CANDIDATES).
+    unexamined: int = 0
 
 
 def page_site_name(page: Page) -> str:
@@ -75,7 +81,7 @@ def page_site_name(page: Page) -> str:
 
 
 def candidate_columns(page: Page, hosts: tuple[str, ...]) -> list[tuple[str, str]]:
-    """(name, URL) of the page's links that may be columns, news-named first, at most MAX_CANDIDATES."""
+    """(name, URL) of the page's links that may be columns, those with a news word in their name first."""
     tree = parse_tree(page.text)
     names: dict[str, str] = {}
     for anchor in tree.iter("a"):
@@ -89,7 +95,7 @@ def candidate_columns(page: Page, hosts: tuple[str, ...]) -> list[tuple[str, str
         if key not in names or len(name) < len(names[key]):
             names[key] = name
     ranked = sorted(names.items(), key=lambda item: not any(w in item[1] for w in NEWS_WORDS))
-    return [(name, url) for url, name in ranked[:MAX_CANDIDATES]]
+    return [(name, url) for url, name in ranked]
 
 
 def _may_be_column(name: str, url: str, hosts: tuple[str, ...]) -> bool:
@@ -127,6 +133,11 @@ def preview_column(
     preview.pager = [*found.next_pages, *(request.url for request in found.requests)]
     if len(preview.article_links) < MIN_ARTICLES:
         preview.rejected = f"{len(preview.article_links)} article links on its first page"
+        return preview
+    shape = common_shape(preview.article_links)
+    if shape and link_shape(listing.final_url) == shape[0]:
+        # An article page listing its siblings (related news, 上一篇/下一篇) is no column.
+        preview.rejected = "an article: its URL has the shape of the articles it links"
         return preview
     preview.article_url_pattern = _needed_pattern(preview.article_links, columns)
     candidates = preview.article_links
@@ -171,13 +182,19 @@ def _looks_like_listing(url: str) -> bool:
     return path.endswith("/") or last.startswith(("index", "list", "default"))
 
 
-def discover(url: str, fetcher: Fetcher, *, now: datetime) -> tuple[Discovery | None, str | None]:
-    """The news columns reachable from ``url`` (a home or a column page), or None and the problem."""
+def discover(
+    url: str, fetcher: Fetcher, *, now: datetime, progress: Callable[[str], None] | None = None
+) -> tuple[Discovery | None, str | None]:
+    """The news columns reachable from ``url`` (a home or a column page), or None and the problem.
+
+    ``progress`` is told the name and URL of each candidate before it is fetched.
+    """
     start = fetcher.fetch(url)
     if not start.ok:
         return None, f"{url}: {start.problem}"
     hosts = fetcher.hosts
-    candidates = candidate_columns(start, hosts)
+    every_candidate = candidate_columns(start, hosts)
+    candidates = every_candidate[:MAX_CANDIDATES]
     keys = {canonical_url(url) for _, url in candidates} | {canonical_url(start.final_url)}
     previews: list[ColumnPreview] = []
     seen: set[str] = set()
@@ -190,6 +207,8 @@ def discover(url: str, fetcher: Fetcher, *, now: datetime) -> tuple[Discovery | 
     for name, candidate in candidates:
         if canonical_url(candidate) in seen:
             continue
+        if progress is not None:
+            progress(f"{name} {candidate}")
         page = fetcher.fetch(candidate)
         seen.add(canonical_url(candidate))
         if not page.ok:
@@ -198,7 +217,9 @@ def discover(url: str, fetcher: Fetcher, *, now: datetime) -> tuple[Discovery | 
         if canonical_url(page.final_url) in seen - {canonical_url(candidate)}:
             continue
         previews.append(preview_column(name, page, fetcher, hosts, now=now, columns=keys))
-    return Discovery(page_site_name(start), urlsplit(start.final_url).hostname or "", previews), None
+    host = urlsplit(start.final_url).hostname or ""
+    unexamined = len(every_candidate) - len(candidates)
+    return Discovery(page_site_name(start), host, previews, unexamined), None
 
 
 def column_slug(host: str, listing_url: str, taken: set[str], prefix: str | None = None) -> str:

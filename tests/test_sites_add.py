@@ -13,7 +13,9 @@ import pytest
 from portalcrawl.cli import main
 from portalcrawl.database import open_database
 from portalcrawl.demo.server import PortalServer
+from portalcrawl.link_patterns import common_shape, link_shape
 from tests.conftest import FAST_SETTINGS, REPO_ROOT, PortalFactory
+from tests.faultserver import FaultHandler, FaultSite, article_html, listing_html
 
 # Share of a column's articles the first crawl of a written profile must archive.
 MIN_SHARE = 0.95
@@ -36,6 +38,10 @@ def portalcrawl(*args: str, timeout: float = 180) -> subprocess.CompletedProcess
 @pytest.fixture(scope="module")
 def home(module_portal_server: PortalFactory) -> PortalServer:
     return module_portal_server("home")
+
+
+def page(body: str):
+    return lambda handler: FaultHandler.send_page(handler, body)
 
 
 def written_profiles(directory: Path) -> dict[str, dict[str, object]]:
@@ -119,3 +125,38 @@ def test_a_page_that_cannot_be_fetched_is_a_one_line_error(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "robots.txt" in err
+
+
+def test_a_pattern_is_written_only_when_the_list_also_links_other_columns(tmp_path: Path) -> None:
+    site = FaultSite().start()
+    try:
+        entries = [
+            (f"/news-show-{n}.html", f"第{n}号测试文章：城市更新项目推进情况通报") for n in range(1, 7)
+        ]
+        nav = (
+            '<div class="nav"><a href="/news-list-xwdt.html">新闻动态</a>'
+            '<a href="/news-list-tzgg.html">通知公告</a></div>'
+        )
+        # PHPCMS-style pseudo-static URLs: the news list also links the 通知公告 column in its items.
+        mixed = [*entries[:3], ("/news-list-tzgg.html", "通知公告栏目的最新工作情况汇总"), *entries[3:]]
+        site.routes["/news-list-xwdt.html"] = page(listing_html(mixed).replace("<body>", f"<body>{nav}"))
+        site.routes["/news-list-tzgg.html"] = page(listing_html(entries).replace("<body>", f"<body>{nav}"))
+        for n in range(1, 7):
+            site.routes[f"/news-show-{n}.html"] = page(article_html(n))
+        sites = tmp_path / "sites"
+        assert main(["sites", "add", f"{site.base}/news-list-xwdt.html", "--yes", "--dir", str(sites)]) == 0
+    finally:
+        site.stop()
+    by_start = {
+        profile["start_urls"][0].rsplit("/", 1)[-1]: profile for profile in written_profiles(sites).values()
+    }
+    assert set(by_start) == {"news-list-xwdt.html", "news-list-tzgg.html"}
+    assert by_start["news-list-xwdt.html"]["article_url_pattern"] == "/news-show-\\d+\\.html$"
+    assert "article_url_pattern" not in by_start["news-list-tzgg.html"]
+
+
+def test_link_shapes() -> None:
+    assert link_shape("http://a.gov.cn/xwzx/202601/t20260116_5661632.html") == "/xwzx/\\d+/t\\d+_\\d+\\.html$"
+    assert link_shape("http://a.gov.cn/detail.jsp?id=12") == "/detail\\.jsp\\?id=\\d+$"
+    assert common_shape(["http://a/1.html", "http://a/2.html", "http://a/x/"]) == ("/\\d+\\.html$", 2)
+    assert common_shape(["http://a/1.html", "http://a/b/", "http://a/c/"], share=0.9) is None

@@ -9,7 +9,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from portalcrawl.discover import ColumnPreview, Discovery, column_slug, discover, profile_toml
+from portalcrawl.discover import (
+    MAX_CANDIDATES,
+    ColumnPreview,
+    Discovery,
+    column_slug,
+    discover,
+    profile_toml,
+)
 from portalcrawl.fetch import Fetcher
 from portalcrawl.profiles import SLUG_PATTERN, ProfileError, load_profile_file, sites_dir
 
@@ -49,11 +56,14 @@ def handle(args: argparse.Namespace) -> int:
         print(f"portalcrawl sites add: error: --slug {args.slug!r}: use a-z, 0-9, - _ .", file=sys.stderr)
         return EXIT_USAGE
     directory = sites_dir(args.dir)
-    found, problem = discover(args.url, Fetcher((parts.hostname,)), now=datetime.now(UTC))
+    progress = _show_progress if sys.stderr.isatty() else None
+    found, problem = discover(args.url, Fetcher((parts.hostname,)), now=datetime.now(UTC), progress=progress)
     if found is None:
         print(f"portalcrawl sites add: error: {problem}", file=sys.stderr)
         return EXIT_USAGE
     news = [column for column in found.columns if column.is_news]
+    if progress is not None:
+        print("\r\x1b[K", end="", file=sys.stderr)
     print(format_previews(found, news))
     if not news:
         print(
@@ -68,6 +78,10 @@ def handle(args: argparse.Namespace) -> int:
         return EXIT_OK
     written = write_profiles(found, chosen, directory, args.slug, interactive=_interactive(args))
     return EXIT_OK if written else EXIT_FAILED
+
+
+def _show_progress(candidate: str) -> None:
+    print(f"\r\x1b[Kchecking {candidate}", end="", file=sys.stderr, flush=True)
 
 
 def _interactive(args: argparse.Namespace) -> bool:
@@ -93,6 +107,11 @@ def format_previews(found: Discovery, news: list[ColumnPreview]) -> str:
     if skipped:
         lines.append("not news columns (skipped):")
         lines.extend(f"     {column.name}  {column.listing_url}: {column.rejected}" for column in skipped)
+    if found.unexamined:
+        lines.append(
+            f"{found.unexamined} more links were not examined (at most {MAX_CANDIDATES}): run sites add on "
+            "a section's page to find its columns"
+        )
     return "\n".join(lines)
 
 
