@@ -124,13 +124,14 @@ def preview_column(
     """Read a listing page and its first article; ``rejected`` says why it is no news column."""
     preview = ColumnPreview(name, listing.final_url)
     found = extract_listing(listing.text, listing.final_url)
-    links = [
-        canonical_url(link)
-        for link in found.article_links
-        if is_fetchable_url(link, hosts) and not DOCUMENT_URL.search(link)
-    ]
-    preview.article_links = list(dict.fromkeys(links))
+    links = _listed_articles(found.article_links, hosts)
     preview.pager = [*found.next_pages, *(request.url for request in found.requests)]
+    if len(links) < MIN_ARTICLES and found.next_pages:
+        # A page that only loads its list (gov.cn's LIST.json): the spider reads that next, so do we.
+        data = fetcher.fetch(found.next_pages[0])
+        if data.ok:
+            links += _listed_articles(extract_listing(data.text, data.final_url).article_links, hosts)
+    preview.article_links = list(dict.fromkeys(links))
     if len(preview.article_links) < MIN_ARTICLES:
         preview.rejected = f"{len(preview.article_links)} article links on its first page"
         return preview
@@ -160,6 +161,15 @@ def preview_column(
             preview.rejected = None
             break
     return preview
+
+
+def _listed_articles(links: list[str], hosts: tuple[str, ...]) -> list[str]:
+    """The listed links the spider would fetch as articles: on the portal's hosts, no documents."""
+    return [
+        canonical_url(link)
+        for link in links
+        if is_fetchable_url(link, hosts) and not DOCUMENT_URL.search(link)
+    ]
 
 
 def _needed_pattern(links: list[str], columns: set[str]) -> str | None:
