@@ -160,3 +160,43 @@ def test_link_shapes() -> None:
     assert link_shape("http://a.gov.cn/detail.jsp?id=12") == "/detail\\.jsp\\?id=\\d+$"
     assert common_shape(["http://a/1.html", "http://a/2.html", "http://a/x/"]) == ("/\\d+\\.html$", 2)
     assert common_shape(["http://a/1.html", "http://a/b/", "http://a/c/"], share=0.9) is None
+
+
+def test_on_a_terminal_it_asks_which_columns_and_their_slugs(tmp_path: Path, home: PortalServer) -> None:
+    import pty
+    import select
+
+    sites = tmp_path / "sites"
+    primary, secondary = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "portalcrawl", "sites", "add", home.url("/"), "--dir", str(sites)],
+        cwd=REPO_ROOT,
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    os.close(secondary)
+    answers = iter([b"2\n", b"city-bmdt\n"])
+    output = b""
+    try:
+        while process.poll() is None or select.select([primary], [], [], 0)[0]:
+            ready, _, _ = select.select([primary], [], [], 30)
+            if not ready:
+                break
+            try:
+                chunk = os.read(primary, 4096)
+            except OSError:
+                break
+            output += chunk
+            if chunk.rstrip().endswith((b"):", b"]:")):
+                os.write(primary, next(answers))
+    finally:
+        os.close(primary)
+        process.wait(timeout=30)
+    text = output.decode("utf-8", "replace")
+    assert process.returncode == 0, text
+    assert "columns to add" in text
+    profiles = written_profiles(sites)
+    assert list(profiles) == ["city-bmdt"]
+    assert profiles["city-bmdt"]["name"] == "示例市人民政府 部门动态"
