@@ -91,6 +91,11 @@ def test_a_column_page_is_a_column_itself(tmp_path: Path, home: PortalServer) ->
     assert profiles["city-jrjj"]["start_urls"] == [start]
     assert profiles["city-jrjj"]["cms"] == "trs"
     assert profiles["city-jrjj"]["name"] == "示例市人民政府 今日聚焦"
+    # Asked again, it adds no second profile for the same column.
+    again = portalcrawl("sites", "add", start, "--yes", "--dir", str(sites))
+    assert again.returncode == 1, again.stdout
+    assert "already in " in again.stdout
+    assert list(written_profiles(sites)) == ["city-jrjj"]
 
 
 def test_without_a_terminal_or_yes_it_only_previews(

@@ -18,7 +18,8 @@ from portalcrawl.discover import (
     profile_toml,
 )
 from portalcrawl.fetch import Fetcher
-from portalcrawl.profiles import SLUG_PATTERN, ProfileError, load_profile_file, sites_dir
+from portalcrawl.profiles import SLUG_PATTERN, ProfileError, iter_profile_files, load_profile_file, sites_dir
+from portalcrawl.urls import canonical_url
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -147,8 +148,12 @@ def write_profiles(
     """Write one profile per column (never over an existing file); returns how many were written."""
     directory.mkdir(parents=True, exist_ok=True)
     taken = {path.stem for path in directory.glob("*.toml")}
+    existing = _profiled_start_urls(directory)
     written = 0
     for column in chosen:
+        if canonical_url(column.listing_url) in existing:
+            print(f"skipped  {column.listing_url}: already in {existing[canonical_url(column.listing_url)]}")
+            continue
         slug = (
             prefix
             if prefix and len(chosen) == 1
@@ -172,6 +177,18 @@ def write_profiles(
         written += 1
         print(f"wrote    {path}  (portalcrawl crawl {slug}{_dir_option(directory)})")
     return written
+
+
+def _profiled_start_urls(directory: Path) -> dict[str, Path]:
+    """The start URLs of the profiles already in ``directory``, so a column is not added twice."""
+    found: dict[str, Path] = {}
+    for path in iter_profile_files(directory):
+        try:
+            profile = load_profile_file(path)
+        except ProfileError:
+            continue
+        found.update((canonical_url(url), path) for url in profile.start_urls)
+    return found
 
 
 def _dir_option(directory: Path) -> str:
