@@ -36,6 +36,8 @@ MAX_NAME_CHARS = 10
 MAX_CANDIDATES = 30
 # A news column's first listing page shows at least this many articles.
 MIN_ARTICLES = 3
+# A page whose listed articles are mostly on other columns' lists is a section page (新闻中心).
+SECTION_SHARE = 0.6
 ROOT_PATHS = ("", "/", "/index.html", "/index.htm", "/index.shtml", "/default.htm", "/default.html")
 # An article id or a date in the path: an article link, not a column.
 _ARTICLE_LIKE = re.compile(
@@ -135,6 +137,10 @@ def preview_column(
     if len(preview.article_links) < MIN_ARTICLES:
         preview.rejected = f"{len(preview.article_links)} article links on its first page"
         return preview
+    more = _more_links(listing)
+    if len(more) >= 2:
+        preview.rejected = f"a section page: it links {len(more)} columns' 更多 pages"
+        return preview
     shape = common_shape(preview.article_links)
     if shape and link_shape(listing.final_url) == shape[0]:
         # An article page listing its siblings (related news, 上一篇/下一篇) is no column.
@@ -161,6 +167,16 @@ def preview_column(
             preview.rejected = None
             break
     return preview
+
+
+def _more_links(page: Page) -> set[str]:
+    """The distinct targets of a page's 更多 ("more") links: sections and home pages have one per block."""
+    targets = set()
+    for anchor in parse_tree(page.text).iter("a"):
+        text = "".join(anchor.itertext()).strip().lower()
+        if (text.startswith("更多") or text.startswith("more")) and anchor.get("href"):
+            targets.add(canonical_url(urljoin(page.final_url, anchor.get("href") or "")))
+    return targets
 
 
 def _listed_articles(links: list[str], hosts: tuple[str, ...]) -> list[str]:
@@ -227,9 +243,29 @@ def discover(
         if canonical_url(page.final_url) in seen - {canonical_url(candidate)}:
             continue
         previews.append(preview_column(name, page, fetcher, hosts, now=now, columns=keys))
+    reject_sections(previews)
     host = urlsplit(start.final_url).hostname or ""
     unexamined = len(every_candidate) - len(candidates)
     return Discovery(page_site_name(start), host, previews, unexamined), None
+
+
+def reject_sections(previews: list[ColumnPreview]) -> None:
+    """Reject section pages (新闻中心) without 更多 links: pages whose list is other columns' items.
+
+    A section shows a few items of each of several columns, none of which explains most of its list;
+    columns that share items (one story in 要闻 and in 部门动态) are kept.
+    """
+    news = [p for p in previews if p.is_news]
+    for preview in news:
+        links = set(preview.article_links)
+        sources = [p for p in news if p is not preview and links & set(p.article_links)]
+        overlaps = [links & set(p.article_links) for p in sources]
+        shared = len(set().union(*overlaps))
+        # Mostly one other column's items is a column sharing stories, not a section.
+        one_column = max((len(overlap) for overlap in overlaps), default=0) >= SECTION_SHARE * len(links)
+        if len(sources) >= 2 and shared >= SECTION_SHARE * len(links) and not one_column:
+            where = f"{len(sources)} other columns' lists"
+            preview.rejected = f"a section page: {shared} of its {len(links)} articles are on {where}"
 
 
 def column_slug(host: str, listing_url: str, taken: set[str], prefix: str | None = None) -> str:

@@ -13,6 +13,7 @@ import pytest
 from portalcrawl.cli import main
 from portalcrawl.database import open_database
 from portalcrawl.demo.server import PortalServer
+from portalcrawl.discover import ColumnPreview, reject_sections
 from portalcrawl.link_patterns import common_shape, link_shape
 from tests.conftest import FAST_SETTINGS, REPO_ROOT, PortalFactory
 from tests.faultserver import FaultHandler, FaultSite, article_html, listing_html
@@ -62,6 +63,9 @@ def test_home_page_yes_writes_news_columns_only_and_they_archive_their_articles(
         assert "/bsfw/" not in url and "/zwgk/" not in url and "login" not in url
     assert "便民信息" in added.stdout  # previewed and rejected, with the reason
     assert "shows no date" in added.stdout
+    # 新闻中心 shows a few items of every column: a section page, not a column of its own.
+    assert "新闻中心" in added.stdout and "a section page" in added.stdout
+    assert not any(url.endswith("/xwzx/") for url in start_urls)
 
     checked = portalcrawl("sites", "--check", "--dir", str(sites))
     assert checked.returncode == 0, checked.stdout
@@ -205,3 +209,20 @@ def test_on_a_terminal_it_asks_which_columns_and_their_slugs(tmp_path: Path, hom
     profiles = written_profiles(sites)
     assert list(profiles) == ["city-bmdt"]
     assert profiles["city-bmdt"]["name"] == "示例市人民政府 部门动态"
+
+
+def test_a_list_of_other_columns_items_is_a_section_but_two_columns_may_share_items() -> None:
+    def column(name: str, *ids: int) -> ColumnPreview:
+        return ColumnPreview(
+            name, f"http://a.gov.cn/{name}/", article_links=[f"http://a.gov.cn/{i}.html" for i in ids]
+        )
+
+    news, notices, section, digest = (
+        column("yw", 1, 2, 3, 4, 5),
+        column("tzgg", 11, 12, 13, 14),
+        column("xwzx", 1, 2, 11, 12, 99),
+        column("jj", 1, 2, 3, 4, 6),
+    )
+    reject_sections([news, notices, section, digest])
+    assert section.rejected == "a section page: 4 of its 5 articles are on 3 other columns' lists"
+    assert news.is_news and notices.is_news and digest.is_news

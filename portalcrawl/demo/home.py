@@ -1,4 +1,8 @@
-"""The sample portal's home page: its columns in the navigation, among the noise of a real portal."""
+"""The sample portal's home page: its columns in the navigation, among the noise of a real portal.
+
+Besides the columns it serves 新闻中心 (a section page showing a few items of each column), 办事服务 and
+便民信息 (dateless service guides), 领导信息 and a login page; every other noise link is a 404.
+"""
 
 from __future__ import annotations
 
@@ -75,15 +79,35 @@ def render(portal: Portal, path: str, base_url: str) -> str | None:
     if path == "/zwgk/ldxx/":
         leaders = [(name, f"/zwgk/ldxx/leader_{n}.html") for n, name in enumerate(LEADERS, 1)]
         return _page(site, f"领导信息_{site}", f'<h2>领导信息</h2><ul class="leaders">{_links(leaders)}</ul>')
+    if path == "/xwzx/" and portal.columns:
+        return _section(portal)
     if path == "/login.jsp":
         form = '<form action="/login.jsp" method="post"><input name="user"><input type="password"></form>'
         return _page(site, "用户登录", form)
     return None
 
 
+def _section(portal: Portal) -> str:
+    """新闻中心: the newest few items of every column with a 更多 link, as section pages show them."""
+    blocks = []
+    for column in portal.columns.values():
+        items = [
+            (portal.article(column, n)["title"], column.article_path(n)) for n in column.newest_first(1, 4)
+        ]
+        blocks.append(
+            f'<div class="block"><h3>{escape(column.title)}</h3><ul>{_links(items)}</ul>'
+            f'<a class="more" href="{escape(column.start_path)}">更多&gt;&gt;</a></div>'
+        )
+    return _page(portal.name, f"新闻中心_{portal.name}", "".join(blocks))
+
+
 def _home(portal: Portal, base_url: str) -> str:
     columns = list(portal.columns.values())
-    navigation = [("首页", "/"), *((column.title, column.start_path) for column in columns)]
+    navigation = [
+        ("首页", "/"),
+        ("新闻中心", "/xwzx/"),
+        *((column.title, column.start_path) for column in columns),
+    ]
     headlines = []
     for column in columns:
         for n in column.newest_first(1, HEADLINES_PER_COLUMN):
