@@ -72,14 +72,19 @@ class Discovery:
     unexamined: int = 0
 
 
-def page_site_name(page: Page) -> str:
-    """The portal's name: the SiteName meta of the gov guideline, else the title's last part."""
+def _meta_or_title(page: Page, meta_name: str, title_part: int) -> str:
+    """The content of ``<meta name=meta_name>`` (the gov guideline's names), else a part of the title."""
     tree = parse_tree(page.text)
     for meta in tree.iter("meta"):
-        if (meta.get("name") or "").lower() == "sitename" and (meta.get("content") or "").strip():
+        if (meta.get("name") or "").lower() == meta_name and (meta.get("content") or "").strip():
             return (meta.get("content") or "").strip()
     title = " ".join("".join(t.itertext()) for t in tree.iter("title")).strip()
-    return re.split(r"[_|\-–—]", title)[-1].strip() or urlsplit(page.final_url).hostname or ""
+    return re.split(r"[_|\-–—]", title)[title_part].strip()
+
+
+def page_site_name(page: Page) -> str:
+    """The portal's name: its SiteName meta, else the last part of the title (``栏目_网站``)."""
+    return _meta_or_title(page, "sitename", -1) or urlsplit(page.final_url).hostname or ""
 
 
 def candidate_columns(page: Page, hosts: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -93,7 +98,7 @@ def candidate_columns(page: Page, hosts: tuple[str, ...]) -> list[tuple[str, str
         if not _may_be_column(name, url, hosts):
             continue
         key = canonical_url(url)
-        # The shortest label of a URL linked several times (nav, side menu, "更多") is its name.
+        # The shortest label of a URL linked several times (navigation, side menu, block heading).
         if key not in names or len(name) < len(names[key]):
             names[key] = name
     ranked = sorted(names.items(), key=lambda item: not any(w in item[1] for w in NEWS_WORDS))
@@ -111,13 +116,8 @@ def _may_be_column(name: str, url: str, hosts: tuple[str, ...]) -> bool:
 
 
 def own_column_name(page: Page) -> str:
-    """The name a column page gives itself: ColumnName meta, else its title's first part."""
-    tree = parse_tree(page.text)
-    for meta in tree.iter("meta"):
-        if (meta.get("name") or "").lower() == "columnname" and (meta.get("content") or "").strip():
-            return (meta.get("content") or "").strip()
-    title = " ".join("".join(t.itertext()) for t in tree.iter("title")).strip()
-    return re.split(r"[_|\-–—]", title)[0].strip()
+    """The name a column page gives itself: its ColumnName meta, else the first part of the title."""
+    return _meta_or_title(page, "columnname", 0)
 
 
 def preview_column(
