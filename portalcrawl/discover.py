@@ -76,9 +76,10 @@ def _meta_or_title(page: Page, meta_name: str, title_part: int) -> str:
     """The content of ``<meta name=meta_name>`` (the gov guideline's names), else a part of the title."""
     tree = parse_tree(page.text)
     for meta in tree.iter("meta"):
-        if (meta.get("name") or "").lower() == meta_name and (meta.get("content") or "").strip():
-            return (meta.get("content") or "").strip()
-    title = " ".join("".join(t.itertext()) for t in tree.iter("title")).strip()
+        content = " ".join((meta.get("content") or "").split())
+        if (meta.get("name") or "").lower() == meta_name and content:
+            return content
+    title = " ".join(" ".join("".join(t.itertext()) for t in tree.iter("title")).split())
     return re.split(r"[_|\-–—]", title)[title_part].strip()
 
 
@@ -227,9 +228,8 @@ def discover(
     # A column page given as the URL is a column itself; a home page's own list mixes every column.
     if urlsplit(start.final_url).path not in ROOT_PATHS:
         own = preview_column(own_column_name(start), start, fetcher, hosts, now=now, columns=keys)
-        if own.is_news:
-            previews.append(own)
-            seen.add(canonical_url(own.listing_url))
+        previews.append(own)
+        seen.add(canonical_url(own.listing_url))
     for name, candidate in candidates:
         if canonical_url(candidate) in seen:
             continue
