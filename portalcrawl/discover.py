@@ -39,9 +39,12 @@ MIN_ARTICLES = 3
 # A page whose listed articles are mostly on other columns' lists is a section page (新闻中心).
 SECTION_SHARE = 0.6
 ROOT_PATHS = ("", "/", "/index.html", "/index.htm", "/index.shtml", "/default.htm", "/default.html")
-# An article id or a date in the path: an article link, not a column.
+# An article link, not a column: a file below a dated directory, a CMS article name (TRS t<date>_<id>,
+# Hanweb art_<col>_<id>, gov.cn content_<id>, show-<id>, detail), or a file named by a long number.
+# Column ids (Hanweb col1621004, CFDA CL1129) are no article ids.
 _ARTICLE_LIKE = re.compile(
-    r"\d{5,}|/(?:19|20)\d{2}[-/_]?\d{1,2}[-/_]|show[-_/]|detail|content[-_]|/art_|/article[-_/]"
+    r"/(?:19|20)\d{2}(?:[-_/]?\d{1,4})?/(?:[^/]+/)*[^/]+\.[a-z]+$"
+    r"|/t\d{8}_\d+|/art_\d+_\d+|content_\d+|show[-_/]\d+|detail|/article[-_/]|/\d{5,}\.[a-z]+$"
 )
 
 
