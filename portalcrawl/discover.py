@@ -97,7 +97,8 @@ def candidate_columns(page: Page, hosts: tuple[str, ...]) -> list[tuple[str, str
     names: dict[str, str] = {}
     for anchor in tree.iter("a"):
         href = (anchor.get("href") or "").strip()
-        name = " ".join("".join(anchor.itertext()).split())
+        # Image buttons in menus carry their name only in the title attribute.
+        name = " ".join("".join(anchor.itertext()).split()) or " ".join((anchor.get("title") or "").split())
         url = urljoin(page.final_url, href) if href else ""
         if not _may_be_column(name, url, hosts):
             continue
