@@ -82,7 +82,9 @@ def _meta_or_title(page: Page, meta_name: str, title_part: int) -> str:
         content = " ".join((meta.get("content") or "").split())
         if (meta.get("name") or "").lower() == meta_name and content:
             return content
-    title = " ".join(" ".join("".join(t.itertext()) for t in tree.iter("title")).split())
+    # The first title only: a feed also has one per item.
+    first = next(tree.iter("title"), None)
+    title = " ".join("".join(first.itertext()).split()) if first is not None else ""
     return re.split(r"[_|\-–—]", title)[title_part].strip()
 
 
