@@ -20,7 +20,7 @@ DEFAULT_COLUMNS = ("published_date", "site", "column", "source", "title", "url")
 FACETS = ("site", "column", "source", "published_date")
 SEARCH_QUERY = "search"
 # One term or phrase :q, as `portalcrawl search` finds it: the trigram index for three characters or
-# more, the bigram index for two CJK characters, and a scan of the text for anything shorter (the
+# more, the bigram index for two CJK ideographs (U+3400-U+9FFF), and a scan of the text otherwise (the
 # trigram index finds nothing below three characters, which is what Datasette's own search box uses).
 SEARCH_SQL = f"""
 select a.id, a.published_date, a.site, a."column", a.source, a.title, a.url
@@ -28,8 +28,8 @@ from articles a
 where trim(:q) != '' and case
   when length(trim(:q)) >= {TRIGRAM_MIN} then a.id in (
     select rowid from articles_fts where articles_fts match '"' || replace(trim(:q), '"', '""') || '"')
-  when length(trim(:q)) = 2 and unicode(substr(trim(:q), 1, 1)) >= 13312
-      and unicode(substr(trim(:q), 2, 1)) >= 13312 then a.id in (
+  when length(trim(:q)) = 2 and unicode(substr(trim(:q), 1, 1)) between 13312 and 40959
+      and unicode(substr(trim(:q), 2, 1)) between 13312 and 40959 then a.id in (
     select rowid from articles_bigrams
     where articles_bigrams match '"' || replace(trim(:q), '"', '""') || '"')
   else instr(lower(a.title), lower(trim(:q))) > 0 or instr(lower(a.body_text), lower(trim(:q))) > 0

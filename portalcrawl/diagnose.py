@@ -78,6 +78,12 @@ def diagnose_start_url(
         return report
     listing = extract_listing(page.text, page.final_url)
     _check_listing_selectors(report, profile, page)
+    if not listing.article_links and listing.next_pages:
+        # A page that only loads its list (gov.cn's LIST.json): the spider reads that next, so do we.
+        data = _fetched(report, fetcher, listing.next_pages[0], "list data")
+        if data is None:
+            return report
+        listing = extract_listing(data.text, data.final_url)
     links = _article_links(report, profile, listing)
     _check_pager(report, listing, len(links))
     if not links:

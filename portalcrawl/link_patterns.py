@@ -17,7 +17,8 @@ def link_shape(url: str) -> str:
     parts = urlsplit(url)
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     pieces = _DIGITS.split(target)
-    return r"\d+".join(re.escape(piece) for piece in pieces) + "$"
+    # re.escape also escapes "-", which outside a character class needs none: keep patterns readable.
+    return r"\d+".join(re.escape(piece).replace("\\-", "-") for piece in pieces) + "$"
 
 
 def common_shape(links: list[str], *, share: float = 0.5) -> tuple[str, int] | None:

@@ -193,3 +193,15 @@ def test_export_unknown_column_is_a_usage_error(db_path: str, capsys: pytest.Cap
         main(["export", "--columns", "url,nonsense", "--db", db_path])
     assert exit_info.value.code == 2
     assert "unknown column 'nonsense'" in capsys.readouterr().err
+
+
+def test_snippets_wrap_by_display_width_and_marks_take_no_columns() -> None:
+    from portalcrawl.cli.search import wrap_display
+    from portalcrawl.cli.sites import display_width
+
+    marks = ("\x1b[1;31m", "\x1b[0m")
+    text = f"各区县{marks[0]}安全生产{marks[1]}工作会议 held in 2026，要求落实责任。"
+    lines = wrap_display(text, 10, marks)
+    assert "".join(lines) == text
+    assert all(display_width(line.replace(marks[0], "").replace(marks[1], "")) <= 10 for line in lines)
+    assert wrap_display(text, None, marks) == [text]

@@ -154,3 +154,15 @@ def test_an_unknown_site_is_a_usage_error(tmp_path: Path, capsys: pytest.Capture
     tmp_path.mkdir(exist_ok=True)
     assert main(["diagnose", "nosuch", "--dir", str(tmp_path)]) == 2
     assert "unknown site 'nosuch'" in capsys.readouterr().err
+
+
+def test_a_column_that_loads_its_list_from_json_is_read_through_it(
+    tmp_path: Path, module_portal_server: PortalFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = module_portal_server("govcn")
+    [column] = server.columns
+    write_profile(tmp_path, "govcn", f'start_urls = ["{server.start_url(column)}"]')
+    status, out = diagnose(tmp_path, "govcn", capsys)
+    assert status == 0, out
+    assert "list data " in out
+    assert f"title {server.expected_articles(column)[0]['title']!r}" in out

@@ -26,8 +26,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Extract one article page and print the Article as JSON. With --site, the site "
         "profile's selectors are applied, and each one's result is reported on stderr: a selector "
         "that matches nothing is named, not silently replaced by automatic extraction.",
-        epilog="exit status: 0 extracted (every --site selector matched), 1 a selector matched nothing "
-        "or the URL could not be fetched, 2 unreadable input or unknown site",
+        epilog="exit status: 0 extracted (every --site selector gave its field), 1 a selector gave "
+        "nothing or the URL could not be fetched, 2 unreadable input or unknown site",
     )
     parser.add_argument("page", metavar="PATH_OR_URL", help="a saved HTML file, or an http(s) URL to fetch")
     parser.add_argument(
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def report_article_selectors(page: str | bytes, profile: SiteProfile, article: Article) -> bool:
-    """Say on stderr what each article selector of ``profile`` gave; False if one matched nothing."""
+    """Say on stderr what each article selector of ``profile`` gave; False if one gave nothing."""
     all_matched = True
     chosen = profile_selectors(profile)
     for name, field_name in ARTICLE_SELECTOR_FIELDS.items():
@@ -115,6 +115,7 @@ def report_article_selectors(page: str | bytes, profile: SiteProfile, article: A
                 file=sys.stderr,
             )
         elif stage != "profile":
+            all_matched = False
             print(
                 f"selectors.{name} {chosen[name]!r} matched {count} element(s) but gave no {field_name}; "
                 f"it came from {stage} instead",

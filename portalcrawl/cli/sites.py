@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE, sites_add
 from portalcrawl.cli.runs import display_width
 from portalcrawl.profiles import ProfileError, SiteProfile, iter_profile_files, load_profile_file, sites_dir
 from portalcrawl.sharding import parse_shard, select_shard
@@ -27,6 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="only the enabled profiles that `portalcrawl crawl --all --shard I/N` crawls",
     )
     parser.set_defaults(handler=handle)
+    sites_add.register(parser.add_subparsers(dest="sites_action", metavar="ACTION"))
 
 
 def handle(args: argparse.Namespace) -> int:

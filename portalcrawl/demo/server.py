@@ -20,6 +20,8 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
+from portalcrawl.demo import home
+
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 DEMO_PORTAL_DIR = Path(__file__).parent / "portal"
 DEMO_CONTENT = DEMO_PORTAL_DIR / "content.json"
@@ -197,7 +199,9 @@ class Portal:
     gb2312), ``first_id`` (article ``n`` has document id ``first_id + n``), ``start`` and ``step_seconds``
     (article ``n`` is published at ``start + n * step``), and ``[columns.options]``: ``col_id``,
     ``unit_id`` (Hanweb), ``attachments_every``, ``multipage`` (DESTOON article numbers split over two
-    pages), ``json`` (gov.cn list file name).
+    pages), ``json`` (gov.cn list file name). A ``[home]`` table makes ``/`` a home page whose
+    navigation links every column, among the noise of a real one (``home.HOME_NOISE``): service and
+    interaction sections, a leaders' page, login, search, other sites, a headline block of articles.
     """
 
     def __init__(self, directory: Path, articles: int | None = None) -> None:
@@ -232,6 +236,7 @@ class Portal:
             )
         # Revisions made since the portal was loaded, by (column name, article number).
         self.revisions: dict[tuple[str, int], Revision] = {}
+        self.has_home = "home" in config
 
     def article(self, column: Column, n: int) -> dict[str, Any]:
         """The content of article ``n``: title, source, author, editor and body paragraphs, as revised."""
@@ -463,6 +468,11 @@ class PortalServer:
         if path.endswith("/jpage/dataproxy.jsp"):
             form = {**query, **dict(parse_qsl(body.decode("utf-8", "replace")))}
             return self._dataproxy(path, form)
+        if self.portal.has_home:
+            with self._lock:
+                page = home.render(self.portal, path, self.base_url)
+            if page is not None:
+                return Reply(200, page.encode("utf-8"), "text/html; charset=utf-8")
         with self._lock:
             for column in self.portal.columns.values():
                 reply = self._column_page(column, path, query)
