@@ -225,7 +225,7 @@ def discover(
     start = fetcher.fetch(url)
     if not start.ok:
         return None, f"{url}: {start.problem}"
-    hosts = fetcher.hosts
+    hosts = fetcher.policy.hosts
     every_candidate = candidate_columns(start, hosts)
     candidates = every_candidate[:MAX_CANDIDATES]
     keys = {canonical_url(url) for _, url in candidates} | {canonical_url(start.final_url)}

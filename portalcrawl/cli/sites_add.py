@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -18,7 +19,15 @@ from portalcrawl.discover import (
     profile_toml,
 )
 from portalcrawl.fetch import Fetcher
-from portalcrawl.profiles import SLUG_PATTERN, ProfileError, iter_profile_files, load_profile_file, sites_dir
+from portalcrawl.middlewares.url_filter import HostPolicy
+from portalcrawl.profiles import (
+    SLUG_PATTERN,
+    ProfileError,
+    SiteProfile,
+    iter_profile_files,
+    load_profile_file,
+    sites_dir,
+)
 from portalcrawl.urls import canonical_url
 
 
@@ -56,9 +65,15 @@ def handle(args: argparse.Namespace) -> int:
     if args.slug and not SLUG_PATTERN.match(args.slug):
         print(f"portalcrawl sites add: error: --slug {args.slug!r}: use a-z, 0-9, - _ .", file=sys.stderr)
         return EXIT_USAGE
-    directory = sites_dir(args.dir)
+    # Written to: the packaged profiles are a plain directory of an installed (not zipped) package.
+    directory = Path(str(sites_dir(args.dir)))
     progress = _show_progress if sys.stderr.isatty() else None
-    found, problem = discover(args.url, Fetcher((parts.hostname,)), now=datetime.now(UTC), progress=progress)
+    found, problem = discover(
+        args.url,
+        Fetcher(HostPolicy.of(SiteProfile.ad_hoc([args.url]))),
+        now=datetime.now(UTC),
+        progress=progress,
+    )
     if found is None:
         print(f"portalcrawl sites add: error: {problem}", file=sys.stderr)
         return EXIT_USAGE
@@ -179,9 +194,9 @@ def write_profiles(
     return written
 
 
-def _profiled_start_urls(directory: Path) -> dict[str, Path]:
+def _profiled_start_urls(directory: Path) -> dict[str, Path | Traversable]:
     """The start URLs of the profiles already in ``directory``, so a column is not added twice."""
-    found: dict[str, Path] = {}
+    found: dict[str, Path | Traversable] = {}
     for path in iter_profile_files(directory):
         try:
             profile = load_profile_file(path)
@@ -192,4 +207,4 @@ def _profiled_start_urls(directory: Path) -> dict[str, Path]:
 
 
 def _dir_option(directory: Path) -> str:
-    return "" if directory == sites_dir(None) else f" --dir {directory}"
+    return "" if str(directory) == str(sites_dir(None)) else f" --dir {directory}"
