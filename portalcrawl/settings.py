@@ -97,3 +97,15 @@ PORTALCRAWL_BLOCK_THRESHOLD = 3
 PORTALCRAWL_MAX_RETRY_AFTER = 120
 # Longest robots.txt Crawl-delay (seconds) applied; a larger one is capped and logged.
 PORTALCRAWL_MAX_CRAWL_DELAY = 60
+# Article requests a site may queue before its listings stop paging until the queue drains (each
+# queued request costs ~3 KB; 5,000 links a page × 200 pages would be gigabytes). Links beyond it wait.
+PORTALCRAWL_MAX_QUEUED_ARTICLES = 2000
+# The run budget: a site's crawl stops after this many seconds (`portalcrawl crawl --max-time`), as
+# `partial` with reason closespider_timeout, so a server answering just under DOWNLOAD_TIMEOUT cannot
+# hold the run and the lock for days.
+CLOSESPIDER_TIMEOUT = 6 * 3600
+# Memory guard, checked every MEMUSAGE_CHECK_INTERVAL_SECONDS: a crawl past the limit stops as
+# `partial` with reason memusage_exceeded (a warning is logged first).
+MEMUSAGE_ENABLED = True
+MEMUSAGE_LIMIT_MB = 2048
+MEMUSAGE_WARNING_MB = 1024

@@ -108,6 +108,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--full", action="store_true", help="page every listing to its end (no incremental stop)"
     )
     parser.add_argument("--max-pages", type=int, metavar="N", help="listing pages per start URL")
+    parser.add_argument(
+        "--max-time",
+        metavar="DURATION",
+        help="stop each site's crawl after this long, as partial (seconds, or 90m, 6h; "
+        "default: setting CLOSESPIDER_TIMEOUT, 6h)",
+    )
     parser.add_argument("--db", metavar="PATH", help="SQLite archive (default: setting PORTALCRAWL_DB_PATH)")
     parser.add_argument("--dir", metavar="DIR", help="profiles directory (default: the packaged sites/)")
     parser.add_argument(
@@ -124,7 +130,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     try:
-        settings = crawl_settings(args.set, db=args.db, sites_dir=args.dir)
+        settings = crawl_settings(args.set, db=args.db, sites_dir=args.dir, max_time=args.max_time)
         jobs = plan_jobs(args, settings)
     except (ConfigError, ProfileError) as exc:
         print(f"portalcrawl: error: {exc}", file=sys.stderr)
@@ -158,7 +164,11 @@ def locked_message(held: LockHeld, db_path: str | Path) -> str:
 
 
 def crawl_settings(
-    overrides: Iterable[str], *, db: str | None = None, sites_dir: str | None = None
+    overrides: Iterable[str],
+    *,
+    db: str | None = None,
+    sites_dir: str | None = None,
+    max_time: str | None = None,
 ) -> Settings:
     """Project settings plus ``-s NAME=VALUE`` overrides at the priority ``scrapy crawl -s`` uses."""
     # The command belongs to portalcrawl: a scrapy.cfg of some other project in the working directory
@@ -177,11 +187,22 @@ def crawl_settings(
         except ValueError:
             raise ConfigError(f"-s {override!r}: {name} must be a JSON object") from None
         _check_setting_type(settings, name, default, override)
+    if max_time is not None:
+        settings.set("CLOSESPIDER_TIMEOUT", parse_duration(max_time), priority="cmdline")
     if db:
         settings.set("PORTALCRAWL_DB_PATH", db, priority="cmdline")
     if sites_dir:
         settings.set("PORTALCRAWL_SITES_DIR", sites_dir, priority="cmdline")
     return settings
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``90``, ``45s``, ``90m`` or ``6h``; a ConfigError for anything else."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
+    seconds = float(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match[2]] if match else 0.0
+    if not 0 < seconds < 10**9:
+        raise ConfigError(f"--max-time {text!r}: expected a positive duration such as 600, 90m or 6h")
+    return seconds
 
 
 def _check_setting_type(settings: Settings, name: str, default: Any, override: str) -> None:

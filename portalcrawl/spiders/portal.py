@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import scrapy
+from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import UsageError
+from scrapy.exceptions import DontCloseSpider, UsageError
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
@@ -107,6 +109,12 @@ class PortalSpider(scrapy.Spider):
         self.retried_skipped: set[str] = set()
         self.db: Any = None
         self.db_path = ""
+        # The article budget: at most this many article requests between two moments the crawl is
+        # idle; links beyond it wait here as plain strings and their listings stop paging meanwhile.
+        self.max_queued_articles = 2000
+        self.queued_articles = 0
+        self.held_articles: deque[tuple[str, str, str | None]] = deque()
+        self.paused_chains: list[ListingChain] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PortalSpider:
@@ -114,6 +122,8 @@ class PortalSpider(scrapy.Spider):
         kwargs.setdefault("default_max_pages", crawler.settings.getint("PORTALCRAWL_MAX_PAGES", 200))
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.db_path = crawler.settings.get("PORTALCRAWL_DB_PATH", "")
+        spider.max_queued_articles = max(1, crawler.settings.getint("PORTALCRAWL_MAX_QUEUED_ARTICLES", 2000))
+        crawler.signals.connect(spider.release_held_work, signal=signals.spider_idle)
         return spider
 
     # -- arguments -------------------------------------------------------------------------------
@@ -239,7 +249,7 @@ class PortalSpider(scrapy.Spider):
             if self._older_than_since(listing.dates.get(link)):
                 self.crawler.stats.inc_value("portalcrawl/spider/since_skipped")
                 continue
-            yield self._article_request(link, response.url, listing.dates.get(link))
+            yield from self._queue_article(link, response.url, listing.dates.get(link))
 
         stop = self._stop_reason(chain, listing, links, new_in_run, due)
         if stop:
@@ -252,6 +262,10 @@ class PortalSpider(scrapy.Spider):
             self._is_new_candidate(chain, c) for c in candidates
         ):
             chain.queue = candidates
+        if self.held_articles or self.queued_articles >= self.max_queued_articles:
+            self.crawler.stats.inc_value("portalcrawl/spider/paging_paused")
+            self.paused_chains.append(chain)
+            return
         yield from self._follow(chain)
 
     def _stop_reason(
@@ -351,6 +365,36 @@ class PortalSpider(scrapy.Spider):
         if due:
             self.retried_skipped |= skipped
         return articles | skipped
+
+    # -- the article budget ----------------------------------------------------------------------
+
+    def _queue_article(
+        self, url: str, listing_url: str, listing_date: str | None
+    ) -> Iterator[scrapy.Request]:
+        if self.queued_articles < self.max_queued_articles:
+            self.queued_articles += 1
+            yield self._article_request(url, listing_url, listing_date)
+            return
+        self.crawler.stats.inc_value("portalcrawl/spider/held_articles")
+        self.held_articles.append((url, listing_url, listing_date))
+
+    def release_held_work(self) -> None:
+        """Once everything queued is done: the held article links, then the paused listings."""
+        self.queued_articles = 0
+        engine = self.crawler.engine
+        scheduled = False
+        while self.held_articles and self.queued_articles < self.max_queued_articles:
+            self.queued_articles += 1
+            engine.crawl(self._article_request(*self.held_articles.popleft()))
+            scheduled = True
+        if not self.held_articles:
+            chains, self.paused_chains = self.paused_chains, []
+            for chain in chains:
+                for request in self._follow(chain):
+                    engine.crawl(request)
+                    scheduled = True
+        if scheduled:
+            raise DontCloseSpider
 
     # -- articles --------------------------------------------------------------------------------
 
