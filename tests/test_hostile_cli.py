@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 
 from portalcrawl.demo.server import PortalServer
 from portalcrawl.lock import CrawlLock, lock_path_for
+from tests.faultserver import FaultHandler, FaultSite, article_html
 
 TRS_PORTAL = Path(__file__).parent / "portals" / "trs"
 FAST = [
@@ -207,3 +209,75 @@ def test_read_only_media_can_be_searched_exported_and_listed(archive: Path, tmp_
     assert len(export.stdout.splitlines()) > 3
     assert crawl.returncode == 1
     assert "Read-only file system" in one_error_line(crawl)
+
+
+# -- extract URL / links URL fetch like the crawl ----------------------------------------------------
+
+
+def _drip(handler: FaultHandler) -> None:
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/html; charset=utf-8")
+    handler.send_header("Content-Length", "100000")
+    handler.end_headers()
+    while not handler.server.stopping.wait(0.2):
+        handler.wfile.write(b"<p>")
+        handler.wfile.flush()
+
+
+@pytest.fixture(scope="module")
+def hostile_pages() -> Iterator[tuple[FaultSite, FaultSite]]:
+    portal, private = FaultSite(), FaultSite("127.0.0.2")
+    private.routes["/admin"] = lambda handler: handler.send_page(article_html(1))
+    portal.routes["/robots.txt"] = lambda handler: handler.send_page(
+        "User-agent: *\n", content_type="text/plain"
+    )
+    portal.routes["/to-ftp.html"] = lambda handler: handler.send_page(
+        b"", status=302, Location="ftp://127.0.0.1/pub/a.html"
+    )
+    portal.routes["/to-private.html"] = lambda handler: handler.send_page(
+        b"", status=302, Location=private.base + "/admin"
+    )
+    huge = b"<html><body>" + b"<p>" * (6 * 1024 * 1024)
+    portal.routes["/huge.html"] = lambda handler: handler.send_page(huge)
+    portal.routes["/drip.html"] = _drip
+    portal.routes["/article.html"] = lambda handler: handler.send_page(article_html(2))
+    portal.start(), private.start()
+    yield portal, private
+    portal.stop(), private.stop()
+
+
+@pytest.mark.parametrize("command", ["extract", "links"])
+@pytest.mark.parametrize(
+    "case",
+    [
+        # Scrapy follows no redirect to a scheme it does not crawl: the 302 itself is the answer.
+        ("/to-ftp.html", [], "HTTP 302"),
+        ("/to-private.html", [], "host '127.0.0.2' is not one of the portal's hosts"),
+        ("/huge.html", [], ""),
+        ("/drip.html", ["-s", "DOWNLOAD_TIMEOUT=1"], ""),
+    ],
+)
+def test_fetching_commands_obey_the_crawl_url_filter_and_limits(
+    hostile_pages: tuple[FaultSite, FaultSite],
+    tmp_path: Path,
+    command: str,
+    case: tuple[str, list[str], str],
+) -> None:
+    path, settings, message = case
+    portal, private = hostile_pages
+    started = time.monotonic()
+    result = portalcrawl([command, portal.base + path, *settings], tmp_path, timeout=60)
+    assert result.returncode == 1, result.stdout[:300] + result.stderr
+    assert result.stdout == ""
+    assert f"cannot fetch {portal.base}{path}: " in one_error_line(result)
+    assert message in result.stderr
+    assert sum(private.hits.values()) == 0
+    assert time.monotonic() - started < 30
+
+
+def test_fetching_commands_still_fetch_a_good_page(
+    hostile_pages: tuple[FaultSite, FaultSite], tmp_path: Path
+) -> None:
+    result = portalcrawl(["extract", hostile_pages[0].base + "/article.html"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "第2号测试文章" in result.stdout

@@ -6,16 +6,13 @@ import argparse
 import dataclasses
 import json
 import sys
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
+from portalcrawl.cli.crawl import ConfigError
+from portalcrawl.cli.fetching import FetchError, add_settings_argument, fetch_page
 from portalcrawl.extract.article import extract_article
 from portalcrawl.extract.encoding import decode_html
-from portalcrawl.settings import USER_AGENT
-
-FETCH_TIMEOUT_SECONDS = 30
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,14 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--url", help="the page's original URL (resolves links; default: the argument itself)"
     )
+    add_settings_argument(parser)
     parser.set_defaults(handler=run)
-
-
-def fetch(url: str) -> tuple[bytes, str | None]:
-    """The body and declared charset of an explicit user-given URL (never called by the crawler)."""
-    request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})  # noqa: S310 - http(s) checked by caller
-    with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS) as response:  # noqa: S310
-        return response.read(), response.headers.get_content_charset()
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,12 +31,15 @@ def run(args: argparse.Namespace) -> int:
     encoding: str | None = None
     if args.page.startswith(("http://", "https://")):
         try:
-            body, charset = fetch(args.page)
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            print(f"cannot fetch {args.page}: {exc}", file=sys.stderr)
+            fetched = fetch_page(args.page, args.set)
+        except ConfigError as exc:
+            print(f"portalcrawl: error: {exc}", file=sys.stderr)
+            return 2
+        except FetchError as exc:
+            print(f"portalcrawl: error: {exc}", file=sys.stderr)
             return 1
         # The HTTP charset header takes part in decoding, so the page is decoded here.
-        page, encoding = decode_html(body, charset)
+        page, encoding = decode_html(fetched.body, fetched.charset)
         url = args.url or args.page
     else:
         path = Path(args.page)

@@ -5,15 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import urllib.request
 from dataclasses import asdict
 from pathlib import Path
 
-from portalcrawl import settings
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from portalcrawl.cli.crawl import ConfigError
+from portalcrawl.cli.fetching import FetchError, add_settings_argument, fetch_page
 from portalcrawl.extract.listing import extract_listing
-
-FETCH_TIMEOUT_SECONDS = 30
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,16 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("source", metavar="PATH_OR_URL", help="saved listing page, or its URL")
     parser.add_argument("--url", metavar="ORIGINAL_URL", help="the page's URL, to resolve relative links")
+    add_settings_argument(parser)
     parser.set_defaults(handler=handle)
-
-
-def _read(source: str) -> bytes:
-    if source.startswith(("http://", "https://")):
-        # Only http(s) reaches here (checked above), so urlopen cannot read file: or custom schemes.
-        request = urllib.request.Request(source, headers={"User-Agent": settings.USER_AGENT})  # noqa: S310
-        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_SECONDS) as response:  # noqa: S310
-            return bytes(response.read())
-    return Path(source).read_bytes()
 
 
 def handle(args: argparse.Namespace) -> int:
@@ -45,10 +35,16 @@ def handle(args: argparse.Namespace) -> int:
         print("portalcrawl links: error: --url ORIGINAL_URL is needed for a saved page", file=sys.stderr)
         return EXIT_USAGE
     try:
-        body = _read(args.source)
+        body = fetch_page(args.source, args.set).body if is_url else Path(args.source).read_bytes()
     except OSError as exc:
         print(f"portalcrawl links: error: {args.source}: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except ConfigError as exc:
+        print(f"portalcrawl: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except FetchError as exc:
+        print(f"portalcrawl: error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     listing = extract_listing(body, page_url)
     output = {
         "article_links": listing.article_links,
