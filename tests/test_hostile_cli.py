@@ -6,10 +6,12 @@ import contextlib
 import hashlib
 import os
 import shutil
+import signal
+import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -146,7 +148,7 @@ def test_a_lock_file_that_is_a_symlink_is_refused_and_its_target_untouched(archi
     victim.write_text("precious = true\n")
     lock_path_for(archive).symlink_to(victim)
     result = portalcrawl(["crawl", "--url", "http://127.0.0.1:9/news/", "--db", archive.name], archive.parent)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "is a symbolic link" in one_error_line(result)
     assert victim.read_text() == "precious = true\n"
 
@@ -156,7 +158,7 @@ def test_a_lock_file_hard_linked_to_another_file_is_refused(archive: Path) -> No
     victim.write_text("precious = true\n")
     os.link(victim, lock_path_for(archive))
     result = portalcrawl(["crawl", "--url", "http://127.0.0.1:9/news/", "--db", archive.name], archive.parent)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "hard links" in one_error_line(result)
     assert victim.read_text() == "precious = true\n"
 
@@ -207,7 +209,7 @@ def test_read_only_media_can_be_searched_exported_and_listed(archive: Path, tmp_
         assert result.returncode == 0, [*result.args[3:5], result.stderr]
         assert result.stdout
     assert len(export.stdout.splitlines()) > 3
-    assert crawl.returncode == 1
+    assert crawl.returncode == 2
     assert "Read-only file system" in one_error_line(crawl)
 
 
@@ -281,3 +283,133 @@ def test_fetching_commands_still_fetch_a_good_page(
     result = portalcrawl(["extract", hostile_pages[0].base + "/article.html"], tmp_path)
     assert result.returncode == 0, result.stderr
     assert "第2号测试文章" in result.stdout
+
+
+# -- a full disk --------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def nearly_full_mount(mount_point: Path, free_kib: int) -> Iterator[Path]:
+    """A 4 MiB tmpfs at ``mount_point`` with only ``free_kib`` KiB left (root only)."""
+    mount_point.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount_point)], check=False)
+    if made.returncode != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    try:
+        (mount_point / "filler").write_bytes(b"\0" * ((4096 - free_kib) * 1024))
+        yield mount_point
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=True)
+
+
+def test_a_full_disk_is_one_line_on_stderr_not_a_traceback_per_log_record(tmp_path: Path) -> None:
+    with PortalServer(TRS_PORTAL) as server, nearly_full_mount(tmp_path / "disk", 200) as disk:
+        url = server.start_url(next(iter(server.columns)))
+        # DEBUG logs every item in full: the log itself fills the disk.
+        crawl = ["crawl", "--url", url, "--db", str(disk / "a.db"), "-s", "LOG_LEVEL=DEBUG", *FAST]
+        result = portalcrawl(crawl, tmp_path)
+    assert result.returncode == 1
+    assert "Logging error" not in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "No space left on device" in result.stderr
+
+
+# -- small edges ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["search 工作", "runs"])
+def test_a_huge_limit_is_a_usage_error(archive: Path, command: str) -> None:
+    result = portalcrawl(
+        [*command.split(), "--limit", "99999999999999999999", "--db", archive.name], archive.parent
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "expected an integer from 1 to" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["search"], ["crawl", "--url"], ["export", "--site"]])
+def test_arguments_that_are_not_utf8_are_one_line_errors(archive: Path, command: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "portalcrawl", *command, b"\xff\xfe\xe5\x9c", "--db", archive.name],
+        cwd=archive.parent,
+        capture_output=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.decode().startswith("portalcrawl: error: argument ")
+    assert result.stderr.count(b"\n") == 1
+    assert b"Traceback" not in result.stderr
+
+
+def corrupt(path: Path) -> None:
+    """A real database whose second page (the metadata table) is overwritten with noise."""
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE metadata (key TEXT PRIMARY KEY, value TEXT)")
+        db.execute("INSERT INTO metadata VALUES ('schema_version', '1')")
+    db.close()
+    data = bytearray(path.read_bytes())
+    data[4096:8192] = os.urandom(4096)
+    path.write_bytes(bytes(data))
+
+
+def newer_schema(path: Path) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE metadata (key TEXT PRIMARY KEY, value TEXT)")
+        db.execute("INSERT INTO metadata VALUES ('schema_version', '9999')")
+    db.close()
+
+
+@pytest.mark.parametrize(
+    ("make", "cause"),
+    [
+        (lambda path: path.mkdir(), "is a directory, not a database"),
+        (corrupt, "database disk image is malformed"),
+        (lambda path: path.write_bytes(os.urandom(8192)), "file is not a database"),
+        (newer_schema, "has schema version 9999, newer than this portalcrawl understands"),
+    ],
+)
+def test_an_unusable_archive_is_named_with_its_cause(
+    tmp_path: Path, make: Callable[[Path], None], cause: str
+) -> None:
+    make(tmp_path / "bad.db")
+    before = digest(tmp_path / "bad.db") if (tmp_path / "bad.db").is_file() else None
+    result = portalcrawl(["crawl", "--url", "http://127.0.0.1:9/news/", "--db", "bad.db"], tmp_path)
+    assert result.returncode == 2
+    line = one_error_line(result)
+    assert line.startswith("portalcrawl: error: cannot crawl into bad.db: ")
+    assert cause in line
+    assert before is None or digest(tmp_path / "bad.db") == before
+    assert not (tmp_path / "logs").exists()
+
+
+def test_ctrl_c_during_start_up_is_no_traceback(tmp_path: Path) -> None:
+    outcomes = []
+    for delay in (0.3, 0.6, 1.0):
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "portalcrawl",
+                "crawl",
+                "--url",
+                "http://127.0.0.1:9/news/",
+                "--db",
+                "a.db",
+            ],
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+        assert "Traceback" not in err, err
+        assert "KeyboardInterrupt" not in err
+        outcomes.append(process.returncode)
+    # Interrupted before Python could raise (-2), or told so: "interrupted", status 130.
+    assert set(outcomes) <= {130, -signal.SIGINT, 1}, outcomes

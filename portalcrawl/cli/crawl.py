@@ -20,8 +20,10 @@ from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 from twisted.python.failure import Failure
 
+from portalcrawl.archive_files import unwritable_reason
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, EXIT_USAGE
 from portalcrawl.lock import CrawlLock, LockHeld, LockUnusable, describe_previous_holder, lock_path_for
+from portalcrawl.log_failures import report_log_failures_once
 from portalcrawl.profiles import (
     ProfileError,
     SiteProfile,
@@ -42,7 +44,8 @@ exit status:
       partial after running to its end with more than one URL in ten failing (see `portalcrawl runs`)
   1   at least one site failed or was blocked, or did not run to its end (interrupted, timed out,
       closed early); with --strict, partial counts as failure too
-  2   usage or configuration error: unknown site, invalid profile, bad -s NAME=VALUE, bad date or URL
+  2   usage or configuration error: unknown site, invalid profile, bad -s NAME=VALUE, bad date or URL,
+      or an archive (or its lock) that cannot be used: a directory, corrupt, newer schema, read-only
   75  another crawl holds the lock on this database (<db>.lock); nothing was done, retry later
 """
 
@@ -144,8 +147,13 @@ def handle(args: argparse.Namespace) -> int:
         return EXIT_TEMPFAIL
     except LockUnusable as exc:
         print(f"portalcrawl: error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_USAGE
     try:
+        # Said now, in one line, rather than as a summary of sites that all failed for no shown reason.
+        problem = unwritable_reason(db_path)
+        if problem:
+            print(f"portalcrawl: error: cannot crawl into {db_path}: {problem}", file=sys.stderr)
+            return EXIT_USAGE
         log_file = prepare_log_file(settings, "crawl")
         # The extension itself stays silent (NotConfigured) when stderr is not a terminal.
         settings.set("EXTENSIONS", {**settings.getdict("EXTENSIONS"), PROGRESS_EXTENSION: 900}, "cmdline")
@@ -286,6 +294,7 @@ def run_crawls(
     settings: Settings, jobs: list[CrawlJob], *, lock: CrawlLock | None = None
 ) -> list[SiteResult]:
     """Run every job concurrently in one CrawlerProcess and read back each site's crawl_runs row."""
+    report_log_failures_once()
     process = CrawlerProcess(settings)
     if lock is not None and lock.previous_pid is not None:
         logger.info(

@@ -15,6 +15,7 @@ import sqlite_utils
 from portalcrawl import settings
 from portalcrawl.archive_files import open_for_reading
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from portalcrawl.cli.arguments import count
 from portalcrawl.database import DatabaseError, open_database
 
 
@@ -67,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "failed, blocked, running), reason, articles new/updated/unchanged, pages and errors.",
     )
     parser.add_argument("--site", metavar="SITE", help="only this site")
-    parser.add_argument("--limit", type=int, default=20, metavar="N", help="runs to show (default: 20)")
+    parser.add_argument("--limit", type=count, default=20, metavar="N", help="runs to show (default: 20)")
     add_db_argument(parser)
     parser.set_defaults(handler=handle)
 

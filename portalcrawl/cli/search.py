@@ -8,6 +8,7 @@ import sys
 from dataclasses import asdict
 
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK
+from portalcrawl.cli.arguments import count
 from portalcrawl.cli.runs import add_db_argument, open_existing
 from portalcrawl.search import search
 
@@ -27,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("query", metavar="QUERY", help="words to find (all of them)")
     parser.add_argument("--site", metavar="SITE", help="only this site")
     parser.add_argument("--since", metavar="DATE", help="only articles published on or after YYYY-MM-DD")
-    parser.add_argument("--limit", type=int, default=20, metavar="N", help="matches to show (default: 20)")
+    parser.add_argument("--limit", type=count, default=20, metavar="N", help="matches to show (default: 20)")
     parser.add_argument("--json", action="store_true", help="one JSON object per match")
     add_db_argument(parser)
     parser.set_defaults(handler=handle)
