@@ -288,3 +288,20 @@ def test_queued_article_cap_pauses_paging_and_drops_nothing(run_crawl: CrawlRunn
         assert before >= min(10 * page, server.columns[column].count) - cap, articles_before
     stored = rows(tmp_db, "SELECT count(*) FROM articles")[0][0]
     assert stored == server.columns[column].count
+
+
+def test_a_robots_txt_redirect_loop_allows_everything_after_five_hops(
+    sites: list[FaultSite], tmp_path: Path
+) -> None:
+    site = serve_portal(FaultSite(), [871, 872])
+    site.routes["/robots.txt"] = lambda handler: handler.send_page(
+        b"", status=302, Location="/robots-loop.txt"
+    )
+    site.routes["/robots-loop.txt"] = lambda handler: handler.send_page(
+        b"", status=302, Location="/robots.txt"
+    )
+    sites.append(site)
+    result = portalcrawl_crawl(["--url", site.base + LISTING_PATH, "--db", "a.db"], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert site.hits["/robots.txt"] + site.hits["/robots-loop.txt"] == 6
+    assert rows(tmp_path / "a.db", "SELECT count(*) FROM articles") == [(2,)]
