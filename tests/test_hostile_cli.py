@@ -113,6 +113,23 @@ def test_demo_refuses_to_delete_an_archive_of_real_sites(archive: Path) -> None:
     assert not (archive.parent / "logs").exists()
 
 
+def test_crawl_refuses_to_append_its_log_to_a_database(archive: Path) -> None:
+    before = digest(archive)
+    crawl = [
+        "crawl",
+        "--url",
+        "http://127.0.0.1:9/news/",
+        "--db",
+        archive.name,
+        "-s",
+        f"LOG_FILE={archive.name}",
+    ]
+    result = portalcrawl(crawl, archive.parent)
+    assert result.returncode == 2
+    assert "is a SQLite database; not logging into it" in one_error_line(result)
+    assert digest(archive) == before
+
+
 # -- the lock ---------------------------------------------------------------------------------------
 
 

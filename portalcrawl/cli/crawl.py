@@ -20,7 +20,7 @@ from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 from twisted.python.failure import Failure
 
-from portalcrawl.archive_files import unwritable_reason
+from portalcrawl.archive_files import is_sqlite_file, unwritable_reason
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, EXIT_USAGE
 from portalcrawl.lock import CrawlLock, LockHeld, LockUnusable, describe_previous_holder, lock_path_for
 from portalcrawl.log_failures import report_log_failures_once
@@ -195,6 +195,8 @@ def crawl_settings(
         except ValueError:
             raise ConfigError(f"-s {override!r}: {name} must be a JSON object") from None
         _check_setting_type(settings, name, default, override)
+    if settings.get("LOG_FILE") and is_sqlite_file(settings["LOG_FILE"]):
+        raise ConfigError(f"-s LOG_FILE={settings['LOG_FILE']}: is a SQLite database; not logging into it")
     if max_time is not None:
         settings.set("CLOSESPIDER_TIMEOUT", parse_duration(max_time), priority="cmdline")
     if db:
