@@ -265,24 +265,22 @@ def hostile_pages() -> Iterator[tuple[FaultSite, FaultSite]]:
     portal.stop(), private.stop()
 
 
-@pytest.mark.parametrize("command", ["extract", "links"])
 @pytest.mark.parametrize(
     "case",
     [
         # Scrapy follows no redirect to a scheme it does not crawl: the 302 itself is the answer.
-        ("/to-ftp.html", [], "HTTP 302"),
-        ("/to-private.html", [], "host '127.0.0.2' is not one of the portal's hosts"),
-        ("/huge.html", [], ""),
-        ("/drip.html", ["-s", "DOWNLOAD_TIMEOUT=1"], ""),
+        ("extract", "/to-ftp.html", [], "HTTP 302"),
+        ("links", "/to-private.html", [], "host '127.0.0.2' is not one of the portal's hosts"),
+        ("extract", "/huge.html", [], "larger than download max size"),
+        ("links", "/drip.html", ["-s", "DOWNLOAD_TIMEOUT=1"], ""),
     ],
 )
 def test_fetching_commands_obey_the_crawl_url_filter_and_limits(
     hostile_pages: tuple[FaultSite, FaultSite],
     tmp_path: Path,
-    command: str,
-    case: tuple[str, list[str], str],
+    case: tuple[str, str, list[str], str],
 ) -> None:
-    path, settings, message = case
+    command, path, settings, message = case
     portal, private = hostile_pages
     started = time.monotonic()
     result = portalcrawl([command, portal.base + path, *settings], tmp_path, timeout=60)
