@@ -104,8 +104,9 @@ PORTALCRAWL_MAX_QUEUED_ARTICLES = 2000
 # `partial` with reason closespider_timeout, so a server answering just under DOWNLOAD_TIMEOUT cannot
 # hold the run and the lock for days.
 CLOSESPIDER_TIMEOUT = 6 * 3600
-# Memory guard, checked every MEMUSAGE_CHECK_INTERVAL_SECONDS: a crawl past the limit stops as
-# `partial` with reason memusage_exceeded (a warning is logged first).
+# The memory guard checks the process's peak memory every MEMUSAGE_CHECK_INTERVAL_SECONDS (60) ...
 MEMUSAGE_ENABLED = True
+# ... and stops a crawl past this many MiB as `partial` with reason memusage_exceeded ...
 MEMUSAGE_LIMIT_MB = 2048
+# ... after logging a warning at this many.
 MEMUSAGE_WARNING_MB = 1024
