@@ -8,7 +8,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from portalcrawl.database import SCHEMA_VERSION, DatabaseError, open_database, schema_version
+from portalcrawl.database import SCHEMA_VERSION, DatabaseError, ensure_writable, open_database, schema_version
 
 # The first bytes of every SQLite database file, and of a write-ahead log beside one.
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -84,3 +84,24 @@ def archive_sites(path: str | os.PathLike[str]) -> set[str]:
         return sites
     finally:
         conn.close()
+
+
+def unwritable_reason(path: str | os.PathLike[str]) -> str | None:
+    """Why a crawl could not write the archive at ``path`` (created or migrated here if need be),
+    or None: a directory, not a database, corrupt, a newer schema, read-only, locked by a writer."""
+    path = Path(path)
+    if path.is_dir():
+        return f"{path} is a directory, not a database"
+    try:
+        db = open_database(path)
+        try:
+            ensure_writable(db)
+        finally:
+            db.close()
+    except DatabaseError as error:
+        return str(error)
+    except sqlite3.Error as error:
+        return f"{path}: {error}"
+    except OSError as error:
+        return f"{path}: {error.strerror or error}"
+    return None

@@ -129,3 +129,16 @@ DOWNLOAD_HANDLERS = {
 PORTALCRAWL_HOST_GATE = True
 # Sites `portalcrawl crawl` runs at once (--jobs); the others wait their turn.
 PORTALCRAWL_JOBS = 16
+# Article requests a site may queue before its listings stop paging until the queue drains (each
+# queued request costs ~3 KB; 5,000 links a page × 200 pages would be gigabytes). Links beyond it wait.
+PORTALCRAWL_MAX_QUEUED_ARTICLES = 2000
+# The run budget: a site's crawl stops after this many seconds (`portalcrawl crawl --max-time`), as
+# `partial` with reason closespider_timeout, so a server answering just under DOWNLOAD_TIMEOUT cannot
+# hold the run and the lock for days.
+CLOSESPIDER_TIMEOUT = 6 * 3600
+# The memory guard checks the process's peak memory every MEMUSAGE_CHECK_INTERVAL_SECONDS (60) ...
+MEMUSAGE_ENABLED = True
+# ... and stops a crawl past this many MiB as `partial` with reason memusage_exceeded ...
+MEMUSAGE_LIMIT_MB = 2048
+# ... after logging a warning at this many.
+MEMUSAGE_WARNING_MB = 1024

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import threading
 from datetime import UTC, datetime
@@ -242,7 +243,7 @@ def test_unlabelled_corpus_articles_extract_sensibly() -> None:
     assert len(empty) <= 2, empty
 
 
-def test_cli_extract_fetches_an_http_url(capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_extract_fetches_an_http_url() -> None:
     page = (FIXTURES / "destoon" / "regional-news.html").read_bytes()
 
     class Handler(BaseHTTPRequestHandler):
@@ -261,11 +262,20 @@ def test_cli_extract_fetches_an_http_url(capsys: pytest.CaptureFixture[str]) -> 
     thread.start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/news/show-12345.html"
-        assert main(["extract", url]) == 0
+        # A subprocess: the fetch runs Scrapy's reactor, which a process can start only once.
+        result = subprocess.run(
+            [sys.executable, "-m", "portalcrawl", "extract", url],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
     finally:
         server.shutdown()
         server.server_close()
-    printed = json.loads(capsys.readouterr().out)
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)
     assert printed["url"] == url
     assert printed["author"] == "蔡长伟 高健"
     assert printed["encoding"] == "utf-8"

@@ -6,15 +6,19 @@ import contextlib
 import hashlib
 import os
 import shutil
+import signal
+import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from portalcrawl.demo.server import PortalServer
 from portalcrawl.lock import CrawlLock, lock_path_for
+from tests.faultserver import FaultHandler, FaultSite, article_html
 
 TRS_PORTAL = Path(__file__).parent / "portals" / "trs"
 FAST = [
@@ -109,6 +113,23 @@ def test_demo_refuses_to_delete_an_archive_of_real_sites(archive: Path) -> None:
     assert not (archive.parent / "logs").exists()
 
 
+def test_crawl_refuses_to_append_its_log_to_a_database(archive: Path) -> None:
+    before = digest(archive)
+    crawl = [
+        "crawl",
+        "--url",
+        "http://127.0.0.1:9/news/",
+        "--db",
+        archive.name,
+        "-s",
+        f"LOG_FILE={archive.name}",
+    ]
+    result = portalcrawl(crawl, archive.parent)
+    assert result.returncode == 2
+    assert "is a SQLite database; not logging into it" in one_error_line(result)
+    assert digest(archive) == before
+
+
 # -- the lock ---------------------------------------------------------------------------------------
 
 
@@ -144,7 +165,7 @@ def test_a_lock_file_that_is_a_symlink_is_refused_and_its_target_untouched(archi
     victim.write_text("precious = true\n")
     lock_path_for(archive).symlink_to(victim)
     result = portalcrawl(["crawl", "--url", "http://127.0.0.1:9/news/", "--db", archive.name], archive.parent)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "is a symbolic link" in one_error_line(result)
     assert victim.read_text() == "precious = true\n"
 
@@ -154,7 +175,7 @@ def test_a_lock_file_hard_linked_to_another_file_is_refused(archive: Path) -> No
     victim.write_text("precious = true\n")
     os.link(victim, lock_path_for(archive))
     result = portalcrawl(["crawl", "--url", "http://127.0.0.1:9/news/", "--db", archive.name], archive.parent)
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert "hard links" in one_error_line(result)
     assert victim.read_text() == "precious = true\n"
 
@@ -205,5 +226,205 @@ def test_read_only_media_can_be_searched_exported_and_listed(archive: Path, tmp_
         assert result.returncode == 0, [*result.args[3:5], result.stderr]
         assert result.stdout
     assert len(export.stdout.splitlines()) > 3
-    assert crawl.returncode == 1
+    assert crawl.returncode == 2
     assert "Read-only file system" in one_error_line(crawl)
+
+
+# -- extract URL / links URL fetch like the crawl ----------------------------------------------------
+
+
+def _drip(handler: FaultHandler) -> None:
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/html; charset=utf-8")
+    handler.send_header("Content-Length", "100000")
+    handler.end_headers()
+    while not handler.server.stopping.wait(0.2):
+        handler.wfile.write(b"<p>")
+        handler.wfile.flush()
+
+
+@pytest.fixture(scope="module")
+def hostile_pages() -> Iterator[tuple[FaultSite, FaultSite]]:
+    portal, private = FaultSite(), FaultSite("127.0.0.2")
+    private.routes["/admin"] = lambda handler: handler.send_page(article_html(1))
+    portal.routes["/robots.txt"] = lambda handler: handler.send_page(
+        "User-agent: *\n", content_type="text/plain"
+    )
+    portal.routes["/to-ftp.html"] = lambda handler: handler.send_page(
+        b"", status=302, Location="ftp://127.0.0.1/pub/a.html"
+    )
+    portal.routes["/to-private.html"] = lambda handler: handler.send_page(
+        b"", status=302, Location=private.base + "/admin"
+    )
+    huge = b"<html><body>" + b"<p>" * (6 * 1024 * 1024)
+    portal.routes["/huge.html"] = lambda handler: handler.send_page(huge)
+    portal.routes["/drip.html"] = _drip
+    portal.routes["/article.html"] = lambda handler: handler.send_page(article_html(2))
+    portal.start(), private.start()
+    yield portal, private
+    portal.stop(), private.stop()
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        # Scrapy follows no redirect to a scheme it does not crawl: the 302 itself is the answer.
+        ("extract", "/to-ftp.html", [], "HTTP 302"),
+        ("links", "/to-private.html", [], "host '127.0.0.2' is not one of the portal's hosts"),
+        ("extract", "/huge.html", [], "larger than download max size"),
+        ("links", "/drip.html", ["-s", "DOWNLOAD_TIMEOUT=1"], ""),
+    ],
+)
+def test_fetching_commands_obey_the_crawl_url_filter_and_limits(
+    hostile_pages: tuple[FaultSite, FaultSite],
+    tmp_path: Path,
+    case: tuple[str, str, list[str], str],
+) -> None:
+    command, path, settings, message = case
+    portal, private = hostile_pages
+    started = time.monotonic()
+    result = portalcrawl([command, portal.base + path, *settings], tmp_path, timeout=60)
+    assert result.returncode == 1, result.stdout[:300] + result.stderr
+    assert result.stdout == ""
+    assert f"cannot fetch {portal.base}{path}: " in one_error_line(result)
+    assert message in result.stderr
+    assert sum(private.hits.values()) == 0
+    assert time.monotonic() - started < 30
+
+
+def test_fetching_commands_still_fetch_a_good_page(
+    hostile_pages: tuple[FaultSite, FaultSite], tmp_path: Path
+) -> None:
+    result = portalcrawl(["extract", hostile_pages[0].base + "/article.html"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "第2号测试文章" in result.stdout
+
+
+# -- a full disk --------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def nearly_full_mount(mount_point: Path, free_kib: int) -> Iterator[Path]:
+    """A 4 MiB tmpfs at ``mount_point`` with only ``free_kib`` KiB left (root only)."""
+    mount_point.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount_point)], check=False)
+    if made.returncode != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    try:
+        (mount_point / "filler").write_bytes(b"\0" * ((4096 - free_kib) * 1024))
+        yield mount_point
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=True)
+
+
+def test_a_full_disk_is_one_line_on_stderr_not_a_traceback_per_log_record(tmp_path: Path) -> None:
+    with PortalServer(TRS_PORTAL) as server, nearly_full_mount(tmp_path / "disk", 200) as disk:
+        url = server.start_url(next(iter(server.columns)))
+        # DEBUG logs every item in full: the log itself fills the disk.
+        crawl = ["crawl", "--url", url, "--db", str(disk / "a.db"), "-s", "LOG_LEVEL=DEBUG", *FAST]
+        result = portalcrawl(crawl, tmp_path)
+    assert result.returncode == 1
+    assert "Logging error" not in result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "No space left on device" in result.stderr
+
+
+# -- small edges ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", ["search 工作", "runs"])
+def test_a_huge_limit_is_a_usage_error(archive: Path, command: str) -> None:
+    result = portalcrawl(
+        [*command.split(), "--limit", "99999999999999999999", "--db", archive.name], archive.parent
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert "expected an integer from 1 to" in result.stderr
+
+
+@pytest.mark.parametrize("command", [["search"], ["crawl", "--url"], ["export", "--site"]])
+def test_arguments_that_are_not_utf8_are_one_line_errors(archive: Path, command: list[str]) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "portalcrawl", *command, b"\xff\xfe\xe5\x9c", "--db", archive.name],
+        cwd=archive.parent,
+        capture_output=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert result.stderr.decode().startswith("portalcrawl: error: argument ")
+    assert result.stderr.count(b"\n") == 1
+    assert b"Traceback" not in result.stderr
+
+
+def corrupt(path: Path) -> None:
+    """A real database whose second page (the metadata table) is overwritten with noise."""
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE metadata (key TEXT PRIMARY KEY, value TEXT)")
+        db.execute("INSERT INTO metadata VALUES ('schema_version', '1')")
+    db.close()
+    data = bytearray(path.read_bytes())
+    data[4096:8192] = os.urandom(4096)
+    path.write_bytes(bytes(data))
+
+
+def newer_schema(path: Path) -> None:
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE metadata (key TEXT PRIMARY KEY, value TEXT)")
+        db.execute("INSERT INTO metadata VALUES ('schema_version', '9999')")
+    db.close()
+
+
+@pytest.mark.parametrize(
+    ("make", "cause"),
+    [
+        (lambda path: path.mkdir(), "is a directory, not a database"),
+        (corrupt, "database disk image is malformed"),
+        (lambda path: path.write_bytes(os.urandom(8192)), "file is not a database"),
+        (newer_schema, "has schema version 9999, newer than this portalcrawl understands"),
+    ],
+)
+def test_an_unusable_archive_is_named_with_its_cause(
+    tmp_path: Path, make: Callable[[Path], None], cause: str
+) -> None:
+    make(tmp_path / "bad.db")
+    before = digest(tmp_path / "bad.db") if (tmp_path / "bad.db").is_file() else None
+    result = portalcrawl(["crawl", "--url", "http://127.0.0.1:9/news/", "--db", "bad.db"], tmp_path)
+    assert result.returncode == 2
+    line = one_error_line(result)
+    assert line.startswith("portalcrawl: error: cannot crawl into bad.db: ")
+    assert cause in line
+    assert before is None or digest(tmp_path / "bad.db") == before
+    assert not (tmp_path / "logs").exists()
+
+
+def test_ctrl_c_during_start_up_is_no_traceback(tmp_path: Path) -> None:
+    outcomes = []
+    for delay in (0.3, 0.6, 1.0):
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "portalcrawl",
+                "crawl",
+                "--url",
+                "http://127.0.0.1:9/news/",
+                "--db",
+                "a.db",
+            ],
+            cwd=tmp_path,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(delay)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+        assert "Traceback" not in err, err
+        assert "KeyboardInterrupt" not in err
+        outcomes.append(process.returncode)
+    # Interrupted before Python could raise (-2), or told so: "interrupted", status 130.
+    assert set(outcomes) <= {130, -signal.SIGINT, 1}, outcomes

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from portalcrawl.demo.server import PortalServer
 from tests.conftest import CrawlRunner
-from tests.faultserver import ARTICLE_PATH, LISTING_PATH, FaultSite, article_html, listing_html
+from tests.faultserver import ARTICLE_PATH, LISTING_PATH, FaultPortal, FaultSite, article_html, listing_html
 
 
 def serve_portal(site: FaultSite, idents: list[int], extra_links: list[tuple[str, str]] = ()) -> FaultSite:
@@ -212,4 +215,93 @@ def test_a_robots_txt_404_allows_everything(sites: list[FaultSite], tmp_path: Pa
     sites.append(site)
     result = portalcrawl_crawl(["--url", site.base + LISTING_PATH, "--db", "a.db"], tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert rows(tmp_path / "a.db", "SELECT count(*) FROM articles") == [(2,)]
+
+
+# -- item: run budgets --------------------------------------------------------------------------------
+
+
+def test_max_time_ends_a_slow_run_as_partial_with_the_reason(tmp_path: Path) -> None:
+    with FaultPortal(good_articles=30, slow_article_seconds=1.0) as portal:
+        started = time.monotonic()
+        result = portalcrawl_crawl(
+            ["--url", portal.start_urls[0], "--db", "a.db", "--max-time", "3s"], tmp_path
+        )
+        seconds = time.monotonic() - started
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    row = result.stdout.splitlines()[1]
+    assert row.split()[1] == "partial"
+    assert "stopped: closespider_timeout" in row
+    assert rows(tmp_path / "a.db", "SELECT status, reason FROM crawl_runs") == [
+        ("partial", "closespider_timeout")
+    ]
+    # 30 articles at two a second would take 15 s; the budget stops it well before.
+    assert seconds < 14
+
+
+@pytest.mark.parametrize("value", ["0", "-5m", "soon", "3d"])
+def test_max_time_must_be_a_positive_duration(value: str, tmp_path: Path) -> None:
+    result = portalcrawl_crawl(
+        ["--url", "http://127.0.0.1:9/", "--db", "a.db", f"--max-time={value}"], tmp_path
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("portalcrawl: error: --max-time")
+    assert not (tmp_path / "a.db").exists()
+
+
+def test_memory_guard_stops_the_run_with_its_reason(sites: list[FaultSite], tmp_path: Path) -> None:
+    site = serve_portal(FaultSite(), [861, 862])
+    sites.append(site)
+    # Any process is past 1 MiB: the guard's first check, as the crawl starts, stops it.
+    budget = ["-s", "MEMUSAGE_LIMIT_MB=1"]
+    result = portalcrawl_crawl(["--url", site.base + LISTING_PATH, "--db", "a.db", *budget], tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    assert "stopped: memusage_exceeded" in result.stdout.splitlines()[1]
+    # Stopped before anything was fetched, the run is a failure (partial needs some pages).
+    assert rows(tmp_path / "a.db", "SELECT status, reason FROM crawl_runs") == [
+        ("failed", "memusage_exceeded")
+    ]
+
+
+TRS_PORTAL = Path(__file__).parent / "portals" / "trs"
+LISTING_PAGE = re.compile(r"/index(?:_\d+)?\.html$|/$")
+ARTICLE_PAGE = re.compile(r"/\d{6}/t\d{8}_\d+\.html$")
+
+
+def test_queued_article_cap_pauses_paging_and_drops_nothing(run_crawl: CrawlRunner, tmp_db: Path) -> None:
+    cap = 4
+    with PortalServer(TRS_PORTAL) as server:
+        column = next(iter(server.columns))
+        result = run_crawl(
+            ["-a", f"url={server.start_url(column)}"], tmp_db, PORTALCRAWL_MAX_QUEUED_ARTICLES=str(cap)
+        )
+        served = [path for method, path, status in server.requests]
+    assert "Traceback" not in result.stderr
+    listings = [i for i, path in enumerate(served) if LISTING_PAGE.search(path)]
+    articles_before = [sum(1 for path in served[:i] if ARTICLE_PAGE.search(path)) for i in listings]
+    # Ten articles a page: each next page waits until the previous page's links have (nearly) all been
+    # requested; without the cap the LIFO scheduler pages the whole listing before any article.
+    assert len(listings) >= 4
+    for page, before in enumerate(articles_before[1:], start=1):
+        assert before >= min(10 * page, server.columns[column].count) - cap, articles_before
+    stored = rows(tmp_db, "SELECT count(*) FROM articles")[0][0]
+    assert stored == server.columns[column].count
+
+
+def test_a_robots_txt_redirect_loop_allows_everything_after_five_hops(
+    sites: list[FaultSite], tmp_path: Path
+) -> None:
+    site = serve_portal(FaultSite(), [871, 872])
+    site.routes["/robots.txt"] = lambda handler: handler.send_page(
+        b"", status=302, Location="/robots-loop.txt"
+    )
+    site.routes["/robots-loop.txt"] = lambda handler: handler.send_page(
+        b"", status=302, Location="/robots.txt"
+    )
+    sites.append(site)
+    result = portalcrawl_crawl(["--url", site.base + LISTING_PATH, "--db", "a.db"], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert site.hits["/robots.txt"] + site.hits["/robots-loop.txt"] == 6
     assert rows(tmp_path / "a.db", "SELECT count(*) FROM articles") == [(2,)]

@@ -37,6 +37,7 @@ def test_minimal_profile_gets_defaults_and_domains(tmp_path: Path) -> None:
         slug="city-news", name="某某市人民政府 工作动态", start_urls=("https://www.example.gov.cn/zwdt/",)
     )
     assert profile.domains == ("www.example.gov.cn",)
+    assert profile.ports == {80, 443}
     assert profile.enabled
 
 
@@ -66,6 +67,10 @@ def test_minimal_profile_gets_defaults_and_domains(tmp_path: Path) -> None:
         (GOOD + "[selectors]\ntitle = 'h1::text'\n", "selectors.title", "Pseudo-elements are not supported"),
         (GOOD + "[selectors]\nbody = '#zoom'\nbdoy = '.x'\n", "selectors.bdoy", "unknown key"),
         (GOOD + "[selectors]\ntitle = 1\n", "selectors.title", "expected str"),
+        (GOOD + "allowed_ports = 8080\n", "allowed_ports", "expected list"),
+        (GOOD + "allowed_ports = ['8080']\n", "allowed_ports", "expected int"),
+        (GOOD + "allowed_ports = [0]\n", "allowed_ports", "ports are 1 to 65535"),
+        (GOOD + "allowed_ports = [70000]\n", "allowed_ports", "ports are 1 to 65535"),
     ],
 )
 def test_mistakes_name_file_key_and_problem(tmp_path: Path, text: str, key: str, problem: str) -> None:
@@ -100,3 +105,8 @@ def test_site_name_cannot_leave_the_sites_directory(tmp_path: Path) -> None:
     write_profile(tmp_path, "alpha", GOOD)
     with pytest.raises(ProfileError, match="not a valid site name"):
         load_profile("../alpha", tmp_path / "sub")
+
+
+def test_ports_are_the_start_urls_web_ports_and_allowed_ports(tmp_path: Path) -> None:
+    text = 'name = "x"\nstart_urls = ["http://a.gov.cn:8081/news/"]\nallowed_ports = [8443]\n'
+    assert load_profile_file(write_profile(tmp_path, "site", text)).ports == {80, 443, 8081, 8443}

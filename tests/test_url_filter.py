@@ -11,7 +11,7 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
-from portalcrawl.middlewares.url_filter import UrlFilterMiddleware
+from portalcrawl.middlewares.url_filter import ROBOTS_META, UrlFilterMiddleware
 from portalcrawl.profiles import SiteProfile
 from portalcrawl.signals import fetch_failed
 
@@ -109,3 +109,28 @@ def test_redirect_to_another_host_is_refused_when_it_comes_back_through() -> Non
     with pytest.raises(IgnoreRequest):
         middleware.process_request(followed)
     assert [f["url"] for f in failures] == ["http://169.254.169.254/latest/"]
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://example.gov.cn/robots.txt", True),  # www → apex, RFC 9309 allows any host
+        ("https://cdn.other.com/robots.txt", True),
+        ("http://169.254.169.254/latest/meta-data/", False),
+        ("http://10.0.0.1/robots.txt", False),
+        ("http://localhost/robots.txt", False),
+        ("https://example.gov.cn:6379/robots.txt", False),
+        ("ftp://example.gov.cn/robots.txt", False),
+    ],
+)
+def test_a_robots_txt_redirect_may_go_to_any_public_host_on_the_sites_ports(url: str, allowed: bool) -> None:
+    middleware, _ = make_filter([PORTAL])
+    request = Request(url, meta={ROBOTS_META: True})
+    if allowed:
+        assert middleware.process_request(request) is None
+    else:
+        with pytest.raises(IgnoreRequest, match="refused_url"):
+            middleware.process_request(request)
+    # The same URL as a page request stays refused: only robots.txt hops may leave the portal.
+    with pytest.raises(IgnoreRequest):
+        middleware.process_request(Request(url))

@@ -55,6 +55,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Ctrl-C while the subcommands (and Scrapy) are still being imported is an interruption too,
+    # not a KeyboardInterrupt traceback.
+    try:
+        return _run(sys.argv[1:] if argv is None else list(argv))
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _run(argv: list[str]) -> int:
+    for position, argument in enumerate(argv, start=1):
+        # Bytes that are not UTF-8 reach Python as lone surrogates, which SQLite and print() refuse.
+        try:
+            argument.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = argument.encode("ascii", "backslashreplace").decode("ascii")
+            print(f"portalcrawl: error: argument {position} ({shown}) is not valid UTF-8", file=sys.stderr)
+            return EXIT_USAGE
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "handler", None):
@@ -62,9 +80,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         return int(args.handler(args))
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
     except BrokenPipeError:
         # `portalcrawl export | head` closes stdout early; that is not an error. Python would report
         # the failed flush of stdout at exit, so stdout is pointed at /dev/null first.

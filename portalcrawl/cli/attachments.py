@@ -16,6 +16,7 @@ from portalcrawl.attachments.readers import Caps
 from portalcrawl.attachments.sandbox import Sandbox
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, EXIT_USAGE
 from portalcrawl.cli.crawl import ConfigError, crawl_settings, locked_message, prepare_log_file
+from portalcrawl.cli.options import count
 from portalcrawl.cli.runs import add_db_argument, format_table, open_existing
 from portalcrawl.lock import CrawlLock, LockHeld, lock_path_for
 from portalcrawl.profiles import ProfileError, load_profile
@@ -32,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing = commands.add_parser("list", help="attachment links with their status")
     listing.add_argument("--status", help="only links with this status (linked, downloaded, not_a_file, …)")
     listing.add_argument("--site", help="only links of this site's articles")
-    listing.add_argument("--limit", type=int, default=50, metavar="N", help="rows to show (default: 50)")
+    listing.add_argument("--limit", type=count, default=50, metavar="N", help="rows to show (default: 50)")
     listing.set_defaults(handler=handle_list)
     fetch = commands.add_parser(
         "fetch",

@@ -21,11 +21,13 @@ from scrapy.settings import Settings
 from scrapy.utils.project import get_project_settings
 from twisted.python.failure import Failure
 
+from portalcrawl.archive_files import is_sqlite_file, unwritable_reason
 from portalcrawl.attachments import MODES as ATTACHMENT_MODES
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, EXIT_USAGE
 from portalcrawl.crawl_args import CrawlArgumentError, crawl_arguments, crawl_options
 from portalcrawl.crawl_process import PortalCrawlerProcess, stats_of
 from portalcrawl.lock import CrawlLock, LockHeld, LockUnusable, describe_previous_holder, lock_path_for
+from portalcrawl.log_failures import report_log_failures_once
 from portalcrawl.notify import NotifyError, check_notify_url, post, summary
 from portalcrawl.pages import keep_pages_setting
 from portalcrawl.profiles import (
@@ -49,7 +51,8 @@ exit status:
       partial after running to its end with more than one URL in ten failing (see `portalcrawl runs`)
   1   at least one site failed or was blocked, or did not run to its end (interrupted, timed out,
       closed early); with --strict, partial counts as failure too
-  2   usage or configuration error: unknown site, invalid profile, bad -s NAME=VALUE, bad date or URL
+  2   usage or configuration error: unknown site, invalid profile, bad -s NAME=VALUE, bad date or URL,
+      or an archive (or its lock) that cannot be used: a directory, corrupt, newer schema, read-only
   75  another crawl holds the lock on this database (<db>.lock); nothing was done, retry later
 
 site status (summary table, `portalcrawl runs`; the reason column says why):
@@ -132,6 +135,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--full", action="store_true", help="page every listing to its end (no incremental stop)"
     )
     parser.add_argument("--max-pages", type=int, metavar="N", help="listing pages per start URL")
+    parser.add_argument(
+        "--max-time",
+        metavar="DURATION",
+        help="stop each site's crawl after this long, as partial (seconds, or 90m, 6h; "
+        "default: setting CLOSESPIDER_TIMEOUT, 6h)",
+    )
     parser.add_argument("--db", metavar="PATH", help="SQLite archive (default: setting PORTALCRAWL_DB_PATH)")
     parser.add_argument("--dir", metavar="DIR", help="profiles directory (default: the packaged sites/)")
     parser.add_argument(
@@ -165,7 +174,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     try:
-        settings = crawl_settings(args.set, db=args.db, sites_dir=args.dir)
+        settings = crawl_settings(args.set, db=args.db, sites_dir=args.dir, max_time=args.max_time)
         if args.attachments:
             settings.set("PORTALCRAWL_ATTACHMENTS", args.attachments, "cmdline")
         if settings.get("PORTALCRAWL_ATTACHMENTS") not in ATTACHMENT_MODES:
@@ -199,8 +208,13 @@ def handle(args: argparse.Namespace) -> int:
         return EXIT_TEMPFAIL
     except LockUnusable as exc:
         print(f"portalcrawl: error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_USAGE
     try:
+        # Said now, in one line, rather than as a summary of sites that all failed for no shown reason.
+        problem = unwritable_reason(db_path)
+        if problem:
+            print(f"portalcrawl: error: cannot crawl into {db_path}: {problem}", file=sys.stderr)
+            return EXIT_USAGE
         log_file = prepare_log_file(settings, "crawl")
         # The extension itself stays silent (NotConfigured) when stderr is not a terminal.
         settings.set("EXTENSIONS", {**settings.getdict("EXTENSIONS"), PROGRESS_EXTENSION: 900}, "cmdline")
@@ -233,7 +247,11 @@ def locked_message(held: LockHeld, db_path: str | Path) -> str:
 
 
 def crawl_settings(
-    overrides: Iterable[str], *, db: str | None = None, sites_dir: str | None = None
+    overrides: Iterable[str],
+    *,
+    db: str | None = None,
+    sites_dir: str | None = None,
+    max_time: str | None = None,
 ) -> Settings:
     """Project settings plus ``-s NAME=VALUE`` overrides at the priority ``scrapy crawl -s`` uses."""
     # The command belongs to portalcrawl: a scrapy.cfg of some other project in the working directory
@@ -256,11 +274,24 @@ def crawl_settings(
         keep_pages_setting(settings.get("PORTALCRAWL_KEEP_PAGES"))
     except ValueError as error:
         raise ConfigError(f"-s {error}") from None
+    if settings.get("LOG_FILE") and is_sqlite_file(settings["LOG_FILE"]):
+        raise ConfigError(f"-s LOG_FILE={settings['LOG_FILE']}: is a SQLite database; not logging into it")
+    if max_time is not None:
+        settings.set("CLOSESPIDER_TIMEOUT", parse_duration(max_time), priority="cmdline")
     if db:
         settings.set("PORTALCRAWL_DB_PATH", db, priority="cmdline")
     if sites_dir:
         settings.set("PORTALCRAWL_SITES_DIR", sites_dir, priority="cmdline")
     return settings
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``90``, ``45s``, ``90m`` or ``6h``; a ConfigError for anything else."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
+    seconds = float(match[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[match[2]] if match else 0.0
+    if not 0 < seconds < 10**9:
+        raise ConfigError(f"--max-time {text!r}: expected a positive duration such as 600, 90m or 6h")
+    return seconds
 
 
 def _check_setting_type(settings: Settings, name: str, default: Any, override: str) -> None:
@@ -364,6 +395,7 @@ def run_crawls(
     settings: Settings, jobs: list[CrawlJob], *, lock: CrawlLock | None = None
 ) -> list[SiteResult]:
     """Run the jobs in one process, ``PORTALCRAWL_JOBS`` at a time, and read back each crawl_runs row."""
+    report_log_failures_once()
     process = PortalCrawlerProcess(
         settings, jobs=settings.getint("PORTALCRAWL_JOBS"), db_path=settings["PORTALCRAWL_DB_PATH"]
     )

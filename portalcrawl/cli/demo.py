@@ -82,7 +82,7 @@ def handle(args: argparse.Namespace) -> int:
         return EXIT_TEMPFAIL
     except LockUnusable as exc:
         print(f"portalcrawl: error: {exc}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_USAGE
     try:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db_path}{suffix}").unlink(missing_ok=True)

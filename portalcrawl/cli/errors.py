@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from portalcrawl.cli import EXIT_OK, EXIT_USAGE
-from portalcrawl.cli.options import ArgumentError, check_site
+from portalcrawl.cli.options import ArgumentError, check_site, count
 from portalcrawl.cli.runs import add_db_argument, format_table, open_existing
 
 
@@ -19,8 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "all of that site's; --run: that run's.",
     )
     parser.add_argument("--site", metavar="SITE", help="only this site (all its runs)")
-    parser.add_argument("--run", type=int, metavar="N", help="this crawl_runs id (see portalcrawl runs)")
-    parser.add_argument("--limit", type=int, default=50, metavar="N", help="rows to show (default: 50)")
+    parser.add_argument("--run", type=count, metavar="N", help="this crawl_runs id (see portalcrawl runs)")
+    parser.add_argument("--limit", type=count, default=50, metavar="N", help="rows to show (default: 50)")
     add_db_argument(parser)
     parser.set_defaults(handler=handle)
 

@@ -10,12 +10,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from portalcrawl.cli.crawl import ConfigError
+from portalcrawl.cli.fetching import FetchError, add_settings_argument, fetch_page
 from portalcrawl.crawl_args import crawl_arguments
 from portalcrawl.extract.article import extract_article, parse_tree
+from portalcrawl.extract.encoding import decode_html
 from portalcrawl.extract.selectors import ARTICLE_SELECTOR_FIELDS, profile_selectors, selector_matches
-from portalcrawl.fetch import Fetcher
 from portalcrawl.items import Article
-from portalcrawl.middlewares.url_filter import HostPolicy
 from portalcrawl.profiles import ProfileError, SiteProfile
 
 
@@ -34,6 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--url", help="the page's original URL (resolves links; default: the argument itself)"
     )
     add_site_arguments(parser)
+    add_settings_argument(parser)
     parser.set_defaults(handler=run)
 
 
@@ -50,15 +52,20 @@ class Source:
     encoding: str | None = None
 
 
-def read_page(command: str, source: str, profile: SiteProfile | None) -> tuple[Source | None, int]:
-    """The page from a file or from a URL fetched under the crawl's rules, or None and an exit status."""
+def read_page(command: str, source: str, overrides: list[str]) -> tuple[Source | None, int]:
+    """The page from a file, or from a URL fetched as the crawl would (Scrapy, the crawl's settings
+    and ``-s`` overrides), or None and an exit status."""
     if source.startswith(("http://", "https://")):
-        site = profile or SiteProfile.ad_hoc([source])
-        fetched = Fetcher(HostPolicy.of(site)).fetch(source)
-        if not fetched.ok:
-            print(f"portalcrawl {command}: error: {source}: {fetched.problem}", file=sys.stderr)
+        try:
+            fetched = fetch_page(source, overrides)
+        except ConfigError as error:
+            print(f"portalcrawl {command}: error: {error}", file=sys.stderr)
+            return None, EXIT_USAGE
+        except FetchError as error:
+            print(f"portalcrawl {command}: error: {error}", file=sys.stderr)
             return None, EXIT_FAILED
-        return Source(fetched.text, fetched.encoding), EXIT_OK
+        # The HTTP charset header takes part in decoding, so the page is decoded here.
+        return Source(*decode_html(fetched.body, fetched.charset)), EXIT_OK
     path = Path(source)
     if not path.is_file():
         print(f"portalcrawl {command}: error: no such file: {path}", file=sys.stderr)
@@ -81,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
     profile, status = site_profile("extract", args)
     if status != EXIT_OK:
         return status
-    page, status = read_page("extract", args.page, profile)
+    page, status = read_page("extract", args.page, args.set)
     if page is None:
         return status
     is_url = args.page.startswith(("http://", "https://"))

@@ -7,7 +7,7 @@ import json
 import sys
 
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from portalcrawl.cli.options import ArgumentError, check_site
+from portalcrawl.cli.options import ArgumentError, check_site, count
 from portalcrawl.cli.runs import add_db_argument, format_table, open_existing
 from portalcrawl.health import SiteHealth, site_health, sites_in
 from portalcrawl.notify import NotifyError, check_notify_url, post, summary
@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("sites", nargs="*", metavar="SITE", help="only these sites (default: every site)")
-    parser.add_argument("--days", type=int, default=7, metavar="N", help="the window (default: 7 days)")
+    parser.add_argument("--days", type=count, default=7, metavar="N", help="the window (default: 7 days)")
     parser.add_argument("--json", action="store_true", help="one JSON object per site")
     parser.add_argument(
         "--notify", metavar="URL", help="POST a JSON summary to this webhook when a site is unhealthy"

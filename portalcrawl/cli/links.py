@@ -10,6 +10,7 @@ from dataclasses import asdict
 
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from portalcrawl.cli.extract import add_site_arguments, read_page, site_profile
+from portalcrawl.cli.fetching import add_settings_argument
 from portalcrawl.extract.article import parse_tree
 from portalcrawl.extract.listing import extract_listing
 from portalcrawl.extract.selectors import LISTING_SELECTORS, profile_selectors, selected_urls
@@ -29,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("source", metavar="PATH_OR_URL", help="saved listing page, or its URL")
     parser.add_argument("--url", metavar="ORIGINAL_URL", help="the page's URL, to resolve relative links")
     add_site_arguments(parser)
+    add_settings_argument(parser)
     parser.set_defaults(handler=handle)
 
 
@@ -41,7 +43,7 @@ def handle(args: argparse.Namespace) -> int:
     profile, status = site_profile("links", args)
     if status != EXIT_OK:
         return status
-    page, status = read_page("links", args.source, profile)
+    page, status = read_page("links", args.source, args.set)
     if page is None:
         return status
     listing = extract_listing(page.content, page_url, profile=profile)

@@ -85,3 +85,18 @@ def check_site(db: sqlite_utils.Database, site: str | None) -> None:
         raise ArgumentError(f"--site {site}: the archive holds no site yet")
     shown = ", ".join(sites[:SITES_NAMED_IN_A_HINT]) + (", …" if len(sites) > SITES_NAMED_IN_A_HINT else "")
     raise ArgumentError(f"--site {site}: no such site in the archive (sites: {shown}; see portalcrawl stats)")
+
+
+# Far beyond any real use, and well inside SQLite's 64-bit integers (a 20-digit --limit overflowed).
+MAX_COUNT = 1_000_000
+
+
+def count(text: str) -> int:
+    """An argparse type: a positive integer up to ``MAX_COUNT`` (``--limit``, ``--max-pages``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if not 1 <= value <= MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"expected an integer from 1 to {MAX_COUNT}, got {text}")
+    return value

@@ -15,6 +15,7 @@ import sqlite_utils
 from portalcrawl import settings
 from portalcrawl.archive_files import open_for_reading
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
+from portalcrawl.cli.options import count
 from portalcrawl.database import KILLED, DatabaseError, open_database
 from portalcrawl.processes import run_process_alive
 from portalcrawl.safetext import terminal_text
@@ -72,7 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "process died before it could finish), articles new/updated/unchanged, pages and errors.",
     )
     parser.add_argument("--site", metavar="SITE", help="only this site")
-    parser.add_argument("--limit", type=int, default=20, metavar="N", help="runs to show (default: 20)")
+    parser.add_argument("--limit", type=count, default=20, metavar="N", help="runs to show (default: 20)")
     add_db_argument(parser)
     parser.set_defaults(handler=handle)
 

@@ -9,7 +9,7 @@ import sys
 from dataclasses import asdict
 
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from portalcrawl.cli.options import ArgumentError, add_article_filters, article_filter_values
+from portalcrawl.cli.options import ArgumentError, add_article_filters, article_filter_values, count
 from portalcrawl.cli.runs import add_db_argument, display_width, open_existing
 from portalcrawl.safetext import terminal_text
 from portalcrawl.search import SEARCH_ORDERS, AttachmentMatch, Match, search, search_attachments
@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default="newest",
         help="newest first (default), or best match first (title hits weigh most)",
     )
-    parser.add_argument("--limit", type=int, default=20, metavar="N", help="matches to show (default: 20)")
+    parser.add_argument("--limit", type=count, default=20, metavar="N", help="matches to show (default: 20)")
     parser.add_argument(
         "--in",
         dest="scope",

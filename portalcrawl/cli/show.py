@@ -11,6 +11,7 @@ from typing import Any
 import sqlite_utils
 
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK
+from portalcrawl.cli.options import count
 from portalcrawl.cli.runs import add_db_argument, format_table, open_existing
 from portalcrawl.database import quote
 from portalcrawl.pages import StoredPage, article_pages, iter_pages, stored_response
@@ -49,7 +50,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     output.add_argument("--html", action="store_true", help="the stored page decoded to UTF-8 HTML")
     output.add_argument("--text", action="store_true", help="the article's extracted text")
     parser.add_argument(
-        "--page", type=int, default=1, metavar="N", help="with --raw/--html: page N of a multi-page article"
+        "--page", type=count, default=1, metavar="N", help="with --raw/--html: page N of a multi-page article"
     )
     add_db_argument(parser)
     parser.set_defaults(handler=handle)

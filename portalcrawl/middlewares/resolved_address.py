@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
-from twisted.internet.error import DNSLookupError
 
 from portalcrawl.middlewares.url_filter import HostPolicy, refuse, site_policy
 from portalcrawl.urls import is_ip_literal
@@ -48,10 +47,9 @@ class ResolvedAddressMiddleware:
         # Imported here: importing the reactor at module level would install the default one.
         from twisted.internet import reactor  # noqa: PLC0415
 
-        try:
-            address = await maybe_deferred_to_future(reactor.resolve(host))  # type: ignore[arg-type]
-        except DNSLookupError:
-            return  # the download fails on the same lookup and reports it as usual
+        # A failed lookup (DNSLookupError) propagates as the download's own failure would, retried and
+        # reported as usual, without the download looking the dead name up a second time.
+        address = await maybe_deferred_to_future(reactor.resolve(host))  # type: ignore[arg-type]
         self._check(request, host, str(address))
 
     def process_response(self, request: Request, response: Response) -> Response:

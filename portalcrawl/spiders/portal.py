@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import scrapy
+from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import UsageError
+from scrapy.exceptions import DontCloseSpider, UsageError
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
@@ -164,6 +166,12 @@ class PortalSpider(scrapy.Spider):
         self.db_path = ""
         # Profile selectors already reported as giving nothing: logged once per run, counted every time.
         self.missed_selectors: set[str] = set()
+        # The article budget: at most this many article requests between two moments the crawl is
+        # idle; links beyond it wait here as plain strings and their listings stop paging meanwhile.
+        self.max_queued_articles = 2000
+        self.queued_articles = 0
+        self.held_articles: deque[tuple[str, str, str | None, tuple[str, int]]] = deque()
+        self.paused_chains: list[tuple[ListingChain, int]] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> PortalSpider:
@@ -172,6 +180,8 @@ class PortalSpider(scrapy.Spider):
         kwargs.setdefault("default_timezone", crawler.settings.get("PORTALCRAWL_TIMEZONE") or None)
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.db_path = crawler.settings.get("PORTALCRAWL_DB_PATH", "")
+        spider.max_queued_articles = max(1, crawler.settings.getint("PORTALCRAWL_MAX_QUEUED_ARTICLES", 2000))
+        crawler.signals.connect(spider.release_held_work, signal=signals.spider_idle)
         return spider
 
     # -- start -----------------------------------------------------------------------------------
@@ -266,7 +276,9 @@ class PortalSpider(scrapy.Spider):
                 self.crawler.stats.inc_value("portalcrawl/spider/since_skipped")
                 continue
             chain.outstanding[depth] += 1
-            yield self._article_request(link, response.url, listing.dates.get(link), (chain.start_url, depth))
+            yield from self._queue_article(
+                link, response.url, listing.dates.get(link), (chain.start_url, depth)
+            )
 
         chain.branches.update(dict.fromkeys(listing.child_listings))
         if chain.resume and not chain.jumped:
@@ -288,6 +300,10 @@ class PortalSpider(scrapy.Spider):
             self._is_new_candidate(chain, c) for c in candidates
         ):
             chain.queue = candidates
+        if self.held_articles or self.queued_articles >= self.max_queued_articles:
+            self.crawler.stats.inc_value("portalcrawl/spider/paging_paused")
+            self.paused_chains.append((chain, depth + 1))
+            return
         yield from self._follow(chain, depth + 1)
 
     def _resume_jump(
@@ -438,6 +454,36 @@ class PortalSpider(scrapy.Spider):
         if due:
             self.retried_skipped |= skipped
         return articles | skipped
+
+    # -- the article budget ----------------------------------------------------------------------
+
+    def _queue_article(
+        self, url: str, listing_url: str, listing_date: str | None, listed_at: tuple[str, int]
+    ) -> Iterator[scrapy.Request]:
+        if self.queued_articles < self.max_queued_articles:
+            self.queued_articles += 1
+            yield self._article_request(url, listing_url, listing_date, listed_at)
+            return
+        self.crawler.stats.inc_value("portalcrawl/spider/held_articles")
+        self.held_articles.append((url, listing_url, listing_date, listed_at))
+
+    def release_held_work(self) -> None:
+        """Once everything queued is done: the held article links, then the paused listings."""
+        self.queued_articles = 0
+        engine = self.crawler.engine
+        scheduled = False
+        while self.held_articles and self.queued_articles < self.max_queued_articles:
+            self.queued_articles += 1
+            engine.crawl(self._article_request(*self.held_articles.popleft()))
+            scheduled = True
+        if not self.held_articles:
+            chains, self.paused_chains = self.paused_chains, []
+            for chain, depth in chains:
+                for request in self._follow(chain, depth):
+                    engine.crawl(request)
+                    scheduled = True
+        if scheduled:
+            raise DontCloseSpider
 
     # -- articles --------------------------------------------------------------------------------
 
