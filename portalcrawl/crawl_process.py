@@ -50,6 +50,8 @@ class PortalCrawlerProcess(CrawlerProcess):
             on_start(crawler)
             return self.crawl(crawler, **spider_args)
 
+        # CrawlerProcess.start() joins while any crawl is active: the next turn's crawl joins that set
+        # (the semaphore's release runs first) before the finished crawl's wait returns.
         return self.turns.run(start)
 
     def _signal_shutdown(self, signum: int, _: Any) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from portalcrawl.cli import main
 from portalcrawl.demo.server import PortalServer
 
 REPO = Path(__file__).resolve().parent.parent
@@ -57,13 +58,27 @@ TOMORROW = (date.today() + timedelta(days=1)).isoformat()
     ],
 )
 def test_bad_since_and_unknown_site_are_one_line_exit_2(
-    archive: Path, command: str, option: list[str], message: str
+    archive: Path, command: str, option: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     query = ["会议"] if command == "search" else []
-    result = portalcrawl(command, *query, *option, "--db", str(archive), cwd=archive.parent)
-    assert result.returncode == 2
-    assert result.stdout == ""
-    assert result.stderr.startswith(f"portalcrawl {command}: error: {message}")
+    assert main([command, *query, *option, "--db", str(archive)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.startswith(f"portalcrawl {command}: error: {message}")
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["search", "会议", "--since", "tomorrow"], "portalcrawl search: error: --since 'tomorrow': "),
+        (["export", "--site", "nosuch"], "portalcrawl export: error: --site nosuch: no such site"),
+    ],
+)
+def test_as_cron_runs_them(archive: Path, args: list[str], message: str) -> None:
+    result = portalcrawl(*args, "--db", str(archive), cwd=archive.parent)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr.startswith(message)
     assert result.stderr.count("\n") == 1
 
 

@@ -128,6 +128,13 @@ def test_health_of_an_unknown_site_is_one_line_exit_2(archive: tuple[Path, Colum
     assert result.returncode == 2
     assert result.stderr.startswith("portalcrawl health: error: nosuch: no such site in the archive")
     assert result.stderr.count("\n") == 1
+    for command in ("runs", "errors"):
+        named = portalcrawl(command, "--site", "nosuch", "--db", "a.db", cwd=directory)
+        assert named.returncode == 2
+        assert named.stderr == (
+            f"portalcrawl {command}: error: --site nosuch: no such site in the archive "
+            "(sites: died, live, quiet; see portalcrawl stats)\n"
+        )
 
 
 def test_errors_lists_a_sites_failed_urls_with_status_and_reason(archive: tuple[Path, ColumnPortal]) -> None:

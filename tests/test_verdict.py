@@ -161,6 +161,22 @@ def test_a_cap_on_the_last_page_is_no_cap(tmp_path: Path) -> None:
     assert len(listing_state(tmp_path / "a.db")) == 1
 
 
+def test_a_one_off_since_does_not_complete_the_listing_a_profile_since_does(
+    trs: PortalServer, tmp_path: Path
+) -> None:
+    # The column's 32 articles are published daily from 2025-03-03: since 2025-03-25 cuts it short.
+    write_profile(tmp_path / "sites", "city", trs.start_url("jrjj"))
+    crawl = ["crawl", "city", "--dir", "sites", "--db", "a.db", *FAST]
+    assert portalcrawl([*crawl, "--since", "2025-03-25"], tmp_path).returncode == 0
+    assert listing_state(tmp_path / "a.db") == []
+    assert 0 < sqlite_utils.Database(tmp_path / "a.db")["articles"].count < 32
+    assert portalcrawl(crawl, tmp_path).returncode == 0
+    assert sqlite_utils.Database(tmp_path / "a.db")["articles"].count == 32
+    write_profile(tmp_path / "sites", "dated", trs.start_url("jrjj"), 'since = "2025-03-25"')
+    assert portalcrawl(["crawl", "dated", "--dir", "sites", "--db", "a.db", *FAST], tmp_path).returncode == 0
+    assert [row["site"] for row in listing_state(tmp_path / "a.db")] == ["city", "dated"]
+
+
 # -- 3. killed runs --------------------------------------------------------------------------------
 
 

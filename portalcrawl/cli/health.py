@@ -31,9 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "health",
         help="check that each site is still collecting as usual (exit 1 if not)",
-        description="Per site: the last ok run, articles published in the last N days against the "
-        "site's own history, the share of new articles missing title/date/source/body against its "
-        "history, failed or blocked runs in a row and the error rate. One line per site; cron or any "
+        description="Per site: the last ok run, articles published in the last N days against the\n"
+        "site's own history, the share of new articles missing title/date/source/body against its\n"
+        "history, failed or blocked runs in a row and the error rate. One line per site; cron or any\n"
         "monitor can alert on the exit status.",
         epilog=HEALTH_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,

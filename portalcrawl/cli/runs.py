@@ -15,7 +15,7 @@ import sqlite_utils
 from portalcrawl import settings
 from portalcrawl.archive_files import open_for_reading
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
-from portalcrawl.cli.options import count
+from portalcrawl.cli.options import ArgumentError, check_site, count
 from portalcrawl.database import KILLED, DatabaseError, open_database
 from portalcrawl.processes import run_process_alive
 from portalcrawl.safetext import terminal_text
@@ -82,6 +82,12 @@ def handle(args: argparse.Namespace) -> int:
     db, status = open_existing("runs", args.db)
     if db is None:
         return status
+    try:
+        check_site(db, args.site)
+    except ArgumentError as error:
+        db.close()
+        print(f"portalcrawl runs: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     where, params = ("WHERE site = ?", [args.site]) if args.site else ("", [])
     rows = db.conn.execute(
         "SELECT id, site, replace(substr(started_at, 1, 16), 'T', ' '), "
