@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import sqlite_utils
 
+from portalcrawl.cli import main
 from portalcrawl.extract.listing import ListingRequest
 from portalcrawl.listing_resume import ResumePoint
 from portalcrawl.spiders.portal import ListingChain
@@ -36,7 +38,11 @@ def stored(db_path: Path) -> set[str]:
 
 
 def test_an_interrupted_first_crawl_resumes_at_its_deepest_settled_page(
-    tmp_path: Path, portal_server: PortalFactory, run_crawl: CrawlRunner, tmp_db: Path
+    tmp_path: Path,
+    portal_server: PortalFactory,
+    run_crawl: CrawlRunner,
+    tmp_db: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     portal = tmp_path / "portal"
     portal.mkdir()
@@ -59,6 +65,8 @@ def test_an_interrupted_first_crawl_resumes_at_its_deepest_settled_page(
     expected = server.expected_articles("jrjj")
     assert {e["url"] for e in expected[: depth * 5]} <= stored(tmp_db)
     db.close()
+    assert main(["state", "127.0.0.1", "--db", str(tmp_db)]) == 0
+    assert f"never complete; resumes at page {depth} (run #1)" in capsys.readouterr().out
 
     # Three new articles at the top: page 1 has them, page 2 only known ones, then the jump.
     server.add_articles("jrjj", 3)
