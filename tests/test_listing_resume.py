@@ -106,3 +106,34 @@ def test_a_resume_point_round_trips_a_data_request() -> None:
     point = ResumePoint(3, request)
     assert ResumePoint.from_json(3, point.to_json()) == point
     assert ResumePoint.from_json(3, '{"unknown": 1}') is None
+
+
+def test_a_resume_page_that_is_gone_falls_back_to_paging_on(
+    tmp_path: Path, portal_server: PortalFactory, run_crawl: CrawlRunner, tmp_db: Path
+) -> None:
+    portal = tmp_path / "portal"
+    portal.mkdir()
+    (portal / "portal.toml").write_text(PORTAL_TOML, encoding="utf-8")
+    server = portal_server(str(portal))
+    args = ["-a", f"url={server.start_url('jrjj')}"]
+    first = run_crawl(args, tmp_db, CLOSESPIDER_PAGECOUNT="45", CONCURRENT_REQUESTS_PER_DOMAIN="1")
+    assert first.returncode == 0, first.stderr[-2000:]
+    db = sqlite_utils.Database(tmp_db)
+    # The portal was restructured: the page the last run got to no longer exists.
+    gone = ResumePoint(12, server.url("/xwzx/jrjj/index_999.html")).to_json()
+    db.execute("update listing_state set resume_depth = 12, resume_page = ?", [gone])
+    db.conn.commit()
+    db.close()
+    server.reset_requests()
+
+    second = run_crawl(args, tmp_db, CONCURRENT_REQUESTS_PER_DOMAIN="1")
+
+    assert second.returncode == 0, second.stderr[-2000:]
+    pages = listing_pages(server.requests)
+    # Page 1 holds only known articles: the jump; it fails, and paging goes on from page 1's pager.
+    assert pages[:3] == ["/xwzx/jrjj/", "/xwzx/jrjj/index_999.html", "/xwzx/jrjj/index_1.html"]
+    assert {f"/xwzx/jrjj/index_{k}.html" for k in range(1, 18)} <= set(pages)
+    assert stored(tmp_db) == {e["url"] for e in server.expected_articles("jrjj")}
+    (state,) = sqlite_utils.Database(tmp_db)["listing_state"].rows
+    assert (state["last_complete_run_id"], state["resume_depth"]) == (2, None)
+    assert "resume page" in second.stderr and "paging on" in second.stderr

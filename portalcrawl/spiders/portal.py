@@ -281,7 +281,7 @@ class PortalSpider(scrapy.Spider):
             yield self._article_request(link, response.url, listing.dates.get(link), (chain.start_url, depth))
 
         if chain.resume and not chain.jumped:
-            jump = self._resume_jump(chain, depth, links, known)
+            jump = self._resume_jump(chain, depth, links, known, [*listing.next_pages, *listing.requests])
             if jump is not None:
                 yield jump
                 return
@@ -299,9 +299,17 @@ class PortalSpider(scrapy.Spider):
         yield from self._follow(chain, depth + 1)
 
     def _resume_jump(
-        self, chain: ListingChain, depth: int, links: list[str], known: set[str]
+        self,
+        chain: ListingChain,
+        depth: int,
+        links: list[str],
+        known: set[str],
+        candidates: list[str | ListingRequest],
     ) -> scrapy.Request | None:
-        """Once the first pages bring nothing new, the request for the page the last run got to."""
+        """Once the first pages bring nothing new, the request for the page the last run got to.
+
+        ``candidates``: this page's pager (a data group names none and goes on with its page's queue).
+        """
         assert chain.resume is not None
         if depth >= chain.resume.depth:
             # Paged down to it anyway (few pages, or every page new): carry on from here.
@@ -316,10 +324,11 @@ class PortalSpider(scrapy.Spider):
         )
         self.crawler.stats.inc_value("portalcrawl/spider/listing_resumed")
         # Kept in case the page is gone; a queue that holds the page (data groups) goes on after it.
-        chain.head_queue = (depth, chain.queue)
-        keys = [_candidate_key(candidate) for candidate in chain.queue]
+        queue = candidates or chain.queue
+        chain.head_queue = (depth, queue)
+        keys = [_candidate_key(candidate) for candidate in queue]
         target_key = _candidate_key(target.page)
-        chain.queue = chain.queue[keys.index(target_key) + 1 :] if target_key in keys else []
+        chain.queue = queue[keys.index(target_key) + 1 :] if target_key in keys else []
         chain.visited.add(target_key)
         request = self._listing_request(chain, target.page, depth=target.depth)
         request.meta["portalcrawl_resume_jump"] = True
