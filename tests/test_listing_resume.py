@@ -137,3 +137,47 @@ def test_a_resume_page_that_is_gone_falls_back_to_paging_on(
     (state,) = sqlite_utils.Database(tmp_db)["listing_state"].rows
     assert (state["last_complete_run_id"], state["resume_depth"]) == (2, None)
     assert "resume page" in second.stderr and "paging on" in second.stderr
+
+
+HANWEB_TOML = """\
+name = "示例省发展和改革委员会"
+site_code = "3300000001"
+
+[[columns]]
+name = "bmdt"
+title = "部门动态"
+family = "hanweb"
+articles = 450
+first_id = 30332600
+start = "2024-02-10T10:05:00"
+step_seconds = 43200
+
+[columns.options]
+col_id = 123
+unit_id = 456
+"""
+
+
+def test_a_hanweb_listing_resumes_at_its_data_group(
+    tmp_path: Path, portal_server: PortalFactory, run_crawl: CrawlRunner, tmp_db: Path
+) -> None:
+    portal = tmp_path / "portal"
+    portal.mkdir()
+    (portal / "portal.toml").write_text(HANWEB_TOML, encoding="utf-8")
+    server = portal_server(str(portal))
+    args = ["-a", f"url={server.start_url('bmdt')}"]
+    first = run_crawl(args, tmp_db, CLOSESPIDER_PAGECOUNT="200", CONCURRENT_REQUESTS_PER_DOMAIN="1")
+    assert first.returncode == 0, first.stderr[-2000:]
+    (state,) = sqlite_utils.Database(tmp_db)["listing_state"].rows
+    depth = state["resume_depth"]
+    # Depth 1 is the column page (45 records inline), then one dataproxy group of 45 per depth.
+    assert depth >= 3 and f"startrecord={45 * (depth - 1) + 1}&" in state["resume_page"]
+    server.reset_requests()
+
+    second = run_crawl(args, tmp_db, CONCURRENT_REQUESTS_PER_DOMAIN="1")
+
+    assert second.returncode == 0, second.stderr[-2000:]
+    groups = [path for method, path, _ in server.requests if method == "POST" and "dataproxy" in path]
+    # 450 records: 45 inline and 9 groups (depths 2-10); the groups above the resume one are skipped.
+    assert len(groups) == 10 - depth + 1
+    assert stored(tmp_db) == {e["url"] for e in server.expected_articles("bmdt")}

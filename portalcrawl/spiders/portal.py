@@ -36,6 +36,8 @@ HTML_TYPES = re.compile(rb"text/html|application/xhtml|text/xml|application/xml"
 GONE_STATUSES = {404, 410}
 # The IgnoreRequest message of Scrapy's RobotsTxtMiddleware; the only refusal that is permanent.
 ROBOTS_REFUSAL = "Forbidden by robots.txt"
+# Article (and continuation) requests go before listing pages (priority 0) in the scheduler.
+ARTICLE_PRIORITY = 1
 # Refusals by our URL filter and block detector, which report them (fetch_failed) themselves.
 SELF_REPORTED_REFUSALS = ("refused_url:", "blocked:")
 
@@ -61,8 +63,9 @@ class ListingChain:
     # this run has jumped there yet (after re-reading the first pages for new articles).
     resume: ResumePoint | None = None
     jumped: bool = False
-    # Listing pages fetched this run by depth in the chain, and their articles not yet dealt with.
+    # The page jumped from and its pager, to page on from there if the resume page is gone.
     head_queue: tuple[int, list[str | ListingRequest]] | None = None
+    # Listing pages fetched this run by depth in the chain, and their articles not yet dealt with.
     fetched: dict[int, str | ListingRequest] = field(default_factory=dict)
     outstanding: dict[int, int] = field(default_factory=dict)
 
@@ -454,6 +457,10 @@ class PortalSpider(scrapy.Spider):
             dont_filter=True,
             cb_kwargs={"article_url": url, "listing_url": listing_url, "listing_date": listing_date},
             meta={"portalcrawl_listed_at": listed_at},
+            # Before the next listing page: a page's articles are dealt with before the chain moves on,
+            # so the scheduler never holds a whole listing's articles and an interrupted run's resume
+            # point is as deep as it got.
+            priority=ARTICLE_PRIORITY,
         )
 
     def _settle(self, meta: dict[str, Any]) -> None:
@@ -492,7 +499,11 @@ class PortalSpider(scrapy.Spider):
         if listed_at is not None:
             meta["portalcrawl_listed_at"] = listed_at
         return scrapy.Request(
-            pages[0], callback=self.parse_continuation, errback=self.continuation_failed, meta=meta
+            pages[0],
+            callback=self.parse_continuation,
+            errback=self.continuation_failed,
+            meta=meta,
+            priority=ARTICLE_PRIORITY,
         )
 
     def parse_continuation(self, response: Response) -> Iterator[Article | scrapy.Request]:
