@@ -23,8 +23,10 @@ import sqlite_utils
 
 from portalcrawl.database import BUSY_TIMEOUT_SECONDS, bigram_document, now_iso, open_database, quote
 
-# Articles (or runs) per write transaction: short enough that a crawl or a search never waits long.
+# Articles per write transaction: short enough that a crawl or a search never waits long.
 BATCH = 500
+# Runs per write transaction: each brings its fetch_errors along (up to 10,000 for a failing run).
+RUN_BATCH = 20
 # Columns that say where a run came from rather than what it did.
 ORIGIN_COLUMNS = ("id", "node", "origin_archive", "origin_run_id")
 _EPOCH = datetime.min.replace(tzinfo=UTC)
@@ -186,7 +188,7 @@ def _merge_runs(
     cursor = shard.conn.execute(
         f"SELECT id, node, origin_archive, origin_run_id, {select} FROM crawl_runs ORDER BY id"
     )
-    while batch := cursor.fetchmany(BATCH):
+    while batch := cursor.fetchmany(RUN_BATCH):
         with _write(central.conn):
             for shard_run, run_node, origin_archive, origin_run, *values in batch:
                 # A run merged into the shard before keeps its first origin, so merging back is a no-op.

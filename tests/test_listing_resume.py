@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import sqlite_utils
 
+from portalcrawl.cli import main
 from portalcrawl.extract.listing import ListingRequest
 from portalcrawl.listing_resume import ResumePoint
 from portalcrawl.spiders.portal import ListingChain
@@ -36,7 +38,11 @@ def stored(db_path: Path) -> set[str]:
 
 
 def test_an_interrupted_first_crawl_resumes_at_its_deepest_settled_page(
-    tmp_path: Path, portal_server: PortalFactory, run_crawl: CrawlRunner, tmp_db: Path
+    tmp_path: Path,
+    portal_server: PortalFactory,
+    run_crawl: CrawlRunner,
+    tmp_db: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     portal = tmp_path / "portal"
     portal.mkdir()
@@ -59,6 +65,8 @@ def test_an_interrupted_first_crawl_resumes_at_its_deepest_settled_page(
     expected = server.expected_articles("jrjj")
     assert {e["url"] for e in expected[: depth * 5]} <= stored(tmp_db)
     db.close()
+    assert main(["state", "127.0.0.1", "--db", str(tmp_db)]) == 0
+    assert f"never complete; resumes at page {depth} (run #1)" in capsys.readouterr().out
 
     # Three new articles at the top: page 1 has them, page 2 only known ones, then the jump.
     server.add_articles("jrjj", 3)
@@ -98,3 +106,78 @@ def test_a_resume_point_round_trips_a_data_request() -> None:
     point = ResumePoint(3, request)
     assert ResumePoint.from_json(3, point.to_json()) == point
     assert ResumePoint.from_json(3, '{"unknown": 1}') is None
+
+
+def test_a_resume_page_that_is_gone_falls_back_to_paging_on(
+    tmp_path: Path, portal_server: PortalFactory, run_crawl: CrawlRunner, tmp_db: Path
+) -> None:
+    portal = tmp_path / "portal"
+    portal.mkdir()
+    (portal / "portal.toml").write_text(PORTAL_TOML, encoding="utf-8")
+    server = portal_server(str(portal))
+    args = ["-a", f"url={server.start_url('jrjj')}"]
+    first = run_crawl(args, tmp_db, CLOSESPIDER_PAGECOUNT="45", CONCURRENT_REQUESTS_PER_DOMAIN="1")
+    assert first.returncode == 0, first.stderr[-2000:]
+    db = sqlite_utils.Database(tmp_db)
+    # The portal was restructured: the page the last run got to no longer exists.
+    gone = ResumePoint(12, server.url("/xwzx/jrjj/index_999.html")).to_json()
+    db.execute("update listing_state set resume_depth = 12, resume_page = ?", [gone])
+    db.conn.commit()
+    db.close()
+    server.reset_requests()
+
+    second = run_crawl(args, tmp_db, CONCURRENT_REQUESTS_PER_DOMAIN="1")
+
+    assert second.returncode == 0, second.stderr[-2000:]
+    pages = listing_pages(server.requests)
+    # Page 1 holds only known articles: the jump; it fails, and paging goes on from page 1's pager.
+    assert pages[:3] == ["/xwzx/jrjj/", "/xwzx/jrjj/index_999.html", "/xwzx/jrjj/index_1.html"]
+    assert {f"/xwzx/jrjj/index_{k}.html" for k in range(1, 18)} <= set(pages)
+    assert stored(tmp_db) == {e["url"] for e in server.expected_articles("jrjj")}
+    (state,) = sqlite_utils.Database(tmp_db)["listing_state"].rows
+    assert (state["last_complete_run_id"], state["resume_depth"]) == (2, None)
+    assert "resume page" in second.stderr and "paging on" in second.stderr
+
+
+HANWEB_TOML = """\
+name = "示例省发展和改革委员会"
+site_code = "3300000001"
+
+[[columns]]
+name = "bmdt"
+title = "部门动态"
+family = "hanweb"
+articles = 450
+first_id = 30332600
+start = "2024-02-10T10:05:00"
+step_seconds = 43200
+
+[columns.options]
+col_id = 123
+unit_id = 456
+"""
+
+
+def test_a_hanweb_listing_resumes_at_its_data_group(
+    tmp_path: Path, portal_server: PortalFactory, run_crawl: CrawlRunner, tmp_db: Path
+) -> None:
+    portal = tmp_path / "portal"
+    portal.mkdir()
+    (portal / "portal.toml").write_text(HANWEB_TOML, encoding="utf-8")
+    server = portal_server(str(portal))
+    args = ["-a", f"url={server.start_url('bmdt')}"]
+    first = run_crawl(args, tmp_db, CLOSESPIDER_PAGECOUNT="200", CONCURRENT_REQUESTS_PER_DOMAIN="1")
+    assert first.returncode == 0, first.stderr[-2000:]
+    (state,) = sqlite_utils.Database(tmp_db)["listing_state"].rows
+    depth = state["resume_depth"]
+    # Depth 1 is the column page (45 records inline), then one dataproxy group of 45 per depth.
+    assert depth >= 3 and f"startrecord={45 * (depth - 1) + 1}&" in state["resume_page"]
+    server.reset_requests()
+
+    second = run_crawl(args, tmp_db, CONCURRENT_REQUESTS_PER_DOMAIN="1")
+
+    assert second.returncode == 0, second.stderr[-2000:]
+    groups = [path for method, path, _ in server.requests if method == "POST" and "dataproxy" in path]
+    # 450 records: 45 inline and 9 groups (depths 2-10); the groups above the resume one are skipped.
+    assert len(groups) == 10 - depth + 1
+    assert stored(tmp_db) == {e["url"] for e in server.expected_articles("bmdt")}

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import sqlite_utils
 
-from portalcrawl.database import open_database, upsert_articles
+from portalcrawl.database import finish_run, open_database, record_fetch_error, start_run, upsert_articles
 from portalcrawl.items import Article
 from portalcrawl.merge import MergeError, merge_shard
 from portalcrawl.search import search
@@ -211,3 +211,24 @@ def test_merging_an_archive_into_itself_is_refused(tmp_path: Path) -> None:
         merge_shard(central, tmp_path / "a.db", tmp_path)
     missing = portalcrawl("merge", "--db", str(tmp_path / "c.db"), str(tmp_path / "nope.db"))
     assert missing.returncode == 2 and "nope.db: no such file" in missing.stderr
+
+
+def test_a_run_still_going_at_one_merge_is_brought_up_to_date_by_the_next(tmp_path: Path) -> None:
+    shard = open_database(tmp_path / "shard.db")
+    run_id = start_run(shard, "s", {})
+    upsert_articles(shard, [article("http://a.gov.cn/1.html", "标题", "2026-01-01T00:00:00+00:00")], run_id)
+    central = open_database(tmp_path / "central.db")
+    first = merge_shard(central, tmp_path / "shard.db", tmp_path)[1]
+    assert (first.runs, first.articles_new) == (1, 1)
+    assert central.execute("select status from crawl_runs").fetchall() == [("running",)]
+    record_fetch_error(shard, run_id, "http://a.gov.cn/2.html", 404, "HTTP 404")
+    finish_run(shard, run_id, status="ok", new_articles=1, errors=1)
+    second = merge_shard(central, tmp_path / "shard.db", tmp_path)[1]
+    assert (second.runs, second.runs_updated, second.fetch_errors, second.articles_new) == (0, 1, 1, 0)
+    assert central.execute("select status, errors, node from crawl_runs").fetchall() == [("ok", 1, "shard")]
+    (merged_run,) = central.execute("select id from crawl_runs").fetchone()
+    assert central.execute("select run_id, url from fetch_errors").fetchall() == [
+        (merged_run, "http://a.gov.cn/2.html")
+    ]
+    assert central.execute("select first_seen_run_id from articles").fetchall() == [(merged_run,)]
+    assert merge_shard(central, tmp_path / "shard.db", tmp_path)[1].rows == 0

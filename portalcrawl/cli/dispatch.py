@@ -29,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Group the profiles by the node their first start URL's host:port hashes to (the K-th "
         "of --nodes runs what `crawl --all --shard K/N` would), cut each node's list into batches (all "
         "profiles of one host together) and queue them on that node's queue for `portalcrawl worker`.",
-        epilog="exit status: 0 sent (with --wait: every batch's crawl exited 0), 1 some batch did not, "
+        epilog="exit status: 0 sent (with --wait: every batch's crawl exited 0), 1 some batch did not or the "
+        "broker cannot be used, "
         "2 usage or profile error, nothing sent",
     )
     parser.add_argument("sites", nargs="*", metavar="SITE", help="profile slug (sites/<SITE>.toml)")

@@ -56,12 +56,20 @@ def _show(db: sqlite_utils.Database, site: str) -> None:
         if newest
         else "last new article: none"
     )
-    for start_url, run_id, at in db.conn.execute(
-        "SELECT start_url, last_complete_run_id, last_complete_at FROM listing_state "
-        "WHERE site = ? ORDER BY start_url",
+    for start_url, run_id, at, resume_depth, resume_run_id in db.conn.execute(
+        "SELECT start_url, last_complete_run_id, last_complete_at, resume_depth, resume_run_id "
+        "FROM listing_state WHERE site = ? ORDER BY start_url",
         (site,),
     ):
-        print(terminal_text(f"listing {start_url}: complete in run #{run_id} at {at}"))
+        if run_id is not None:
+            print(terminal_text(f"listing {start_url}: complete in run #{run_id} at {at}"))
+        else:
+            print(
+                terminal_text(
+                    f"listing {start_url}: never complete; resumes at page {resume_depth} "
+                    f"(run #{resume_run_id})"
+                )
+            )
 
 
 def handle(args: argparse.Namespace) -> int:

@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "SITE… --db SHARD` subprocess (its lock, log file, summary and exit status unchanged), one batch "
         "at a time. A batch is acknowledged when its crawl has ended; a batch whose node died is delivered "
         "again after the visibility timeout; a batch that finds the shard locked is retried later. Each "
-        "crawl is bounded to 90%% of the visibility timeout (CLOSESPIDER_TIMEOUT) unless -s sets one.",
+        "crawl is bounded to 90% of the visibility timeout (CLOSESPIDER_TIMEOUT) unless -s sets one.",
         epilog="Broker URLs: redis://:PASSWORD@HOST:6379/0 or redis+socket://:PASSWORD@/PATH/redis.sock",
     )
     parser.add_argument("--broker", required=True, metavar="URL", help="Redis broker URL")
@@ -58,7 +58,9 @@ def handle(args: argparse.Namespace) -> int:
     if not args.node or any(c in args.node for c in " /@"):
         print(f"portalcrawl worker: error: --node {args.node!r}: no spaces, / or @", file=sys.stderr)
         return EXIT_USAGE
-    visibility = args.visibility_timeout or cluster.DEFAULT_VISIBILITY_TIMEOUT
+    visibility = (
+        cluster.DEFAULT_VISIBILITY_TIMEOUT if args.visibility_timeout is None else args.visibility_timeout
+    )
     if visibility <= 0:
         print("portalcrawl worker: error: --visibility-timeout must be positive", file=sys.stderr)
         return EXIT_USAGE

@@ -42,6 +42,8 @@ HTML_TYPES = re.compile(rb"text/html|application/xhtml|text/xml|application/xml"
 GONE_STATUSES = {404, 410}
 # The IgnoreRequest message of Scrapy's RobotsTxtMiddleware; the only refusal that is permanent.
 ROBOTS_REFUSAL = "Forbidden by robots.txt"
+# Article (and continuation) requests go before listing pages (priority 0) in the scheduler.
+ARTICLE_PRIORITY = 1
 # Refusals by our URL filter and block detector, which report them (fetch_failed) themselves.
 SELF_REPORTED_REFUSALS = ("refused_url:", "blocked:")
 
@@ -72,8 +74,9 @@ class ListingChain:
     # this run has jumped there yet (after re-reading the first pages for new articles).
     resume: ResumePoint | None = None
     jumped: bool = False
-    # Listing pages fetched this run by depth in the chain, and their articles not yet dealt with.
+    # The page jumped from and its pager, to page on from there if the resume page is gone.
     head_queue: tuple[int, list[str | ListingRequest]] | None = None
+    # Listing pages fetched this run by depth in the chain, and their articles not yet dealt with.
     fetched: dict[int, str | ListingRequest] = field(default_factory=dict)
     outstanding: dict[int, int] = field(default_factory=dict)
 
@@ -282,7 +285,7 @@ class PortalSpider(scrapy.Spider):
 
         chain.branches.update(dict.fromkeys(listing.child_listings))
         if chain.resume and not chain.jumped:
-            jump = self._resume_jump(chain, depth, links, known)
+            jump = self._resume_jump(chain, depth, links, known, [*listing.next_pages, *listing.requests])
             if jump is not None:
                 yield jump
                 return
@@ -307,9 +310,17 @@ class PortalSpider(scrapy.Spider):
         yield from self._follow(chain, depth + 1)
 
     def _resume_jump(
-        self, chain: ListingChain, depth: int, links: list[str], known: set[str]
+        self,
+        chain: ListingChain,
+        depth: int,
+        links: list[str],
+        known: set[str],
+        candidates: list[str | ListingRequest],
     ) -> scrapy.Request | None:
-        """Once the first pages bring nothing new, the request for the page the last run got to."""
+        """Once the first pages bring nothing new, the request for the page the last run got to.
+
+        ``candidates``: this page's pager (a data group names none and goes on with its page's queue).
+        """
         assert chain.resume is not None
         if depth >= chain.resume.depth:
             # Paged down to it anyway (few pages, or every page new): carry on from here.
@@ -324,10 +335,11 @@ class PortalSpider(scrapy.Spider):
         )
         self.crawler.stats.inc_value("portalcrawl/spider/listing_resumed")
         # Kept in case the page is gone; a queue that holds the page (data groups) goes on after it.
-        chain.head_queue = (depth, chain.queue)
-        keys = [_candidate_key(candidate) for candidate in chain.queue]
+        queue = candidates or chain.queue
+        chain.head_queue = (depth, queue)
+        keys = [_candidate_key(candidate) for candidate in queue]
         target_key = _candidate_key(target.page)
-        chain.queue = chain.queue[keys.index(target_key) + 1 :] if target_key in keys else []
+        chain.queue = queue[keys.index(target_key) + 1 :] if target_key in keys else []
         chain.visited.add(target_key)
         request = self._listing_request(chain, target.page, depth=target.depth)
         request.meta["portalcrawl_resume_jump"] = True
@@ -500,6 +512,10 @@ class PortalSpider(scrapy.Spider):
             dont_filter=True,
             cb_kwargs={"article_url": url, "listing_url": listing_url, "listing_date": listing_date},
             meta={"portalcrawl_listed_at": listed_at},
+            # Before the next listing page: a page's articles are dealt with before the chain moves on,
+            # so the scheduler never holds a whole listing's articles and an interrupted run's resume
+            # point is as deep as it got.
+            priority=ARTICLE_PRIORITY,
         )
 
     def _settle(self, meta: dict[str, Any]) -> None:
@@ -540,7 +556,11 @@ class PortalSpider(scrapy.Spider):
         if listed_at is not None:
             meta["portalcrawl_listed_at"] = listed_at
         return scrapy.Request(
-            pages[0], callback=self.parse_continuation, errback=self.continuation_failed, meta=meta
+            pages[0],
+            callback=self.parse_continuation,
+            errback=self.continuation_failed,
+            meta=meta,
+            priority=ARTICLE_PRIORITY,
         )
 
     def parse_continuation(self, response: Response) -> Iterator[Article | scrapy.Request]:
