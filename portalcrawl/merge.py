@@ -21,7 +21,14 @@ from typing import Any
 
 import sqlite_utils
 
-from portalcrawl.database import BUSY_TIMEOUT_SECONDS, bigram_document, now_iso, open_database, quote
+from portalcrawl.database import (
+    BUSY_TIMEOUT_SECONDS,
+    bigram_document,
+    now_iso,
+    open_database,
+    quote,
+    write_transaction,
+)
 
 # Articles per write transaction: short enough that a crawl or a search never waits long.
 BATCH = 500
@@ -68,7 +75,7 @@ def archive_id(db: sqlite_utils.Database) -> str:
 
 def set_node_name(db: sqlite_utils.Database, node: str) -> None:
     """Record the node that crawls into this archive; a merge files its runs under that name."""
-    with db.atomic():
+    with write_transaction(db):
         db.conn.execute("INSERT OR REPLACE INTO metadata(key, value) VALUES ('node', ?)", (node,))
 
 

@@ -48,7 +48,10 @@ def runs(db: Path) -> list[dict[str, object]]:
 
 
 def listing_state(db: Path) -> list[dict[str, object]]:
-    return list(sqlite_utils.Database(db).query("select * from listing_state"))
+    """The listings a run completed (a row that only holds a resume point is no completion)."""
+    return list(
+        sqlite_utils.Database(db).query("select * from listing_state where last_complete_run_id is not null")
+    )
 
 
 @pytest.fixture

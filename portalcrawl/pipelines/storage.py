@@ -12,7 +12,14 @@ from scrapy.exceptions import CloseSpider, DropItem, NotConfigured
 from scrapy.utils.asyncio import AsyncioLoopingCall, create_looping_call
 from scrapy.utils.defer import deferred_from_coro
 
-from portalcrawl.database import DatabaseError, article_row, ensure_writable, open_database, upsert_articles
+from portalcrawl.database import (
+    DatabaseError,
+    article_row,
+    ensure_writable,
+    open_database,
+    upsert_articles,
+    write_transaction,
+)
 from portalcrawl.items import Article
 from portalcrawl.pages import PageKeeper, store_pages
 from portalcrawl.safetext import clean_article
@@ -114,7 +121,7 @@ class StoreArticlesPipeline:
         assert stats is not None
         run_id = stats.get_value("portalcrawl/run_id")
         try:
-            with self.db.atomic():
+            with write_transaction(self.db):
                 counts = upsert_articles(
                     self.db, [article for article, _ in batch], run_id, rows=[row for _, row in batch]
                 )

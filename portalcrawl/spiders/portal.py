@@ -715,8 +715,8 @@ class PortalSpider(scrapy.Spider):
         if self.db is None:
             return
         completed: set[str] = set()
+        dead = dead_column_reason(self.crawler.stats.get_stats())
         if reason == "finished" and run_id:
-            dead = dead_column_reason(self.crawler.stats.get_stats())
             for start_url, chain in self.chains.items():
                 incomplete = self._incomplete_because(chain) or dead
                 if incomplete:
@@ -728,12 +728,17 @@ class PortalSpider(scrapy.Spider):
                 else:
                     database.mark_listing_complete(self.db, self.profile.slug, start_url, int(run_id))
                     completed.add(start_url)
-        if run_id:
+        if run_id and not dead:
+            # A dead column's run got nowhere: nothing to resume from.
             self._save_resume_points(completed, int(run_id))
         self.db.close()
 
     def _save_resume_points(self, completed: set[str], run_id: int) -> None:
         """For each listing never paged to its end that this run got deeper into, where to resume."""
+        # A one-off since skipped older articles on the pages this run settled: resuming past them would
+        # leave them out for good.
+        if self.since is not None and not self.since_is_permanent:
+            return
         for start_url, chain in self.chains.items():
             if self.full or chain.trusted_run_id is not None or start_url in completed:
                 continue
