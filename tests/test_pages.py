@@ -308,10 +308,14 @@ def test_warc_export_filters_and_needs_an_output_file(
     no_file = export()
     assert no_file.returncode == 2
     assert no_file.stderr.strip() == "portalcrawl export: error: --format warc needs -o FILE.warc.gz"
+    # The same checks as the other formats: a future --since or an unknown --site is a usage error.
     later = export("-o", str(tmp_path / "later.warc.gz"), "--since", "2999-01-01")
-    assert later.returncode == 0 and "0 pages written" in later.stderr
+    assert later.returncode == 2 and "is in the future" in later.stderr
     other_site = export("-o", str(tmp_path / "other.warc.gz"), "--site", "no-such-site")
-    assert "0 pages written" in other_site.stderr
+    assert other_site.returncode == 2 and "no such site in the archive" in other_site.stderr
+    sites = {row[0] for row in sqlite3.connect(db).execute("SELECT DISTINCT site FROM page_captures")}
+    today = export("-o", str(tmp_path / "today.warc.gz"), "--site", sites.pop(), "--since", "2000-01-01")
+    assert today.returncode == 0 and " pages written" in today.stderr
 
 
 class GzipPortal(ThreadingHTTPServer):
