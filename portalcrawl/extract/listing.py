@@ -308,8 +308,8 @@ class _PageLinks:
     same hrefs once per link. The memos live as long as one ``extract_listing`` call.
     """
 
-    def __init__(self, base: str) -> None:
-        self._resolve = _Resolver(base)
+    def __init__(self, resolve: _Resolver) -> None:
+        self._resolve = resolve
         self._placements: dict[lxml.etree._Element, _Placement] = {}
         self._link_samples: dict[lxml.etree._Element, set[str]] = {}
         self._articles: dict[str, bool] = {}
@@ -457,14 +457,16 @@ def _html_listing(text: str, url: str) -> Listing:
     listing = Listing()
 
     records = HANWEB_RECORD.findall(text)
+    # One resolver for the pager and the main list: a pager's hrefs are resolved once.
+    resolve = _Resolver(base)
     if records:
         listing = _records_listing(records, base)
-        listing.next_pages = next_listing_pages(root, scripts, base, url)
+        listing.next_pages = next_listing_pages(root, scripts, resolve, url)
     else:
         drop_trees(list(root.iter("script", "style", "noscript", "template")))
-        listing.next_pages = next_listing_pages(root, scripts, base, url)
+        listing.next_pages = next_listing_pages(root, scripts, resolve, url)
         # A pager is never the article list, however many pages it numbers.
-        listing.article_links, listing.dates = _main_list(root, base, set(listing.next_pages))
+        listing.article_links, listing.dates = _main_list(root, resolve, set(listing.next_pages))
     listing.requests = _hanweb_requests(text, base, url)
     feeds = _json_feeds(scripts, base)
     if feeds and not any(ARTICLE_URL_PATTERNS.search(link) for link in listing.article_links):
@@ -475,11 +477,11 @@ def _html_listing(text: str, url: str) -> Listing:
 
 
 def _main_list(
-    root: lxml.etree._Element, base: str, listing_pages: Container[str]
+    root: lxml.etree._Element, resolve: _Resolver, listing_pages: Container[str]
 ) -> tuple[list[str], dict[str, str]]:
     """The article links of the page's main list (``listing_pages`` are further pages of the listing,
     never articles) and the dates shown beside them."""
-    page = _PageLinks(base)
+    page = _PageLinks(resolve)
     groups: dict[tuple[str, ...], _Group] = {}
     for position, anchor in enumerate(root.iter("a")):
         link = page.target(anchor)
