@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from portalcrawl.extract.article import extract_article
+from portalcrawl.extract.article import MAX_CONTINUATION_PAGES, extract_article
 from portalcrawl.extract.listing import extract_listing
 from portalcrawl.safetext import clean_text
 from tests.conftest import CrawlRunner
@@ -379,3 +379,11 @@ def test_a_soft_404_page_is_recorded_not_archived(tmp_path: Path, run_crawl: Cra
         f"{site.base}{path}" for path in gone
     }
     assert skipped == {f"{site.base}{path}" for path in gone}
+
+
+def test_an_article_numbering_a_thousand_further_pages_is_capped() -> None:
+    pager = "".join(f'<a href="t20260116_1_{n}.html">{n}</a>' for n in range(2, 1000))
+    page = widget_article(10).replace("</body>", f"{pager}</body>")
+    article = extract_article(page, f"http://127.0.0.1{ARTICLE_PATH.format(id=1)}")
+    assert len(article.page_urls) == 1 + MAX_CONTINUATION_PAGES
+    assert article.page_urls[1] == "http://127.0.0.1/xwdt/202601/t20260116_1_2.html"
