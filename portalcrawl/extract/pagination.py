@@ -103,8 +103,8 @@ def _next_links(
 def _numbered_links(texts: dict[lxml.etree._Element, str], resolve: Callable[[str], str | None]) -> list[str]:
     """Page-number links inside a pager, in ascending page order."""
     numbered: list[tuple[int, str]] = []
-    following = _following_anchors(texts)
     pager_parents: dict[lxml.etree._Element | None, bool] = {}
+    sibling_anchors: dict[lxml.etree._Element | None, _SiblingAnchors] = {}
     for anchor, text in texts.items():
         number = PAGE_NUMBER.match(text)
         if not number or not (link := _link(anchor.get("href"), resolve)):
@@ -117,25 +117,33 @@ def _numbered_links(texts: dict[lxml.etree._Element, str], resolve: Callable[[st
                 PAGER_CONTAINER.search(f"{a.get('class') or ''} {a.get('id') or ''}")
                 for a in islice(anchor.iterancestors(), 3)
             )
-        if in_pager or any(PAGE_NUMBER.match(texts[s]) for s in following.get(anchor, ())):
+        if in_pager or any(PAGE_NUMBER.match(texts[s]) for s in _next_two(anchor, parent, sibling_anchors)):
             numbered.append((int(number.group(1)), link))
     return [link for _, link in sorted(numbered, key=lambda pair: pair[0])]
 
 
-def _following_anchors(
-    texts: dict[lxml.etree._Element, str],
-) -> dict[lxml.etree._Element, list[lxml.etree._Element]]:
-    """The next two anchors among each anchor's following siblings.
+# A parent's child anchors in order, and each one's place among them.
+_SiblingAnchors = tuple[list[lxml.etree._Element], dict[lxml.etree._Element, int]]
 
-    Built from one pass over each parent's children: reading the siblings anchor by anchor made a pager
-    of N links cost N² (40,000 links froze the crawl for minutes).
+
+def _next_two(
+    anchor: lxml.etree._Element,
+    parent: lxml.etree._Element | None,
+    known: dict[lxml.etree._Element | None, _SiblingAnchors],
+) -> list[lxml.etree._Element]:
+    """The next two anchors among ``anchor``'s following siblings.
+
+    Each parent's anchors are listed once: reading the siblings anchor by anchor made a pager of N
+    links cost N² (40,000 links froze the crawl for minutes).
     """
-    following: dict[lxml.etree._Element, list[lxml.etree._Element]] = {}
-    for parent in dict.fromkeys(parent for anchor in texts if (parent := anchor.getparent()) is not None):
+    if parent is None:
+        return []
+    if parent not in known:
         anchors = [child for child in parent if child.tag == "a"]
-        for place, anchor in enumerate(anchors):
-            following[anchor] = anchors[place + 1 : place + 3]
-    return following
+        known[parent] = anchors, {a: place for place, a in enumerate(anchors)}
+    anchors, places = known[parent]
+    place = places[anchor]
+    return anchors[place + 1 : place + 3]
 
 
 def _script_pages(scripts: str, url: str) -> list[str]:
