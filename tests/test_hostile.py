@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from portalcrawl import database
 from portalcrawl.extract.article import MAX_CONTINUATION_PAGES, extract_article
 from portalcrawl.extract.listing import extract_listing
 from portalcrawl.safetext import clean_text
@@ -387,3 +388,21 @@ def test_an_article_numbering_a_thousand_further_pages_is_capped() -> None:
     article = extract_article(page, f"http://127.0.0.1{ARTICLE_PATH.format(id=1)}")
     assert len(article.page_urls) == 1 + MAX_CONTINUATION_PAGES
     assert article.page_urls[1] == "http://127.0.0.1/xwdt/202601/t20260116_1_2.html"
+
+
+def test_run_records_store_hostile_urls_and_reasons(tmp_path: Path) -> None:
+    db = database.open_database(tmp_path / "records.db")
+    run_id = database.start_run(db, "site", {"url": "http://127.0.0.1/\udcff"})
+    database.record_fetch_error(db, run_id, "http://127.0.0.1/\ud800", None, "extraction failed: \x1b[2J")
+    database.record_skipped_url(db, "site", "http://127.0.0.1/\ud800.html", "soft 404: \x9b", run_id)
+    rows = [
+        *db.conn.execute("SELECT args FROM crawl_runs"),
+        *db.conn.execute("SELECT url, reason FROM fetch_errors"),
+        *db.conn.execute("SELECT url, reason FROM skipped_urls"),
+    ]
+    db.close()
+    assert rows == [
+        ('{"url": "http://127.0.0.1/\ufffd"}',),
+        ("http://127.0.0.1/\ufffd", "extraction failed: [2J"),
+        ("http://127.0.0.1/\ufffd.html", "soft 404: "),
+    ]
