@@ -63,3 +63,9 @@ def _content_type(path: str) -> str:
     if path.endswith(".xml"):
         return "application/xml"
     return "text/html; charset=utf-8"
+
+
+def nested_json_feed(values: int = 340_000, *, articles: int = 5) -> str:
+    """A JSON feed whose records come after ``values`` empty lists, searched breadth-first."""
+    records = ",".join(f'{{"url": "{ARTICLE_PATH.format(id=n)}"}}' for n in range(1, articles + 1))
+    return f'{{"junk": [{",".join(["[]"] * values)}], "data": {{"list": [{records}]}}}}'

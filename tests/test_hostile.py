@@ -20,7 +20,14 @@ from portalcrawl.extract.listing import extract_listing
 from portalcrawl.safetext import clean_text
 from tests.conftest import CrawlRunner
 from tests.faultserver import FaultSite, article_html, listing_html
-from tests.hostile import ARTICLE_PATH, drop_heavy_listing, pager_listing, serve, widget_article
+from tests.hostile import (
+    ARTICLE_PATH,
+    drop_heavy_listing,
+    nested_json_feed,
+    pager_listing,
+    serve,
+    widget_article,
+)
 
 # Generous: each page takes well under a second of CPU; before the fixes each took minutes.
 CPU_SECONDS = 5.0
@@ -49,6 +56,14 @@ def test_a_listing_of_60000_dropped_scripts_is_cheap() -> None:
     page = drop_heavy_listing(60_000)
     assert len(page.encode()) > 1_000_000
     seconds, listing = _cpu_seconds(lambda: extract_listing(page, LISTING_URL))
+    assert seconds < CPU_SECONDS
+    assert len(listing.article_links) == 5
+
+
+def test_a_json_feed_of_340000_values_is_cheap() -> None:
+    page = nested_json_feed(340_000)
+    assert len(page.encode()) > 1_000_000
+    seconds, listing = _cpu_seconds(lambda: extract_listing(page, "http://127.0.0.1/feed.json"))
     assert seconds < CPU_SECONDS
     assert len(listing.article_links) == 5
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import zlib
+from collections import deque
 from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from urllib.parse import ParseResult, urlencode, urljoin, urlparse, urlsplit, urlunsplit
@@ -620,9 +621,10 @@ def _json_listing(text: str, url: str) -> Listing:
 
 def _json_records(data: object) -> list[dict[str, object]]:
     """The first list of objects with a URL-like key, searched breadth-first."""
-    queue = [data]
+    # A deque: popping the front of a list moves the rest, quadratic in a feed of many small values.
+    queue = deque([data])
     while queue:
-        value = queue.pop(0)
+        value = queue.popleft()
         if isinstance(value, list):
             records = [v for v in value if isinstance(v, dict)]
             if records and any({"url", "link", "href"} & {k.lower() for k in r} for r in records):
