@@ -2,10 +2,10 @@
 
 The shapes are those that froze a crawl before (issue 16): a listing with a numbered pager of 40,000
 links, an article of 8,000 body blocks each holding a share widget, a listing of 60,000 inline scripts
-in one ``<div>`` (their dropped tails) and a JSON feed whose records follow 340,000 values. Each page is
-built once and extracted ``--repeat`` times with the caches emptied; the median CPU time
-(``time.process_time``) is printed with the page size and the ratio to the smaller size of the same
-shape (2.0 is linear, 4.0 quadratic).
+in one ``<div>`` (their dropped tails), a JSON feed whose records follow 340,000 values and an RSS
+item of 20,000 links. Each page is built once and extracted ``--repeat`` times with the caches emptied;
+the median CPU time (``time.process_time``) is printed with the page size and the ratio to the smaller
+size of the same shape (2.0 is linear, 4.0 quadratic).
 
     python benchmarks/hostile.py
     python benchmarks/hostile.py --repeat 5 --scale 2
@@ -26,7 +26,13 @@ sys.path.insert(0, str(REPO_ROOT))
 from portalcrawl.extract.article import extract_article  # noqa: E402  (after the repository is importable)
 from portalcrawl.extract.content import clear_caches  # noqa: E402
 from portalcrawl.extract.listing import extract_listing  # noqa: E402
-from tests.hostile import drop_heavy_listing, nested_json_feed, pager_listing, widget_article  # noqa: E402
+from tests.hostile import (  # noqa: E402
+    crowded_feed_item,
+    drop_heavy_listing,
+    nested_json_feed,
+    pager_listing,
+    widget_article,
+)
 
 LISTING_URL = "http://127.0.0.1/list/index.html"
 ARTICLE_URL = "http://127.0.0.1/xwdt/202601/t20260116_1.html"
@@ -36,6 +42,7 @@ SHAPES: list[tuple[str, Callable[[int], str], int, Callable[[str], object]]] = [
     ("blocks + share widgets", widget_article, 8_000, lambda page: extract_article(page, ARTICLE_URL)),
     ("dropped scripts", drop_heavy_listing, 60_000, lambda page: extract_listing(page, LISTING_URL)),
     ("JSON values", nested_json_feed, 340_000, lambda page: extract_listing(page, FEED_URL)),
+    ("links of one feed item", crowded_feed_item, 20_000, lambda page: extract_listing(page, FEED_URL)),
 ]
 
 

@@ -22,6 +22,7 @@ from tests.conftest import CrawlRunner
 from tests.faultserver import FaultSite, article_html, listing_html
 from tests.hostile import (
     ARTICLE_PATH,
+    crowded_feed_item,
     drop_heavy_listing,
     nested_json_feed,
     pager_listing,
@@ -66,6 +67,14 @@ def test_a_json_feed_of_340000_values_is_cheap() -> None:
     seconds, listing = _cpu_seconds(lambda: extract_listing(page, "http://127.0.0.1/feed.json"))
     assert seconds < CPU_SECONDS
     assert len(listing.article_links) == 5
+
+
+def test_a_feed_item_of_20000_links_is_cheap() -> None:
+    page = crowded_feed_item(20_000)
+    assert len(page.encode()) > 1_000_000
+    seconds, listing = _cpu_seconds(lambda: extract_listing(page, "http://127.0.0.1/rss.xml"))
+    assert seconds < CPU_SECONDS
+    assert len(listing.article_links) == len(listing.dates) == 20_000
 
 
 def test_an_article_of_8000_blocks_and_8000_share_widgets_is_cheap() -> None:

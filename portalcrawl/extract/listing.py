@@ -647,6 +647,7 @@ def _feed_listing(text: str, url: str) -> Listing:
         return Listing()
     listing = Listing()
     resolve = _Resolver(url)
+    entry_dates: dict[lxml.etree._Element | None, str | None] = {}
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue
@@ -660,8 +661,14 @@ def _feed_listing(text: str, url: str) -> Listing:
             target = element.text or ""
         if target and (link := resolve(target)):
             (listing.child_listings if parent_name == "sitemap" else listing.article_links).append(link)
-            date = _sibling_text(parent, ("pubdate", "published", "updated", "lastmod", "date"))
-            if date and parent_name != "sitemap":
+            if parent_name == "sitemap":
+                continue
+            # Read once per entry: an entry of thousands of links would read its children for each.
+            if parent not in entry_dates:
+                entry_dates[parent] = _sibling_text(
+                    parent, ("pubdate", "published", "updated", "lastmod", "date")
+                )
+            if date := entry_dates[parent]:
                 listing.dates.setdefault(link, date)
     listing.article_links = _unique(listing.article_links)
     listing.child_listings = _unique(listing.child_listings)
