@@ -325,6 +325,24 @@ def test_every_sitemap_of_a_sitemap_index_is_followed(tmp_path: Path, run_crawl:
     assert _crawl_statuses(db) == ["ok"]
 
 
+def test_a_refused_child_sitemap_does_not_stop_the_others(tmp_path: Path, run_crawl: CrawlRunner) -> None:
+    site, paths = _articles_site(3)
+    # The first child redirects off the portal, which the URL filter refuses.
+    site.routes["/sitemap-away.xml"] = lambda handler: handler.send_page(
+        b"", status=302, Location="http://127.0.0.2:9/sitemap.xml"
+    )
+    _route(site, "/sitemap-0.xml", _sitemap([f"{site.base}{path}" for path in paths]), "application/xml")
+    children = [f"{site.base}/sitemap-away.xml", f"{site.base}/sitemap-0.xml"]
+    _route(site, "/sitemap.xml", _sitemap(children, index=True), "application/xml")
+    db = tmp_path / "refused.db"
+    try:
+        result = run_crawl(["-a", f"url={site.base}/sitemap.xml"], db)
+    finally:
+        site.stop()
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _stored_urls(db) == {f"{site.base}{path}" for path in paths}
+
+
 def test_every_json_feed_a_page_loads_is_followed(tmp_path: Path, run_crawl: CrawlRunner) -> None:
     site, paths = _articles_site(9)
     feeds = [f"/data/feed{n}.json" for n in range(3)]

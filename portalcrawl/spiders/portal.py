@@ -203,9 +203,16 @@ class PortalSpider(scrapy.Spider):
 
     def _listing_request(self, chain: ListingChain, candidate: str | ListingRequest) -> scrapy.Request:
         meta = {"portalcrawl_chain": chain.start_url}
+        # The chain asks for each page once (visited) and the URL filter guards every host: Scrapy's
+        # duplicate and offsite filters would drop a redirected page without calling the errback, and
+        # the chain (and the child listings waiting in it) would end silently.
         if isinstance(candidate, str):
             return scrapy.Request(
-                candidate, callback=self.parse_listing, errback=self.listing_failed, meta=meta
+                candidate,
+                callback=self.parse_listing,
+                errback=self.listing_failed,
+                meta=meta,
+                dont_filter=True,
             )
         return scrapy.FormRequest(
             candidate.url,
@@ -215,6 +222,7 @@ class PortalSpider(scrapy.Spider):
             callback=self.parse_listing,
             errback=self.listing_failed,
             meta={**meta, "portalcrawl_data_request": True},
+            dont_filter=True,
         )
 
     # -- listings --------------------------------------------------------------------------------
@@ -329,7 +337,10 @@ class PortalSpider(scrapy.Spider):
         chain = self.chains[request.meta["portalcrawl_chain"]]
         status, reason = _failure_status(failure)
         if reason.startswith(SELF_REPORTED_REFUSALS):
+            # Not this pager any further; child listings still waiting are paged.
             chain.interrupted = True
+            chain.queue = []
+            yield from self._follow(chain)
             return
         yield from self._listing_error(chain, request.url, status, reason)
 
