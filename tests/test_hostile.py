@@ -343,6 +343,15 @@ def test_a_refused_child_sitemap_does_not_stop_the_others(tmp_path: Path, run_cr
     assert _stored_urls(db) == {f"{site.base}{path}" for path in paths}
 
 
+def test_links_lists_the_sitemaps_of_an_index(tmp_path: Path) -> None:
+    saved = tmp_path / "sitemap.xml"
+    children = [f"http://127.0.0.1/sitemap-{n}.xml" for n in range(3)]
+    saved.write_text(_sitemap(children, index=True))
+    result = _portalcrawl("links", str(saved), "--url", "http://127.0.0.1/sitemap.xml")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["child_listings"] == children
+
+
 def test_every_json_feed_a_page_loads_is_followed(tmp_path: Path, run_crawl: CrawlRunner) -> None:
     site, paths = _articles_site(9)
     feeds = [f"/data/feed{n}.json" for n in range(3)]

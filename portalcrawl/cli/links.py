@@ -55,6 +55,8 @@ def handle(args: argparse.Namespace) -> int:
         "next_pages": listing.next_pages,
         "requests": [asdict(r) for r in listing.requests],
         "dates": listing.dates,
+        "child_listings": listing.child_listings,
     }
     print(json.dumps(output, ensure_ascii=False, indent=2))
-    return EXIT_OK if listing.article_links or listing.next_pages or listing.requests else EXIT_FAILED
+    found = listing.article_links or listing.next_pages or listing.requests or listing.child_listings
+    return EXIT_OK if found else EXIT_FAILED
