@@ -20,6 +20,7 @@ import sqlite_utils
 
 from portalcrawl.items import Article
 from portalcrawl.processes import run_process_alive
+from portalcrawl.safetext import clean_text
 
 SCHEMA_VERSION = 7
 
@@ -854,7 +855,7 @@ def start_run(db: sqlite_utils.Database, site: str, args: dict[str, Any]) -> int
     with write_transaction(db):
         cursor = db.conn.execute(
             "INSERT INTO crawl_runs (site, started_at, status, pid, args) VALUES (?, ?, 'running', ?, ?)",
-            (site, now_iso(), os.getpid(), json.dumps(args, ensure_ascii=False, default=str)),
+            (site, now_iso(), os.getpid(), clean_text(json.dumps(args, ensure_ascii=False, default=str))),
         )
     return int(cursor.lastrowid or 0)
 
@@ -882,10 +883,15 @@ def record_fetch_error(
 def record_fetch_errors(
     db: sqlite_utils.Database, errors: list[tuple[int | None, str, int | None, str, str]]
 ) -> None:
-    """Store many ``(run_id, url, status, reason, time)`` rows in one transaction."""
+    """Store many ``(run_id, url, status, reason, time)`` rows in one transaction; URLs and reasons
+    (which may quote a page) as valid Unicode without control characters, so no row fails the batch."""
+    rows = [
+        (run_id, clean_text(url), status, clean_text(reason), at)
+        for run_id, url, status, reason, at in errors
+    ]
     with write_transaction(db):
         db.conn.executemany(
-            "INSERT INTO fetch_errors (run_id, url, status, reason, time) VALUES (?, ?, ?, ?, ?)", errors
+            "INSERT INTO fetch_errors (run_id, url, status, reason, time) VALUES (?, ?, ?, ?, ?)", rows
         )
 
 
@@ -962,7 +968,7 @@ def record_skipped_url(
             "INSERT INTO skipped_urls (site, url, reason, first_seen_run_id, last_seen_at) "
             "VALUES (?, ?, ?, ?, ?) ON CONFLICT(site, url) DO UPDATE SET "
             "reason = excluded.reason, last_seen_at = excluded.last_seen_at",
-            (site, url, reason, run_id, now_iso()),
+            (site, clean_text(url), clean_text(reason), run_id, now_iso()),
         )
 
 

@@ -63,3 +63,15 @@ def _content_type(path: str) -> str:
     if path.endswith(".xml"):
         return "application/xml"
     return "text/html; charset=utf-8"
+
+
+def nested_json_feed(values: int = 340_000, *, articles: int = 5) -> str:
+    """A JSON feed whose records come after ``values`` empty lists, searched breadth-first."""
+    records = ",".join(f'{{"url": "{ARTICLE_PATH.format(id=n)}"}}' for n in range(1, articles + 1))
+    return f'{{"junk": [{",".join(["[]"] * values)}], "data": {{"list": [{records}]}}}}'
+
+
+def crowded_feed_item(links: int = 20_000) -> str:
+    """An RSS feed whose one item holds ``links`` links."""
+    entries = "".join(f"<link>http://127.0.0.1{ARTICLE_PATH.format(id=n)}</link>" for n in range(links))
+    return f"<rss><channel><item><pubDate>2026-01-16</pubDate>{entries}</item></channel></rss>"

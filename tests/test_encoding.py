@@ -87,6 +87,16 @@ def test_odd_input_never_raises(body: bytes, header: str | None) -> None:
         ("UTF8", "utf-8"),
         ("bogus", None),
         (None, None),
+        ("iso-8859-1", "cp1252"),
+        # Python codecs that are no text encodings, or no web encoding: ignored.
+        ("base64", None),
+        ("hex", None),
+        ("rot13", None),
+        ("zlib", None),
+        ("undefined", None),
+        ("unicode_escape", None),
+        ("hz-gb-2312", None),
+        ("x-user-defined", None),
     ],
 )
 def test_normalize_encoding(label: str | None, expected: str | None) -> None:

@@ -14,12 +14,21 @@ from pathlib import Path
 
 import pytest
 
-from portalcrawl.extract.article import extract_article
+from portalcrawl import database
+from portalcrawl.extract.article import MAX_CONTINUATION_PAGES, extract_article
 from portalcrawl.extract.listing import extract_listing
 from portalcrawl.safetext import clean_text
 from tests.conftest import CrawlRunner
 from tests.faultserver import FaultSite, article_html, listing_html
-from tests.hostile import ARTICLE_PATH, drop_heavy_listing, pager_listing, serve, widget_article
+from tests.hostile import (
+    ARTICLE_PATH,
+    crowded_feed_item,
+    drop_heavy_listing,
+    nested_json_feed,
+    pager_listing,
+    serve,
+    widget_article,
+)
 
 # Generous: each page takes well under a second of CPU; before the fixes each took minutes.
 CPU_SECONDS = 5.0
@@ -50,6 +59,22 @@ def test_a_listing_of_60000_dropped_scripts_is_cheap() -> None:
     seconds, listing = _cpu_seconds(lambda: extract_listing(page, LISTING_URL))
     assert seconds < CPU_SECONDS
     assert len(listing.article_links) == 5
+
+
+def test_a_json_feed_of_340000_values_is_cheap() -> None:
+    page = nested_json_feed(340_000)
+    assert len(page.encode()) > 1_000_000
+    seconds, listing = _cpu_seconds(lambda: extract_listing(page, "http://127.0.0.1/feed.json"))
+    assert seconds < CPU_SECONDS
+    assert len(listing.article_links) == 5
+
+
+def test_a_feed_item_of_20000_links_is_cheap() -> None:
+    page = crowded_feed_item(20_000)
+    assert len(page.encode()) > 1_000_000
+    seconds, listing = _cpu_seconds(lambda: extract_listing(page, "http://127.0.0.1/rss.xml"))
+    assert seconds < CPU_SECONDS
+    assert len(listing.article_links) == len(listing.dates) == 20_000
 
 
 def test_an_article_of_8000_blocks_and_8000_share_widgets_is_cheap() -> None:
@@ -300,6 +325,33 @@ def test_every_sitemap_of_a_sitemap_index_is_followed(tmp_path: Path, run_crawl:
     assert _crawl_statuses(db) == ["ok"]
 
 
+def test_a_refused_child_sitemap_does_not_stop_the_others(tmp_path: Path, run_crawl: CrawlRunner) -> None:
+    site, paths = _articles_site(3)
+    # The first child redirects off the portal, which the URL filter refuses.
+    site.routes["/sitemap-away.xml"] = lambda handler: handler.send_page(
+        b"", status=302, Location="http://127.0.0.2:9/sitemap.xml"
+    )
+    _route(site, "/sitemap-0.xml", _sitemap([f"{site.base}{path}" for path in paths]), "application/xml")
+    children = [f"{site.base}/sitemap-away.xml", f"{site.base}/sitemap-0.xml"]
+    _route(site, "/sitemap.xml", _sitemap(children, index=True), "application/xml")
+    db = tmp_path / "refused.db"
+    try:
+        result = run_crawl(["-a", f"url={site.base}/sitemap.xml"], db)
+    finally:
+        site.stop()
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _stored_urls(db) == {f"{site.base}{path}" for path in paths}
+
+
+def test_links_lists_the_sitemaps_of_an_index(tmp_path: Path) -> None:
+    saved = tmp_path / "sitemap.xml"
+    children = [f"http://127.0.0.1/sitemap-{n}.xml" for n in range(3)]
+    saved.write_text(_sitemap(children, index=True))
+    result = _portalcrawl("links", str(saved), "--url", "http://127.0.0.1/sitemap.xml")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["child_listings"] == children
+
+
 def test_every_json_feed_a_page_loads_is_followed(tmp_path: Path, run_crawl: CrawlRunner) -> None:
     site, paths = _articles_site(9)
     feeds = [f"/data/feed{n}.json" for n in range(3)]
@@ -379,3 +431,29 @@ def test_a_soft_404_page_is_recorded_not_archived(tmp_path: Path, run_crawl: Cra
         f"{site.base}{path}" for path in gone
     }
     assert skipped == {f"{site.base}{path}" for path in gone}
+
+
+def test_an_article_numbering_a_thousand_further_pages_is_capped() -> None:
+    pager = "".join(f'<a href="t20260116_1_{n}.html">{n}</a>' for n in range(2, 1000))
+    page = widget_article(10).replace("</body>", f"{pager}</body>")
+    article = extract_article(page, f"http://127.0.0.1{ARTICLE_PATH.format(id=1)}")
+    assert len(article.page_urls) == 1 + MAX_CONTINUATION_PAGES
+    assert article.page_urls[1] == "http://127.0.0.1/xwdt/202601/t20260116_1_2.html"
+
+
+def test_run_records_store_hostile_urls_and_reasons(tmp_path: Path) -> None:
+    db = database.open_database(tmp_path / "records.db")
+    run_id = database.start_run(db, "site", {"url": "http://127.0.0.1/\udcff"})
+    database.record_fetch_error(db, run_id, "http://127.0.0.1/\ud800", None, "extraction failed: \x1b[2J")
+    database.record_skipped_url(db, "site", "http://127.0.0.1/\ud800.html", "soft 404: \x9b", run_id)
+    rows = [
+        *db.conn.execute("SELECT args FROM crawl_runs"),
+        *db.conn.execute("SELECT url, reason FROM fetch_errors"),
+        *db.conn.execute("SELECT url, reason FROM skipped_urls"),
+    ]
+    db.close()
+    assert rows == [
+        ('{"url": "http://127.0.0.1/\ufffd"}',),
+        ("http://127.0.0.1/\ufffd", "extraction failed: [2J"),
+        ("http://127.0.0.1/\ufffd.html", "soft 404: "),
+    ]

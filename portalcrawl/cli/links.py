@@ -52,6 +52,7 @@ def handle(args: argparse.Namespace) -> int:
         "next_pages": listing.next_pages,
         "requests": [asdict(r) for r in listing.requests],
         "dates": listing.dates,
+        "child_listings": listing.child_listings,
     }
     all_matched = True
     if profile is not None:
@@ -72,5 +73,5 @@ def handle(args: argparse.Namespace) -> int:
                 all_matched = False
                 print(f"selectors.{name} {selector!r} matched nothing on this page", file=sys.stderr)
     print(json.dumps(output, ensure_ascii=False, indent=2))
-    found = listing.article_links or listing.next_pages or listing.requests
+    found = listing.article_links or listing.next_pages or listing.requests or listing.child_listings
     return EXIT_OK if found and all_matched else EXIT_FAILED

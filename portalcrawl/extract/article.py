@@ -724,6 +724,9 @@ PAGER_HREF = re.compile(r"[_-]\d{1,3}\.[A-Za-z]{2,5}(?:[?#]|$)|[?&](?:page|p|pag
 
 
 # An article page's path, and the path of one of its further pages (the same stem and extension).
+# Further pages of one article the spider fetches at most: real ones have a few; a page numbering a
+# thousand would cost a thousand sequential requests.
+MAX_CONTINUATION_PAGES = 100
 ARTICLE_PATH = re.compile(r"^(?P<stem>.*?)(?P<ext>\.[A-Za-z]{2,5})?$")
 EXPLICIT_FIRST_PAGE = re.compile(r"^(?P<stem>.*)[_-]1$")
 CONTINUATION_PATH = re.compile(r"^(?P<stem>.*)[_-](?P<page>\d{1,3})(?P<ext>\.[A-Za-z]{2,5})?$")
@@ -782,7 +785,8 @@ def _continuation_links(tree: etree._Element, url: str) -> list[str]:
         if number is not None and number >= 2:
             pages.setdefault(number, target._replace(fragment="").geturl())
     current = here.geturl()
-    return [page_url for _, page_url in sorted(pages.items()) if page_url != current]
+    further = [page_url for _, page_url in sorted(pages.items()) if page_url != current]
+    return further[:MAX_CONTINUATION_PAGES]
 
 
 def merge_pages(first: Article, others: list[Article]) -> Article:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import zlib
+from collections import deque
 from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -318,8 +319,8 @@ class _PageLinks:
     same hrefs once per link. The memos live as long as one ``extract_listing`` call.
     """
 
-    def __init__(self, base: str) -> None:
-        self._resolve = _Resolver(base)
+    def __init__(self, resolve: _Resolver) -> None:
+        self._resolve = resolve
         self._placements: dict[lxml.etree._Element, _Placement] = {}
         self._link_samples: dict[lxml.etree._Element, set[str]] = {}
         self._articles: dict[str, bool] = {}
@@ -468,20 +469,22 @@ def _html_listing(text: str, url: str, selectors: Selectors | None) -> Listing:
     listing = Listing()
 
     records = HANWEB_RECORD.findall(text)
+    # One resolver for the pager and the main list: a pager's hrefs are resolved once.
+    resolve = _Resolver(base)
     if selectors and selectors.article_links:
-        listing.article_links, listing.dates = _selected_list(root, selectors.article_links, base)
-        listing.next_pages = next_listing_pages(root, scripts, base, url)
+        listing.article_links, listing.dates = _selected_list(root, selectors.article_links, resolve)
+        listing.next_pages = next_listing_pages(root, scripts, resolve, url)
     elif records:
         listing = _records_listing(records, base)
-        listing.next_pages = next_listing_pages(root, scripts, base, url)
+        listing.next_pages = next_listing_pages(root, scripts, resolve, url)
     else:
         drop_trees(list(root.iter("script", "style", "noscript", "template")))
-        listing.next_pages = next_listing_pages(root, scripts, base, url)
+        listing.next_pages = next_listing_pages(root, scripts, resolve, url)
         # A pager is never the article list, however many pages it numbers.
-        listing.article_links, listing.dates = _main_list(root, base, set(listing.next_pages))
+        listing.article_links, listing.dates = _main_list(root, resolve, set(listing.next_pages))
     if selectors and selectors.next_page:
         here = urlunsplit(urlsplit(url)._replace(fragment=""))
-        further = _selected_list(root, selectors.next_page, base)[0]
+        further = _selected_list(root, selectors.next_page, resolve)[0]
         listing.next_pages = [page for page in further if page != here]
         return listing
     listing.requests = _hanweb_requests(text, base, url)
@@ -497,9 +500,11 @@ def _html_listing(text: str, url: str, selectors: Selectors | None) -> Listing:
     return listing
 
 
-def _selected_list(root: lxml.etree._Element, selector: str, base: str) -> tuple[list[str], dict[str, str]]:
+def _selected_list(
+    root: lxml.etree._Element, selector: str, resolve: _Resolver
+) -> tuple[list[str], dict[str, str]]:
     """The links a profile selector picks (resolved, in page order) and the date shown beside each."""
-    page = _PageLinks(base)
+    page = _PageLinks(resolve)
     links: list[str] = []
     dates: dict[str, str] = {}
     for anchor in selected_anchors(root, selector):
@@ -513,11 +518,11 @@ def _selected_list(root: lxml.etree._Element, selector: str, base: str) -> tuple
 
 
 def _main_list(
-    root: lxml.etree._Element, base: str, listing_pages: Container[str]
+    root: lxml.etree._Element, resolve: _Resolver, listing_pages: Container[str]
 ) -> tuple[list[str], dict[str, str]]:
     """The article links of the page's main list (``listing_pages`` are further pages of the listing,
     never articles) and the dates shown beside them."""
-    page = _PageLinks(base)
+    page = _PageLinks(resolve)
     groups: dict[tuple[str, ...], _Group] = {}
     for position, anchor in enumerate(root.iter("a")):
         link = page.target(anchor)
@@ -656,9 +661,10 @@ def _json_listing(text: str, url: str) -> Listing:
 
 def _json_records(data: object) -> list[dict[str, object]]:
     """The first list of objects with a URL-like key, searched breadth-first."""
-    queue = [data]
+    # A deque: popping the front of a list moves the rest, quadratic in a feed of many small values.
+    queue = deque([data])
     while queue:
-        value = queue.pop(0)
+        value = queue.popleft()
         if isinstance(value, list):
             records = [v for v in value if isinstance(v, dict)]
             if records and any({"url", "link", "href"} & {k.lower() for k in r} for r in records):
@@ -681,6 +687,7 @@ def _feed_listing(text: str, url: str) -> Listing:
         return Listing()
     listing = Listing()
     resolve = _Resolver(url)
+    entry_dates: dict[lxml.etree._Element | None, str | None] = {}
     for element in root.iter():
         if not isinstance(element.tag, str):
             continue
@@ -694,8 +701,14 @@ def _feed_listing(text: str, url: str) -> Listing:
             target = element.text or ""
         if target and (link := resolve(target)):
             (listing.child_listings if parent_name == "sitemap" else listing.article_links).append(link)
-            date = _sibling_text(parent, ("pubdate", "published", "updated", "lastmod", "date"))
-            if date and parent_name != "sitemap":
+            if parent_name == "sitemap":
+                continue
+            # Read once per entry: an entry of thousands of links would read its children for each.
+            if parent not in entry_dates:
+                entry_dates[parent] = _sibling_text(
+                    parent, ("pubdate", "published", "updated", "lastmod", "date")
+                )
+            if date := entry_dates[parent]:
                 listing.dates.setdefault(link, date)
     listing.article_links = _unique(listing.article_links)
     listing.child_listings = _unique(listing.child_listings)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from itertools import islice
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
@@ -46,8 +47,11 @@ SKIPPED_HREF = re.compile(r"^\s*(?:javascript:|mailto:|#|$)", re.IGNORECASE)
 MAX_SCRIPT_CANDIDATES = 500
 
 
-def next_listing_pages(root: lxml.etree._Element, scripts: str, base: str, url: str) -> list[str]:
-    """Absolute further listing pages, the likeliest next page first.
+def next_listing_pages(
+    root: lxml.etree._Element, scripts: str, resolve: Callable[[str], str | None], url: str
+) -> list[str]:
+    """Absolute further listing pages, the likeliest next page first. ``resolve`` makes an href an
+    absolute http(s) URL without fragment (or None), against the page's base.
 
     Script pagers are emitted as candidates for both 0-based and 1-based numbering: the spider
     follows them in order and stops on 404 or a page without new links, so the count is never trusted
@@ -55,7 +59,11 @@ def next_listing_pages(root: lxml.etree._Element, scripts: str, base: str, url: 
     """
     here = _without_fragment(url)
     texts = {anchor: _text(anchor) for anchor in root.iter("a")}
-    pages = [*_next_links(root, texts, base), *_script_pages(scripts, url), *_numbered_links(texts, base)]
+    pages = [
+        *_next_links(root, texts, resolve),
+        *_script_pages(scripts, url),
+        *_numbered_links(texts, resolve),
+    ]
     return [p for p in dict.fromkeys(pages) if p != here]
 
 
@@ -64,13 +72,10 @@ def _without_fragment(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
 
 
-def _link(href: str | None, base: str) -> str | None:
+def _link(href: str | None, resolve: Callable[[str], str | None]) -> str | None:
     if href is None or SKIPPED_HREF.match(href):
         return None
-    absolute = urljoin(base, href.strip())
-    if urlsplit(absolute).scheme not in ("http", "https"):
-        return None
-    return _without_fragment(absolute)
+    return resolve(href)
 
 
 def _text(anchor: lxml.etree._Element) -> str:
@@ -78,52 +83,67 @@ def _text(anchor: lxml.etree._Element) -> str:
     return " ".join(text_content(anchor).split()).lower()
 
 
-def _next_links(root: lxml.etree._Element, texts: dict[lxml.etree._Element, str], base: str) -> list[str]:
+def _next_links(
+    root: lxml.etree._Element, texts: dict[lxml.etree._Element, str], resolve: Callable[[str], str | None]
+) -> list[str]:
     found = []
     for anchor in root.iter("a", "link"):
         if anchor.tag == "link":
-            if (anchor.get("rel") or "").lower() == "next" and (link := _link(anchor.get("href"), base)):
+            if (anchor.get("rel") or "").lower() == "next" and (link := _link(anchor.get("href"), resolve)):
                 found.append(link)
             continue
         marker = f"{anchor.get('class') or ''} {anchor.get('id') or ''} {anchor.get('rel') or ''}"
         if (texts[anchor] in NEXT_TEXTS or NEXT_MARKER.search(marker) or anchor.get("rel") == "next") and (
-            link := _link(anchor.get("href"), base)
+            link := _link(anchor.get("href"), resolve)
         ):
             found.append(link)
     return found
 
 
-def _numbered_links(texts: dict[lxml.etree._Element, str], base: str) -> list[str]:
+def _numbered_links(texts: dict[lxml.etree._Element, str], resolve: Callable[[str], str | None]) -> list[str]:
     """Page-number links inside a pager, in ascending page order."""
     numbered: list[tuple[int, str]] = []
-    following = _following_anchors(texts)
+    pager_parents: dict[lxml.etree._Element | None, bool] = {}
+    sibling_anchors: dict[lxml.etree._Element | None, _SiblingAnchors] = {}
     for anchor, text in texts.items():
         number = PAGE_NUMBER.match(text)
-        if not number or not (link := _link(anchor.get("href"), base)):
+        if not number or not (link := _link(anchor.get("href"), resolve)):
             continue
-        in_pager = any(
-            PAGER_CONTAINER.search(f"{a.get('class') or ''} {a.get('id') or ''}")
-            for a in islice(anchor.iterancestors(), 3)
-        )
-        if in_pager or any(PAGE_NUMBER.match(texts[s]) for s in following.get(anchor, ())):
+        parent = anchor.getparent()
+        in_pager = pager_parents.get(parent)
+        if in_pager is None:
+            # The same for every link of one parent (a pager's links are siblings).
+            in_pager = pager_parents[parent] = any(
+                PAGER_CONTAINER.search(f"{a.get('class') or ''} {a.get('id') or ''}")
+                for a in islice(anchor.iterancestors(), 3)
+            )
+        if in_pager or any(PAGE_NUMBER.match(texts[s]) for s in _next_two(anchor, parent, sibling_anchors)):
             numbered.append((int(number.group(1)), link))
     return [link for _, link in sorted(numbered, key=lambda pair: pair[0])]
 
 
-def _following_anchors(
-    texts: dict[lxml.etree._Element, str],
-) -> dict[lxml.etree._Element, list[lxml.etree._Element]]:
-    """The next two anchors among each anchor's following siblings.
+# A parent's child anchors in order, and each one's place among them.
+_SiblingAnchors = tuple[list[lxml.etree._Element], dict[lxml.etree._Element, int]]
 
-    Built from one pass over each parent's children: reading the siblings anchor by anchor made a pager
-    of N links cost N² (40,000 links froze the crawl for minutes).
+
+def _next_two(
+    anchor: lxml.etree._Element,
+    parent: lxml.etree._Element | None,
+    known: dict[lxml.etree._Element | None, _SiblingAnchors],
+) -> list[lxml.etree._Element]:
+    """The next two anchors among ``anchor``'s following siblings.
+
+    Each parent's anchors are listed once: reading the siblings anchor by anchor made a pager of N
+    links cost N² (40,000 links froze the crawl for minutes).
     """
-    following: dict[lxml.etree._Element, list[lxml.etree._Element]] = {}
-    for parent in dict.fromkeys(parent for anchor in texts if (parent := anchor.getparent()) is not None):
+    if parent is None:
+        return []
+    if parent not in known:
         anchors = [child for child in parent if child.tag == "a"]
-        for place, anchor in enumerate(anchors):
-            following[anchor] = anchors[place + 1 : place + 3]
-    return following
+        known[parent] = anchors, {a: place for place, a in enumerate(anchors)}
+    anchors, places = known[parent]
+    place = places[anchor]
+    return anchors[place + 1 : place + 3]
 
 
 def _script_pages(scripts: str, url: str) -> list[str]:

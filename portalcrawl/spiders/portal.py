@@ -231,9 +231,16 @@ class PortalSpider(scrapy.Spider):
             "portalcrawl_depth": depth,
             "portalcrawl_page": candidate,
         }
+        # The chain asks for each page once (visited) and the URL filter guards every host: Scrapy's
+        # duplicate and offsite filters would drop a redirected page without calling the errback, and
+        # the chain (and the child listings waiting in it) would end silently.
         if isinstance(candidate, str):
             return scrapy.Request(
-                candidate, callback=self.parse_listing, errback=self.listing_failed, meta=meta
+                candidate,
+                callback=self.parse_listing,
+                errback=self.listing_failed,
+                meta=meta,
+                dont_filter=True,
             )
         return scrapy.FormRequest(
             candidate.url,
@@ -243,6 +250,7 @@ class PortalSpider(scrapy.Spider):
             callback=self.parse_listing,
             errback=self.listing_failed,
             meta={**meta, "portalcrawl_data_request": True},
+            dont_filter=True,
         )
 
     # -- listings --------------------------------------------------------------------------------
@@ -430,7 +438,10 @@ class PortalSpider(scrapy.Spider):
             yield from self._follow(chain, depth + 1)
             return
         if reason.startswith(SELF_REPORTED_REFUSALS):
+            # Not this pager any further; child listings still waiting are paged.
             chain.interrupted = True
+            chain.queue = []
+            yield from self._follow(chain, request.meta["portalcrawl_depth"])
             return
         yield from self._listing_error(chain, request.url, status, reason, request.meta["portalcrawl_depth"])
 
