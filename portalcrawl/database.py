@@ -20,7 +20,7 @@ import sqlite_utils
 
 from portalcrawl.items import Article
 from portalcrawl.processes import run_process_alive
-from portalcrawl.safetext import clean_text
+from portalcrawl.safetext import clean_article, clean_text
 
 SCHEMA_VERSION = 7
 
@@ -673,7 +673,13 @@ _article_values = attrgetter(*ARTICLE_FIELDS)
 
 
 def article_row(article: Article) -> dict[str, Any]:
-    """The ``articles`` column values of an Article (lists and dicts as JSON text)."""
+    """The ``articles`` column values of an Article (lists and dicts as JSON text).
+
+    Every text of the article is made valid Unicode without control characters first, in place
+    (``safetext.clean_article``), by whichever writer builds the row: a lone surrogate would fail its
+    whole batch, and an ESC would reach the terminal of whoever reads the archive.
+    """
+    clean_article(article)
     row: dict[str, Any] = dict(zip(ARTICLE_FIELDS, _article_values(article), strict=True))
     for name in JSON_FIELDS:
         row[name] = _encode_json(row[name])

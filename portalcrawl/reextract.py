@@ -14,6 +14,7 @@ from scrapy.signalmanager import SignalManager
 from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.misc import build_from_crawler, load_object
 
+from portalcrawl.article_response import article_from_response
 from portalcrawl.database import (
     ARTICLE_FIELDS,
     article_filters,
@@ -23,7 +24,7 @@ from portalcrawl.database import (
     replace_article,
     write_transaction,
 )
-from portalcrawl.extract.article import extract_article, merge_pages
+from portalcrawl.extract.article import merge_pages
 from portalcrawl.items import Article
 from portalcrawl.pages import StoredPage, article_pages, stored_response
 from portalcrawl.profiles import SiteProfile, load_profile, sites_dir
@@ -100,18 +101,14 @@ def site_profile(site: str, directory: str | None) -> SiteProfile:
     return SiteProfile.ad_hoc([f"http://{site}/"], slug=site)
 
 
-def _extract_page(page: StoredPage, profile: SiteProfile) -> Article:
-    """Extraction of one stored page, as the spider's ``_extract_page`` does it."""
-    response = stored_response(page)
-    text = getattr(response, "text", None)
-    if text is None:
-        raise ValueError("stored page is not text")
-    article = extract_article(
-        text, response.url, fetched_at=datetime.fromisoformat(page.fetched_at), profile=profile
+def _extract_page(page: StoredPage, article_url: str, profile: SiteProfile) -> Article:
+    """Extraction of one stored page, through the crawl's own ``article_from_response``."""
+    return article_from_response(
+        stored_response(page),
+        article_url,
+        profile=profile,
+        fetched_at=datetime.fromisoformat(page.fetched_at),
     )
-    if not (article.title or article.body_text):
-        raise ValueError("no title and no text on the page")
-    return article
 
 
 class Reextractor:
@@ -143,13 +140,8 @@ class Reextractor:
         """The article as a crawl that fetched ``pages`` now would store it (raises when it would not)."""
         site = stored["site"]
         profile = self.profile(site)
-        first = _extract_page(pages[0], profile)
-        first.url = stored["url"]
-        others = []
-        for page in pages[1:]:
-            other = _extract_page(page, profile)
-            other.url = canonical_url(page.final_url)
-            others.append(other)
+        first = _extract_page(pages[0], stored["url"], profile)
+        others = [_extract_page(page, canonical_url(page.final_url), profile) for page in pages[1:]]
         first.final_url = pages[0].final_url
         first.site = site
         first.listing_url = stored["listing_url"]

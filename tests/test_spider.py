@@ -16,7 +16,7 @@ from twisted.python.failure import Failure
 
 from portalcrawl import database
 from portalcrawl.demo.server import PortalServer
-from portalcrawl.extract import article as article_extraction
+from portalcrawl import article_response as response_extraction
 from portalcrawl.items import Article
 from portalcrawl.signals import fetch_failed
 from portalcrawl.spiders.portal import ListingChain, PortalSpider
@@ -184,7 +184,7 @@ def test_extraction_error_is_counted_reported_and_yields_nothing(
     def broken(*args: object, **kwargs: object) -> None:
         raise ValueError("unexpected markup")
 
-    monkeypatch.setattr(article_extraction, "extract_article", broken)
+    monkeypatch.setattr(response_extraction, "extract_article", broken)
     assert parse(spider, article_response(ARTICLE_PAGE.encode())) == []
     assert spider.crawler.stats.get_value("portalcrawl/spider/extract_errors") == 1
     assert failures == [(ARTICLE_URL, None, "extraction failed: ValueError: unexpected markup")]

@@ -47,7 +47,7 @@ def handle(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     settings = Settings()
     settings.setmodule("portalcrawl.settings", priority="project")
-    db, status = open_existing("reextract", args.db)
+    db, status = open_existing("reextract", args.db, write=not args.dry_run)
     if db is None:
         return status
     lock = CrawlLock(lock_path_for(args.db))

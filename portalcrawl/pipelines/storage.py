@@ -22,7 +22,6 @@ from portalcrawl.database import (
 )
 from portalcrawl.items import Article
 from portalcrawl.pages import PageKeeper, store_pages
-from portalcrawl.safetext import clean_article
 
 if TYPE_CHECKING:
     import sqlite_utils
@@ -94,11 +93,9 @@ class StoreArticlesPipeline:
         if self.failed:
             raise DropItem(f"{STORAGE_ERROR}: not stored: {ItemAdapter(item).get('url')}")
         article = item if isinstance(item, Article) else Article(**ItemAdapter(item).asdict())
-        # Valid Unicode without control characters, whatever the page or feed held: a lone surrogate
-        # would fail its whole batch, and an ESC would reach the terminal of whoever reads the archive.
-        clean_article(article)
         try:
-            # Refuse an item that cannot become a row now, not when its whole batch fails later.
+            # Refuse an item that cannot become a row now, not when its whole batch fails later (the row
+            # is built from the article made valid Unicode without control characters).
             row = article_row(article)
         except (TypeError, ValueError) as error:
             raise DropItem(f"unstorable article: {article.url}: {error}") from error

@@ -18,13 +18,12 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from portalcrawl import database
+from portalcrawl.article_response import NON_HTML, SOFT_404, NotAnArticle, article_from_response
 from portalcrawl.crawl_args import CrawlArgumentError, crawl_arguments
 from portalcrawl.extensions.crawl_runs import dead_column_reason
 from portalcrawl.extract import article as article_extraction
 from portalcrawl.extract.dates import parse_date
-from portalcrawl.extract.encoding import normalize_encoding
 from portalcrawl.extract.listing import DOCUMENT_URL, Listing, ListingRequest, extract_listing
-from portalcrawl.extract.notfound import not_found_message
 from portalcrawl.extract.selectors import missed_selectors
 from portalcrawl.items import Article
 from portalcrawl.listing_resume import ResumePoint
@@ -37,7 +36,6 @@ from portalcrawl.urls import canonical_url, is_fetchable_url
 MAX_CONSECUTIVE_LISTING_FAILURES = 2
 # Pages that bring no link unseen in this run: one can be a wrong-base repeat of page 1, two is the end.
 MAX_STALE_LISTING_PAGES = 2
-HTML_TYPES = re.compile(rb"text/html|application/xhtml|text/xml|application/xml", re.IGNORECASE)
 # Answers that say a URL is gone for good: a listing pager past its end, or a withdrawn article.
 GONE_STATUSES = {404, 410}
 # The IgnoreRequest message of Scrapy's RobotsTxtMiddleware; the only refusal that is permanent.
@@ -268,7 +266,7 @@ class PortalSpider(scrapy.Spider):
             listing = extract_listing(text, response.url, profile=self.profile)
         except Exception as exc:
             chain.interrupted = True
-            self._extraction_failed(response.url, exc)
+            self._extraction_failed(response.url, f"{type(exc).__name__}: {exc}")
             return
         links = self._article_links(listing)
         if links:
@@ -602,37 +600,27 @@ class PortalSpider(scrapy.Spider):
     def _extract_page(
         self, response: Response, article_url: str, *, remember_skips: bool = False
     ) -> Article | None:
-        content_type = response.headers.get(b"Content-Type") or b""
-        if not isinstance(response, TextResponse) or (content_type and not HTML_TYPES.search(content_type)):
-            self.crawler.stats.inc_value("portalcrawl/spider/non_html")
-            kind = content_type.decode("latin-1") or "no text"
-            self.logger.info("skipping non-HTML article page %s (%s)", response.url, kind)
-            if remember_skips:
-                self._remember_skip(article_url, f"not HTML: {kind}")
+        try:
+            article = article_from_response(
+                response, article_url, profile=self.profile, fetched_at=datetime.now(UTC)
+            )
+        except NotAnArticle as refusal:
+            if refusal.kind == NON_HTML:
+                self.crawler.stats.inc_value("portalcrawl/spider/non_html")
+                self.logger.info("skipping non-HTML article page %s (%s)", response.url, refusal)
+                if remember_skips:
+                    self._remember_skip(article_url, str(refusal))
+                return None
+            self.crawler.stats.inc_value("portalcrawl/spider/article_pages")
+            if refusal.kind == SOFT_404:
+                self.crawler.stats.inc_value("portalcrawl/spider/soft_404")
+                if remember_skips:
+                    self._remember_skip(article_url, str(refusal))
+                self._fetch_failed(article_url, response.status, str(refusal))
+            else:
+                self._extraction_failed(response.url, str(refusal))
             return None
         self.crawler.stats.inc_value("portalcrawl/spider/article_pages")
-        try:
-            article: Article = article_extraction.extract_article(
-                response.text, response.url, fetched_at=datetime.now(UTC), profile=self.profile
-            )
-        except Exception as exc:
-            self._extraction_failed(response.url, exc)
-            return None
-        if not (article.title or article.body_text):
-            # extract_article never raises; a page with nothing in it is a failure, not an article.
-            self._extraction_failed(response.url, ValueError("no title and no text on the page"))
-            return None
-        if message := not_found_message(response.text, article.title, article.body_text):
-            # A 200 OK that says the page does not exist is the portal's 404 page, not an article.
-            self.crawler.stats.inc_value("portalcrawl/spider/soft_404")
-            reason = f"soft 404: the page says {message!r}"
-            if remember_skips:
-                self._remember_skip(article_url, reason)
-            self._fetch_failed(article_url, response.status, reason)
-            return None
-        article.url = article_url
-        # Crawl evidence: the encoding the response was decoded with (EncodingSanityMiddleware's pick).
-        article.encoding = normalize_encoding(response.encoding)
         return article
 
     def _count_missed_selectors(self, article: Article) -> None:
@@ -697,10 +685,10 @@ class PortalSpider(scrapy.Spider):
         run_id = self.crawler.stats.get_value("portalcrawl/run_id")
         database.record_skipped_url(self.db, self.profile.slug, url, reason, int(run_id) if run_id else None)
 
-    def _extraction_failed(self, url: str, exc: Exception) -> None:
+    def _extraction_failed(self, url: str, problem: str) -> None:
         self.crawler.stats.inc_value("portalcrawl/spider/extract_errors")
-        self.logger.error("extraction failed for %s: %s: %s", url, type(exc).__name__, exc)
-        self._fetch_failed(url, None, f"extraction failed: {type(exc).__name__}: {exc}")
+        self.logger.error("extraction failed for %s: %s", url, problem)
+        self._fetch_failed(url, None, f"extraction failed: {problem}")
 
     def _fetch_failed(self, url: str, status: int | None, reason: str) -> None:
         self.crawler.signals.send_catch_log(fetch_failed, url=url, status=status, reason=reason)
