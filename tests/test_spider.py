@@ -14,9 +14,9 @@ from scrapy.utils.misc import is_generator_with_return_value
 from scrapy.utils.test import get_crawler
 from twisted.python.failure import Failure
 
+from portalcrawl import article_response as response_extraction
 from portalcrawl import database
 from portalcrawl.demo.server import PortalServer
-from portalcrawl import article_response as response_extraction
 from portalcrawl.items import Article
 from portalcrawl.signals import fetch_failed
 from portalcrawl.spiders.portal import ListingChain, PortalSpider
