@@ -76,14 +76,15 @@ def diagnose_start_url(
     page = _fetched(report, fetcher, start_url, "listing page")
     if page is None:
         return report
-    listing = extract_listing(page.text, page.final_url)
+    listing = extract_listing(page.text, page.final_url, profile=profile)
     _check_listing_selectors(report, profile, page)
-    if not listing.article_links and listing.next_pages:
+    loaded = listing.child_listings or listing.next_pages
+    if not listing.article_links and loaded:
         # A page that only loads its list (gov.cn's LIST.json): the spider reads that next, so do we.
-        data = _fetched(report, fetcher, listing.next_pages[0], "list data")
+        data = _fetched(report, fetcher, loaded[0], "list data")
         if data is None:
             return report
-        listing = extract_listing(data.text, data.final_url)
+        listing = extract_listing(data.text, data.final_url, profile=profile)
     links = _article_links(report, profile, listing)
     _check_pager(report, listing, len(links))
     if not links:

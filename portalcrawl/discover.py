@@ -135,9 +135,10 @@ def preview_column(
     found = extract_listing(listing.text, listing.final_url)
     links = _listed_articles(found.article_links, hosts)
     preview.pager = [*found.next_pages, *(request.url for request in found.requests)]
-    if len(links) < MIN_ARTICLES and found.next_pages:
+    loaded = found.child_listings or found.next_pages
+    if len(links) < MIN_ARTICLES and loaded:
         # A page that only loads its list (gov.cn's LIST.json): the spider reads that next, so do we.
-        data = fetcher.fetch(found.next_pages[0])
+        data = fetcher.fetch(loaded[0])
         if data.ok:
             links += _listed_articles(extract_listing(data.text, data.final_url).article_links, hosts)
     preview.article_links = list(dict.fromkeys(links))

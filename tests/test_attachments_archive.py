@@ -47,10 +47,8 @@ def test_an_archive_made_before_gets_its_links_backfilled(tmp_path: Path) -> Non
 
 
 @pytest.fixture
-def db() -> sqlite_utils.Database:
-    archive = sqlite_utils.Database(memory=True)
-    for step in database.MIGRATIONS:
-        step(archive.conn)
+def db(tmp_path: Path) -> sqlite_utils.Database:
+    archive = database.open_database(tmp_path / "archive.db")
     archive.conn.execute(
         "INSERT INTO articles (url, site, title, published_at, first_seen_at) "
         "VALUES (?, 'sfx', '关于资金分配的通知', '2025-03-12', 'now')",

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from portalcrawl.cli import main
 from portalcrawl.demo.server import PortalServer
 from tests.conftest import CrawlRunner, PortalFactory
 
@@ -21,52 +22,62 @@ def write_profile(directory: Path, slug: str, server: PortalServer, selectors: s
     )
 
 
+def portalcrawl(*args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI in a subprocess, as a user runs it: a URL is fetched by Scrapy, whose reactor runs once."""
+    return subprocess.run(
+        [sys.executable, "-m", "portalcrawl", *args],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+        check=False,
+    )
+
+
 @pytest.fixture(scope="module")
 def server(module_portal_server: PortalFactory) -> PortalServer:
     return module_portal_server("trs")
 
 
-def test_extract_with_site_shows_what_each_selector_gives(
-    tmp_path: Path, server: PortalServer, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_extract_with_site_shows_what_each_selector_gives(tmp_path: Path, server: PortalServer) -> None:
     write_profile(tmp_path, "good", server, 'title = "h1"')
     expected = server.expected_articles("jrjj")[0]
-    assert main(["extract", expected["url"], "--site", "good", "--dir", str(tmp_path)]) == 0
-    captured = capsys.readouterr()
-    article = json.loads(captured.out)
+    captured = portalcrawl("extract", expected["url"], "--site", "good", "--dir", str(tmp_path))
+    assert captured.returncode == 0, captured.stderr
+    article = json.loads(captured.stdout)
     assert article["field_stages"]["title"] == "profile"
-    assert f"selectors.title 'h1' → {expected['title']!r}" in captured.err
+    assert f"selectors.title 'h1' → {expected['title']!r}" in captured.stderr
 
 
 def test_extract_with_site_names_a_selector_that_matches_nothing(
-    tmp_path: Path, server: PortalServer, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, server: PortalServer
 ) -> None:
     write_profile(tmp_path, "broken", server, 'source = "span.no-such-source"')
     expected = server.expected_articles("jrjj")[0]
-    assert main(["extract", expected["url"], "--site", "broken", "--dir", str(tmp_path)]) == 1
-    captured = capsys.readouterr()
-    article = json.loads(captured.out)
+    captured = portalcrawl("extract", expected["url"], "--site", "broken", "--dir", str(tmp_path))
+    assert captured.returncode == 1, captured.stderr
+    article = json.loads(captured.stdout)
     assert article["source"] == expected["source"]
     stage = article["field_stages"]["source"]
     assert f"selectors.source 'span.no-such-source' matched nothing; source came from {stage} instead" in (
-        captured.err
+        captured.stderr
     )
 
 
 def test_links_with_site_applies_the_pattern_and_listing_selectors(
-    tmp_path: Path, server: PortalServer, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, server: PortalServer
 ) -> None:
     write_profile(
         tmp_path, "listing", server, 'article_links = "ul.list li a"\nnext_page = "a.no-such-pager"'
     )
     start = server.start_url("jrjj")
-    assert main(["links", start, "--site", "listing", "--dir", str(tmp_path)]) == 1
-    captured = capsys.readouterr()
-    output = json.loads(captured.out)
+    captured = portalcrawl("links", start, "--site", "listing", "--dir", str(tmp_path))
+    assert captured.returncode == 1, captured.stderr
+    output = json.loads(captured.stdout)
     newest = [article["url"] for article in server.expected_articles("jrjj")[:10]]
     assert set(newest) <= set(output["selectors.article_links"])
     assert output["selectors.next_page"] == []
-    assert "selectors.next_page 'a.no-such-pager' matched nothing on this page" in captured.err
+    assert "selectors.next_page 'a.no-such-pager' matched nothing on this page" in captured.stderr
 
 
 def test_a_crawl_counts_a_missed_selector_and_logs_it_once(
