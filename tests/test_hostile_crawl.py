@@ -180,7 +180,7 @@ def test_a_robots_txt_answering_5xx_disallows_the_site_and_fails_the_run(
     assert "Traceback" not in result.stdout + result.stderr
     row = result.stdout.splitlines()[1]
     assert row.split()[:3] == ["127.0.0.1", "failed", "0"]
-    assert "stopped: robots_unavailable" in row
+    assert "robots_unavailable" in row
     assert set(site.hits) == {"/robots.txt"}
     db = tmp_path / "a.db"
     assert rows(db, "SELECT status, reason FROM crawl_runs") == [("failed", "robots_unavailable")]
@@ -232,7 +232,7 @@ def test_max_time_ends_a_slow_run_as_partial_with_the_reason(tmp_path: Path) -> 
     assert "Traceback" not in result.stdout + result.stderr
     row = result.stdout.splitlines()[1]
     assert row.split()[1] == "partial"
-    assert "stopped: closespider_timeout" in row
+    assert "closespider_timeout" in row
     assert rows(tmp_path / "a.db", "SELECT status, reason FROM crawl_runs") == [
         ("partial", "closespider_timeout")
     ]
@@ -258,7 +258,7 @@ def test_memory_guard_stops_the_run_with_its_reason(sites: list[FaultSite], tmp_
     result = portalcrawl_crawl(["--url", site.base + LISTING_PATH, "--db", "a.db", *budget], tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "Traceback" not in result.stdout + result.stderr
-    assert "stopped: memusage_exceeded" in result.stdout.splitlines()[1]
+    assert "memusage_exceeded" in result.stdout.splitlines()[1]
     # Stopped before anything was fetched, the run is a failure (partial needs some pages).
     assert rows(tmp_path / "a.db", "SELECT status, reason FROM crawl_runs") == [
         ("failed", "memusage_exceeded")
