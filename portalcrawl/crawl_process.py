@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sqlite3
@@ -55,8 +56,7 @@ class PortalCrawlerProcess(CrawlerProcess):
         return self.turns.run(start)
 
     def _signal_shutdown(self, signum: int, _: Any) -> None:
-        # os.write: a signal handler must not go through Python's buffered streams (reentrancy).
-        os.write(2, SHUTDOWN_MESSAGE)
+        _say(SHUTDOWN_MESSAGE)
         self.stopping = True
         super()._signal_shutdown(signum, _)
 
@@ -64,7 +64,7 @@ class PortalCrawlerProcess(CrawlerProcess):
         # The reactor is imported late everywhere in Scrapy: at import time it would install the default.
         from twisted.internet import reactor  # noqa: PLC0415
 
-        os.write(2, KILL_MESSAGE)
+        _say(KILL_MESSAGE)
         reactor.callFromThread(self._fail_open_runs)
         super()._signal_kill(signum, _)
 
@@ -98,3 +98,14 @@ def stats_of(crawler: Crawler) -> dict[str, Any]:
     except RuntimeError:
         return {}
     return stats.get_stats() if stats is not None else {}
+
+
+def _say(message: bytes) -> None:
+    """One line on stderr from a signal handler, which must go on to stop the crawl whatever happens.
+
+    os.write: a signal handler must not go through Python's buffered streams (reentrancy). A stderr
+    whose reader is gone (a cluster worker killed with its crawl's pipes) raises EPIPE: the stop matters,
+    the line does not.
+    """
+    with contextlib.suppress(OSError):
+        os.write(2, message)
