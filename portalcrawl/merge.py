@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,16 +84,9 @@ def node_name(db: sqlite_utils.Database, default: str) -> str:
     return str(row[0]) if row else default
 
 
-@contextmanager
-def _write(conn: sqlite3.Connection) -> Iterator[None]:
-    # IMMEDIATE takes the write lock up front: no deadlock between a merge and a crawl's writes.
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        yield
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
+def _write(conn: sqlite3.Connection) -> AbstractContextManager[None]:
+    """The archive's one way to write (``BEGIN IMMEDIATE``), on the merge's raw connection."""
+    return write_transaction(sqlite_utils.Database(conn))
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
