@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -25,6 +25,22 @@ CRAWL_TIMEOUT = 120
 
 PortalFactory = Callable[[str], PortalServer]
 CrawlRunner = Callable[..., subprocess.CompletedProcess[str]]
+
+
+def run_cli(
+    args: Sequence[str], cwd: Path | None = None, *, timeout: float = CRAWL_TIMEOUT
+) -> subprocess.CompletedProcess[str]:
+    """``portalcrawl ARGS`` as cron runs it: a subprocess with no terminal and stdin from /dev/null
+    (and its own reactor: a URL given to ``extract``/``links`` is fetched by Scrapy)."""
+    return subprocess.run(
+        [sys.executable, "-m", "portalcrawl", *args],
+        cwd=cwd or REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+        check=False,
+    )
 
 
 def _serve(stack: list[PortalServer]) -> PortalFactory:

@@ -6,14 +6,13 @@ import hashlib
 import json
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.attachment_portal import GBK_NAME, PHRASES, AttachmentPortal
-from tests.conftest import REPO_ROOT, run_crawl
+from tests.conftest import REPO_ROOT, run_cli, run_crawl
 
 pytest.importorskip("pypdfium2", reason="needs the attachments extra: pip install -e '.[attachments]'")
 
@@ -50,15 +49,7 @@ def _rows(db: Path, sql: str, *args: object) -> list[sqlite3.Row]:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "portalcrawl", *args],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-        check=False,
-    )
+    return run_cli(args, REPO_ROOT, timeout=60)
 
 
 @pytest.mark.parametrize("kind", sorted(PHRASES))

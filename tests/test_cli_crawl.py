@@ -21,6 +21,7 @@ from portalcrawl.cli import main
 from portalcrawl.demo.server import DEMO_PORTAL_DIR, PortalServer
 from portalcrawl.extensions.progress import CrawlProgress, progress_line
 from portalcrawl.lock import CrawlLock, LockHeld, lock_path_for
+from tests.conftest import run_cli
 
 TRS_PORTAL = Path(__file__).parent / "portals" / "trs"
 FAST = [
@@ -44,15 +45,7 @@ JIASULE_521 = (
 
 
 def run_portalcrawl(args: list[str], cwd: Path, timeout: float = 90) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "portalcrawl", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    return run_cli(args, cwd, timeout=timeout)
 
 
 def serve(status: int, body: bytes, delay: float = 0.0) -> ThreadingHTTPServer:

@@ -16,6 +16,7 @@ import pytest
 
 from portalcrawl.cli import main
 from portalcrawl.demo.server import PortalServer
+from tests.conftest import run_cli
 
 REPO = Path(__file__).resolve().parent.parent
 PORTALS = Path(__file__).parent / "portals"
@@ -23,15 +24,7 @@ FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "POR
 
 
 def portalcrawl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "portalcrawl", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    return run_cli(args, cwd, timeout=120)
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ import sqlite_utils
 
 from portalcrawl.demo.server import PortalServer
 from portalcrawl.extract.listing import extract_listing
-from tests.conftest import CRAWL_TIMEOUT, FAST_SETTINGS, REPO_ROOT, CrawlRunner
+from tests.conftest import CRAWL_TIMEOUT, FAST_SETTINGS, REPO_ROOT, CrawlRunner, run_cli
 from tests.pageserver import PageServer, article_page, listing_page
 
 LISTED_ARTICLE = "/xwzx/202601/t20260116_123.html"
@@ -200,15 +200,7 @@ def test_profile_selectors_decide_article_links_and_next_pages(
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "portalcrawl", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(args, cwd, timeout=120)
 
 
 def test_an_impossible_since_in_a_profile_is_one_line_and_exit_2(tmp_path: Path) -> None:

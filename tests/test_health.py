@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from datetime import date
@@ -14,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from tests.columnserver import ColumnPortal, NewsColumn
+from tests.conftest import run_cli
 
 FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "PORTALCRAWL_FLUSH_SECONDS=0.5"]
 # Articles n of the form /<column>/YYYYMM/tYYYYMMDD_n.html, as before the redesign.
@@ -21,15 +21,7 @@ PATTERN = r"article_url_pattern = '/\d{6}/t\d{8}_\d+\.html$'"
 
 
 def portalcrawl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "portalcrawl", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    return run_cli(args, cwd, timeout=120)
 
 
 class Receiver:

@@ -18,7 +18,7 @@ from portalcrawl import database
 from portalcrawl.extract.article import MAX_CONTINUATION_PAGES, extract_article
 from portalcrawl.extract.listing import extract_listing
 from portalcrawl.safetext import clean_text
-from tests.conftest import CrawlRunner
+from tests.conftest import CrawlRunner, run_cli
 from tests.faultserver import FaultSite, article_html, listing_html
 from tests.hostile import (
     ARTICLE_PATH,
@@ -180,14 +180,7 @@ CONTROL_CHARACTER = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 def _portalcrawl(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "portalcrawl", *args],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-        check=False,
-    )
+    return run_cli(args, None, timeout=60)
 
 
 def test_terminal_escapes_are_neither_stored_nor_printed(tmp_path: Path, run_crawl: CrawlRunner) -> None:

@@ -19,6 +19,7 @@ import pytest
 
 from portalcrawl.demo.server import PortalServer
 from portalcrawl.lock import CrawlLock, lock_path_for
+from tests.conftest import run_cli
 from tests.faultserver import FaultHandler, FaultSite, article_html
 
 TRS_PORTAL = Path(__file__).parent / "portals" / "trs"
@@ -34,15 +35,7 @@ FAST = [
 
 def portalcrawl(args: list[str], cwd: Path, timeout: float = 90) -> subprocess.CompletedProcess[str]:
     """``portalcrawl ARGS`` as cron runs it: no terminal, stdin from /dev/null."""
-    return subprocess.run(
-        [sys.executable, "-m", "portalcrawl", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    return run_cli(args, cwd, timeout=timeout)
 
 
 def digest(path: Path) -> str:

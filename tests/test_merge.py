@@ -15,22 +15,14 @@ from portalcrawl.database import finish_run, open_database, record_fetch_error, 
 from portalcrawl.items import Article
 from portalcrawl.merge import MergeError, merge_shard
 from portalcrawl.search import search
-from tests.conftest import FAST_SETTINGS, REPO_ROOT, PortalFactory
+from tests.conftest import FAST_SETTINGS, REPO_ROOT, PortalFactory, run_cli
 
 PORTALS = ("trs", "dedecms", "destoon", "numbered")
 QUERIES = ("通知", "工作", "安全生产", "政府", "会议")
 
 
 def portalcrawl(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "portalcrawl", *args],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    return run_cli(args, REPO_ROOT, timeout=180)
 
 
 def portalcrawl_process(*args: str) -> subprocess.Popen[str]:

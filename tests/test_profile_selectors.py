@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from portalcrawl.demo.server import PortalServer
-from tests.conftest import CrawlRunner, PortalFactory
+from tests.conftest import CrawlRunner, PortalFactory, run_cli
 
 
 def write_profile(directory: Path, slug: str, server: PortalServer, selectors: str) -> None:
@@ -24,14 +23,7 @@ def write_profile(directory: Path, slug: str, server: PortalServer, selectors: s
 
 def portalcrawl(*args: str) -> subprocess.CompletedProcess[str]:
     """The CLI in a subprocess, as a user runs it: a URL is fetched by Scrapy, whose reactor runs once."""
-    return subprocess.run(
-        [sys.executable, "-m", "portalcrawl", *args],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(args, None, timeout=120)
 
 
 @pytest.fixture(scope="module")

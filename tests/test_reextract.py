@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from portalcrawl.database import open_database
 from portalcrawl.demo.server import PortalServer
 from portalcrawl.reextract import normalising_pipelines
 from portalcrawl.search import search
+from tests.conftest import run_cli
 
 PortalFactory = Callable[[str], PortalServer]
 CrawlRunner = Callable[..., subprocess.CompletedProcess[str]]
@@ -23,15 +23,7 @@ SLUG = "trs-city"
 
 
 def portalcrawl(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "portalcrawl", *args],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(args, REPO_ROOT, timeout=120)
 
 
 def write_profile(sites: Path, server: PortalServer, selectors: str = "") -> None:

@@ -15,7 +15,7 @@ import sqlite_utils
 from portalcrawl.cli import main
 from portalcrawl.profiles import SiteProfile
 from portalcrawl.sharding import Shard, host_key, owner_node, parse_shard, select_shard, shard_of
-from tests.conftest import FAST_SETTINGS, REPO_ROOT, PortalFactory
+from tests.conftest import FAST_SETTINGS, REPO_ROOT, PortalFactory, run_cli
 
 
 def profile(slug: str, *urls: str) -> SiteProfile:
@@ -90,15 +90,7 @@ def test_sites_shard_lists_each_enabled_profile_once(
 
 
 def run_portalcrawl(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "portalcrawl", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    return run_cli(args, cwd, timeout=120)
 
 
 def test_crawl_all_shard_crawls_only_its_hosts(tmp_path: Path, portal_server: PortalFactory) -> None:

@@ -21,21 +21,14 @@ import sqlite_utils
 
 from portalcrawl.database import open_database, start_run
 from portalcrawl.demo.server import PortalServer
+from tests.conftest import run_cli
 
 PORTALS = Path(__file__).parent / "portals"
 FAST = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "PORTALCRAWL_FLUSH_SECONDS=0.5"]
 
 
 def portalcrawl(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "portalcrawl", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    return run_cli(args, cwd, timeout=timeout)
 
 
 def write_profile(sites: Path, slug: str, start_url: str, extra: str = "") -> None:
