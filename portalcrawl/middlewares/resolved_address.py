@@ -7,16 +7,15 @@ from typing import TYPE_CHECKING
 from scrapy.utils.defer import maybe_deferred_to_future
 from scrapy.utils.httpobj import urlparse_cached
 
-from portalcrawl.middlewares.url_filter import HostPolicy, refuse, site_policy
+from portalcrawl.middlewares.url_filter import SitePolicyMiddleware, refuse
 from portalcrawl.urls import is_ip_literal
 
 if TYPE_CHECKING:
     from scrapy import Request
-    from scrapy.crawler import Crawler
     from scrapy.http import Response
 
 
-class ResolvedAddressMiddleware:
+class ResolvedAddressMiddleware(SitePolicyMiddleware):
     """Downloader middleware right after the URL filter: checks the address a host name resolves to.
 
     The URL filter judges the URL as written; ``intranet.example.gov.cn`` looks like the portal but may
@@ -25,20 +24,6 @@ class ResolvedAddressMiddleware:
     that cached answer, not to a second lookup. The response's ``ip_address``, the peer actually
     connected to, is checked as well, so a cache miss or a changed answer still yields nothing.
     """
-
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-        self._policy: HostPolicy | None = None
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> ResolvedAddressMiddleware:
-        return cls(crawler)
-
-    @property
-    def policy(self) -> HostPolicy:
-        if self._policy is None:
-            self._policy = site_policy(self.crawler)
-        return self._policy
 
     async def process_request(self, request: Request) -> None:
         host = (urlparse_cached(request).hostname or "").rstrip(".")

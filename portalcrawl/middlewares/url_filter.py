@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 from urllib.parse import urlsplit
 
 from scrapy.exceptions import IgnoreRequest
@@ -107,18 +107,10 @@ def refuse(crawler: Crawler, request: Request, problem: str) -> None:
     raise IgnoreRequest(reason)
 
 
-def site_policy(crawler: Crawler) -> HostPolicy:
-    # The spider builds its profile from its arguments, so the policy is only known once it exists.
-    spider: Any = crawler.spider  # PortalSpider; its profile is a SiteProfile
-    return HostPolicy.of(spider.profile)
+class SitePolicyMiddleware:
+    """A downloader middleware that judges requests by the crawled site's ``HostPolicy``.
 
-
-class UrlFilterMiddleware:
-    """Downloader middleware run first, so every request is checked, including redirects and robots.txt.
-
-    RedirectMiddleware turns a 3xx into a new request that goes through ``process_request`` again, so a
-    redirect from an allowed portal to an intranet address, another site or another port is refused
-    here too. What a host name resolves to is checked next, by ``ResolvedAddressMiddleware``.
+    The spider builds its profile from its arguments, so the policy is only known once it exists.
     """
 
     def __init__(self, crawler: Crawler) -> None:
@@ -126,14 +118,24 @@ class UrlFilterMiddleware:
         self._policy: HostPolicy | None = None
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> UrlFilterMiddleware:
+    def from_crawler(cls, crawler: Crawler) -> Self:
         return cls(crawler)
 
     @property
     def policy(self) -> HostPolicy:
         if self._policy is None:
-            self._policy = site_policy(self.crawler)
+            spider: Any = self.crawler.spider  # PortalSpider; its profile is a SiteProfile
+            self._policy = HostPolicy.of(spider.profile)
         return self._policy
+
+
+class UrlFilterMiddleware(SitePolicyMiddleware):
+    """Downloader middleware run first, so every request is checked, including redirects and robots.txt.
+
+    RedirectMiddleware turns a 3xx into a new request that goes through ``process_request`` again, so a
+    redirect from an allowed portal to an intranet address, another site or another port is refused
+    here too. What a host name resolves to is checked next, by ``ResolvedAddressMiddleware``.
+    """
 
     def process_request(self, request: Request) -> None:
         if self.policy.allows_url(request.url, robots=bool(request.meta.get(ROBOTS_META))):
