@@ -158,7 +158,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--attachments",
         choices=ATTACHMENT_MODES,
         metavar="MODE",
-        help="document links: off, links (default), download (also the files), text (also their text)",
+        help="document links: off, links (default), download (also the files, at most "
+        "PORTALCRAWL_ATTACHMENT_BUDGET bytes a run), text (also their text)",
     )
     parser.add_argument(
         "--notify",
