@@ -119,3 +119,22 @@ def test_extract_ocr_without_tesseract_is_one_line_and_exit_2(tmp_path: Path) ->
         "(apt-get install tesseract-ocr tesseract-ocr-chi-sim)"
     ]
     assert _files(db)["scan.pdf"] == ("needs_ocr", "pypdfium2")
+
+
+def test_ocr_past_its_time_keeps_what_it_read_as_timeout(tmp_path: Path) -> None:
+    if shutil.which("tesseract") is None:
+        pytest.skip(
+            "tesseract is not installed (apt-get install tesseract-ocr tesseract-ocr-eng); .ci/run does"
+        )
+    from portalcrawl.attachments.ocr import read_scanned
+    from portalcrawl.attachments.readers import Caps
+
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(make_scanned_pdf(SCANNED_PHRASE))
+    result = read_scanned(scan, Caps(), ["eng"], seconds=0)
+    assert (result.status, result.text, result.error) == (
+        "timeout",
+        "",
+        "OCR stopped after 0 of 1 pages (0 s per file)",
+    )
+    assert read_scanned(scan, Caps(), ["eng"], seconds=60).text == SCANNED_PHRASE
