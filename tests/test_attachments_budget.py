@@ -41,25 +41,9 @@ class ReportsPortal(AttachmentPortal):
         }
 
 
-def _crawl(portal: ReportsPortal, db: Path, budget: int) -> subprocess.CompletedProcess[str]:
+def _portalcrawl(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "portalcrawl",
-            "crawl",
-            "--url",
-            f"{portal.base}/xwzx/tzgg/",
-            "--attachments",
-            "download",
-            "--db",
-            str(db),
-            *FAST,
-            "-s",
-            f"PORTALCRAWL_ATTACHMENT_BUDGET={budget}",
-            "-s",
-            "PORTALCRAWL_ATTACHMENT_MAX_BYTES=20000",
-        ],
+        [sys.executable, "-m", "portalcrawl", *args, *FAST],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -67,6 +51,15 @@ def _crawl(portal: ReportsPortal, db: Path, budget: int) -> subprocess.Completed
         timeout=120,
         check=False,
     )
+
+
+def _budget(budget: int) -> list[str]:
+    return ["-s", f"PORTALCRAWL_ATTACHMENT_BUDGET={budget}", "-s", "PORTALCRAWL_ATTACHMENT_MAX_BYTES=20000"]
+
+
+def _crawl(portal: ReportsPortal, db: Path, budget: int) -> subprocess.CompletedProcess[str]:
+    url = f"{portal.base}/xwzx/tzgg/"
+    return _portalcrawl("crawl", "--url", url, "--attachments", "download", "--db", str(db), *_budget(budget))
 
 
 def _one(db: Path, sql: str) -> tuple[object, ...]:
@@ -110,3 +103,22 @@ def test_a_spent_budget_bounds_the_run_makes_it_partial_and_the_next_run_fetches
     assert {path: portal.hits[path] for path in portal.files} == dict.fromkeys(portal.files, 1)
     assert _one(db, "SELECT status, reason FROM crawl_runs ORDER BY id DESC LIMIT 1") == ("ok", "finished")
     assert _one(db, "SELECT count(*) FROM attachments WHERE status != 'downloaded'") == (0,)
+
+
+def test_a_backfill_holds_the_budget_too(tmp_path: Path) -> None:
+    portal = ReportsPortal().start()
+    try:
+        db = tmp_path / "archive.db"
+        crawled = _portalcrawl("crawl", "--url", f"{portal.base}/xwzx/tzgg/", "--db", str(db))
+        assert crawled.returncode == 0, crawled.stdout + crawled.stderr[-3000:]
+        fetched = _portalcrawl("attachments", "fetch", "--db", str(db), *_budget(BUDGET))
+    finally:
+        portal.stop()
+    assert fetched.returncode == 0, fetched.stdout + fetched.stderr[-3000:]
+    stored, downloaded = _one(db, "SELECT coalesce(sum(bytes), 0), count(*) FROM files")
+    assert 1 <= int(downloaded) < FILES  # type: ignore[call-overload]
+    assert int(stored) <= BUDGET + max(len(body) for body in portal.files.values())  # type: ignore[call-overload]
+    left = FILES - int(downloaded)  # type: ignore[call-overload]
+    assert _one(db, "SELECT count(*) FROM attachments WHERE status = 'over_budget'") == (left,)
+    header, row = fetched.stdout.splitlines()[:2]
+    assert dict(zip(header.split(), row.split(), strict=True))["over_budget"] == str(left)
