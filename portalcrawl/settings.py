@@ -108,7 +108,8 @@ PORTALCRAWL_ATTACHMENTS = "links"
 PORTALCRAWL_ATTACHMENT_MAX_BYTES = 50 * 1024 * 1024
 # Seconds one attachment download may take.
 PORTALCRAWL_ATTACHMENT_TIMEOUT = 180
-# Attachment bytes one run downloads at most; later links are recorded as over_budget.
+# Attachment bytes one run downloads at most (plus one file at most); the files left are recorded as
+# over_budget, the run ends partial, and the next run fetches them first.
 PORTALCRAWL_ATTACHMENT_BUDGET = 2 * 1024 * 1024 * 1024
 # Address-space limit of the text-extraction worker process (bytes).
 PORTALCRAWL_EXTRACT_MEMORY = 1024 * 1024 * 1024
@@ -117,6 +118,11 @@ PORTALCRAWL_EXTRACT_TIMEOUT = 60
 # Pages and characters of text kept from one file (the rest: status too_large).
 PORTALCRAWL_EXTRACT_MAX_PAGES = 2000
 PORTALCRAWL_EXTRACT_MAX_CHARS = 5_000_000
+# `attachments extract --ocr`: seconds of OCR one scanned file may take (the pages read by then are
+# kept, status timeout) ...
+PORTALCRAWL_OCR_TIMEOUT = 600
+# ... and the pages of one file it reads (about 3 s a page at 300 dpi on one core).
+PORTALCRAWL_OCR_MAX_PAGES = 100
 # Raw pages kept in the archive as served: all (articles and listing pages), articles, or off.
 PORTALCRAWL_KEEP_PAGES = "all"
 # HTTP(S) through one gate per host for the whole process (every site of a `portalcrawl crawl`): at

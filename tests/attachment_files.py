@@ -239,3 +239,44 @@ def declare_size(archive: bytes, member: str, size: int) -> bytes:
     patched = bytearray(archive)
     struct.pack_into("<I", patched, at + 24, size)
     return bytes(patched)
+
+
+def make_scanned_pdf(text: str, *, height: float = 100.0) -> bytes:
+    """A one-page PDF that is only an image of ``text`` (what a scanner makes: no text layer): the top
+    ``height`` points of ``make_pdf([text])`` rendered by PDFium at 150 dpi, as a Flate grey image."""
+    import zlib
+
+    import pypdfium2 as pdfium
+
+    page = pdfium.PdfDocument(make_pdf([text]))[0]
+    bitmap = page.render(scale=150 / 72, grayscale=True, crop=(0, page.get_height() - height, 0, 0))
+    width, rows, stride = bitmap.width, bitmap.height, bitmap.stride
+    buffer = bytes(bitmap.buffer)
+    pixels = zlib.compress(b"".join(buffer[y * stride : y * stride + width] for y in range(rows)))
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 %d] /Resources << /XObject << /Im1 5 0 R >> >> "
+        b"/Contents 4 0 R >>" % height,
+    ]
+    drawing = b"q 612 0 0 %d 0 0 cm /Im1 Do Q" % height
+    objects.append(b"<< /Length %d >>\nstream\n" % len(drawing) + drawing + b"\nendstream")
+    objects.append(
+        b"<< /Type /XObject /Subtype /Image /Width %d /Height %d /ColorSpace /DeviceGray "
+        b"/BitsPerComponent 8 /Filter /FlateDecode /Length %d >>\nstream\n"
+        % (width, rows, len(pixels))
+        + pixels
+        + b"\nendstream"
+    )
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    return out.getvalue()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 # What a crawl does with the document links of its articles, each mode including the ones before it.
 MODES = ("off", "links", "download", "text")
+# Request meta key of a file download: the attachment URL it settles (redirects carry it along).
+FILE_REQUEST_META = "portalcrawl_attachment"
 
 
 def mode_at_least(mode: str, wanted: str) -> bool:

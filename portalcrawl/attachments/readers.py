@@ -75,7 +75,7 @@ def looks_garbled(text: str) -> bool:
     return sum(map(_suspicious, sample)) > 0.3 * len(sample)
 
 
-def _finish(
+def pages_extraction(
     pages: list[str], extracted_by: str, *, total_pages: int, caps: Caps, scanned: bool = False
 ) -> Extraction:
     cleaned = [clean_text(page) for page in pages]
@@ -144,7 +144,7 @@ def _read_pdf_pdfium(path: Path, caps: Caps) -> Extraction:
             chars += len(text)
             if chars > caps.max_chars:
                 break
-        return _finish(pages, "pypdfium2", total_pages=total, caps=caps, scanned=images)
+        return pages_extraction(pages, "pypdfium2", total_pages=total, caps=caps, scanned=images)
     finally:
         pdf.close()
 
@@ -164,7 +164,7 @@ def _read_pdf_pypdf(path: Path, caps: Caps) -> Extraction:
         chars += len(text)
         if chars > caps.max_chars:
             break
-    return _finish(pages, "pypdf", total_pages=total, caps=caps, scanned=True)
+    return pages_extraction(pages, "pypdf", total_pages=total, caps=caps, scanned=True)
 
 
 # -- Word binary (DOC, WPS 文字) ---------------------------------------------------------------------
@@ -196,7 +196,7 @@ def read_word_binary(path: Path, caps: Caps) -> Extraction:
     fc_clx, lcb_clx = struct.unpack_from("<II", word, FIB_FC_CLX)
     clx = table[fc_clx : fc_clx + lcb_clx]
     text = _piece_table_text(word, clx, ccp_text, caps.max_chars + 1)
-    return _finish([_word_text(text)], "olefile", total_pages=1, caps=caps)
+    return pages_extraction([_word_text(text)], "olefile", total_pages=1, caps=caps)
 
 
 def _piece_table_text(word: bytes, clx: bytes, ccp_text: int, limit: int) -> str:
@@ -328,7 +328,7 @@ def read_docx(path: Path, caps: Caps) -> Extraction:
     texts = ["\n".join(page) for page in pages]
     texts = [t for t in texts if t.strip()] or [""]
     kept = texts[: caps.max_pages]
-    return _finish(kept, "ooxml", total_pages=len(texts), caps=caps)
+    return pages_extraction(kept, "ooxml", total_pages=len(texts), caps=caps)
 
 
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -358,7 +358,7 @@ def read_spreadsheet(path: Path, caps: Caps) -> Extraction:
         pages.append("\n".join(lines))
         if chars > caps.max_chars:
             break
-    return _finish(pages, "python-calamine", total_pages=len(names), caps=caps)
+    return pages_extraction(pages, "python-calamine", total_pages=len(names), caps=caps)
 
 
 def _cell_text(cell: object) -> str:
@@ -401,7 +401,7 @@ def read_ofd(path: Path, caps: Caps) -> Extraction:
             chars += len(text)
             if chars > caps.max_chars:
                 break
-    return _finish(pages, "ofd", total_pages=len(page_locations), caps=caps, scanned=images)
+    return pages_extraction(pages, "ofd", total_pages=len(page_locations), caps=caps, scanned=images)
 
 
 def _ofd_page_text(content: Any) -> str:
@@ -456,7 +456,7 @@ def read_zip(path: Path, caps: Caps) -> Extraction:
                     sections.append(f"{name}\n{result.text}")
                 except Refused as refused:
                     sections.append(f"{name} ({refused.status})")
-    return _finish(sections, "zip", total_pages=len(sections), caps=caps)
+    return pages_extraction(sections, "zip", total_pages=len(sections), caps=caps)
 
 
 READERS: dict[str, Callable[[Path, Caps], Extraction]] = {

@@ -20,19 +20,27 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
+from portalcrawl.attachments.ocr import read_scanned
 from portalcrawl.attachments.readers import Caps, Extraction, read_text
 
 # Files a worker reads before it is replaced by a fresh one.
 MAX_JOBS = 500
+# An OCR worker stops reading pages at its timeout and answers with the text so far; it is killed only
+# when it has not answered this many seconds later.
+OCR_GRACE = 15.0
 
 
 class Sandbox:
     """A worker process that reads one file at a time; safe to use from one thread at a time."""
 
-    def __init__(self, *, memory_bytes: int, timeout: float, caps: Caps) -> None:
+    def __init__(
+        self, *, memory_bytes: int, timeout: float, caps: Caps, ocr_languages: tuple[str, ...] = ()
+    ) -> None:
+        """With ``ocr_languages``, PDFs are read by OCR (``portalcrawl.attachments.ocr``) in them."""
         self.memory_bytes = memory_bytes
         self.timeout = timeout
         self.caps = caps
+        self.ocr_languages = ocr_languages
         self._process: subprocess.Popen[bytes] | None = None
         self._jobs = 0
 
@@ -54,15 +62,19 @@ class Sandbox:
     def extract(self, path: str | os.PathLike[str], kind: str) -> Extraction:
         process = self._start()
         self._jobs += 1
-        job = json.dumps({"path": str(path), "kind": kind, "caps": asdict(self.caps)}) + "\n"
+        job: dict[str, Any] = {"path": str(path), "kind": kind, "caps": asdict(self.caps)}
+        wait = self.timeout
+        if self.ocr_languages:
+            job["ocr"] = {"languages": self.ocr_languages, "seconds": self.timeout}
+            wait += OCR_GRACE
         assert process.stdin is not None and process.stdout is not None
         try:
-            process.stdin.write(job.encode())
+            process.stdin.write(json.dumps(job).encode() + b"\n")
             process.stdin.flush()
         except OSError:
             self.close()
             return Extraction("crashed", error="the reader process could not be started")
-        answer = _read_line(process.stdout, self.timeout)
+        answer = _read_line(process.stdout, wait)
         if answer is None:
             self.close()
             return Extraction("timeout", error=f"no text after {self.timeout:g} s")
@@ -125,7 +137,13 @@ def worker(memory_bytes: int) -> None:
     for line in sys.stdin.buffer:
         job: dict[str, Any] = json.loads(line)
         try:
-            result = read_text(Path(job["path"]), job["kind"], Caps(**job["caps"]))
+            if job.get("ocr"):
+                ocr = job["ocr"]
+                result = read_scanned(
+                    Path(job["path"]), Caps(**job["caps"]), ocr["languages"], ocr["seconds"]
+                )
+            else:
+                result = read_text(Path(job["path"]), job["kind"], Caps(**job["caps"]))
         except MemoryError:
             # Raised outside a reader's own handling (building the result): still one file's outcome.
             result = Extraction("too_large", error="the reader ran out of its memory limit")

@@ -11,7 +11,7 @@ import sqlite_utils
 from scrapy.crawler import CrawlerProcess
 
 from portalcrawl import settings
-from portalcrawl.attachments import store
+from portalcrawl.attachments import ocr, store
 from portalcrawl.attachments.readers import Caps
 from portalcrawl.attachments.sandbox import Sandbox
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, EXIT_USAGE
@@ -27,11 +27,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "attachments",
         help="list, extract, show, count and verify archived attachments",
         description="Work with the attachments table (one row per document link of an article) and the "
-        "files table (one row per stored file, under <db stem>.files/).",
+        "files table (one row per stored file, under <db stem>.files/). Link statuses: "
+        f"{', '.join(store.LINK_STATUSES)} (over_budget: left by the run's byte budget, fetched first by the "
+        f"next run); text statuses: {', '.join(store.EXTRACT_STATUSES)} (needs_ocr: a scan, see "
+        "extract --ocr).",
     )
     commands = parser.add_subparsers(dest="attachments_command", metavar="COMMAND", required=True)
     listing = commands.add_parser("list", help="attachment links with their status")
-    listing.add_argument("--status", help="only links with this status (linked, downloaded, not_a_file, …)")
+    listing.add_argument("--status", help=f"only links with this status: {', '.join(store.LINK_STATUSES)}")
     listing.add_argument("--site", help="only links of this site's articles")
     listing.add_argument("--limit", type=count, default=50, metavar="N", help="rows to show (default: 50)")
     listing.set_defaults(handler=handle_list)
@@ -49,8 +52,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "-s", "--set", action="append", default=[], metavar="NAME=VALUE", help="override a setting"
     )
     fetch.set_defaults(handler=handle_fetch)
-    extract = commands.add_parser("extract", help="extract the text of stored files (in the sandbox)")
-    extract.add_argument("--all", action="store_true", help="extract every file again, not only new ones")
+    extract = commands.add_parser(
+        "extract",
+        help="extract the text of stored files (in the sandbox)",
+        description="Read the text of stored files not read yet, in the sandboxed worker. With --ocr, "
+        "read the PDFs whose status is needs_ocr (scans: no text layer) with tesseract instead: each "
+        "page rendered at 300 dpi, languages chi_sim+eng (those installed), at most "
+        f"{settings.PORTALCRAWL_OCR_MAX_PAGES} pages and {settings.PORTALCRAWL_OCR_TIMEOUT} s a file, "
+        "under the worker's memory limit; the text gets status ok (or empty) and is searchable.",
+    )
+    reading = extract.add_mutually_exclusive_group()
+    reading.add_argument("--all", action="store_true", help="extract every file again, not only new ones")
+    reading.add_argument(
+        "--ocr",
+        action="store_true",
+        help="read needs_ocr PDFs (scans) with tesseract (apt-get install tesseract-ocr)",
+    )
     extract.set_defaults(handler=handle_extract)
     show = commands.add_parser("show", help="the text of one file (by sha256 prefix or attachment URL)")
     show.add_argument("key", metavar="SHA256_OR_URL")
@@ -162,18 +179,31 @@ def handle_fetch(args: argparse.Namespace) -> int:
 FETCH_COLUMNS = ("downloaded", "not_a_file", "too_large", "refused", "http_error", "failed", "over_budget")
 
 
+OCR_MISSING = "--ocr needs tesseract (apt-get install tesseract-ocr tesseract-ocr-chi-sim)"
+
+
 def handle_extract(args: argparse.Namespace) -> int:
+    ocr_languages: tuple[str, ...] = ()
+    if args.ocr:
+        ocr_languages = ocr.tesseract_languages() or ()
+        if not ocr_languages:
+            print(f"portalcrawl attachments extract: error: {OCR_MISSING}", file=sys.stderr)
+            return EXIT_USAGE
     db, status = _open(args)
     if db is None:
         return status
-    condition = "" if args.all else " WHERE extract_status IS NULL"
+    if args.ocr:
+        # OCR reads PDF pages; a scanned OFD keeps its needs_ocr status.
+        condition = " WHERE extract_status = 'needs_ocr' AND kind = 'pdf'"
+    else:
+        condition = "" if args.all else " WHERE extract_status IS NULL"
     rows = db.conn.execute(f"SELECT sha256, kind, path FROM files{condition} ORDER BY id").fetchall()
+    max_pages = settings.PORTALCRAWL_OCR_MAX_PAGES if args.ocr else settings.PORTALCRAWL_EXTRACT_MAX_PAGES
     sandbox = Sandbox(
         memory_bytes=settings.PORTALCRAWL_EXTRACT_MEMORY,
-        timeout=settings.PORTALCRAWL_EXTRACT_TIMEOUT,
-        caps=Caps(
-            max_pages=settings.PORTALCRAWL_EXTRACT_MAX_PAGES, max_chars=settings.PORTALCRAWL_EXTRACT_MAX_CHARS
-        ),
+        timeout=settings.PORTALCRAWL_OCR_TIMEOUT if args.ocr else settings.PORTALCRAWL_EXTRACT_TIMEOUT,
+        caps=Caps(max_pages=max_pages, max_chars=settings.PORTALCRAWL_EXTRACT_MAX_CHARS),
+        ocr_languages=ocr_languages,
     )
     counts: dict[str, int] = {}
     try:

@@ -48,7 +48,8 @@ KEEP_LOG_FILES = 30
 EXIT_STATUS_HELP = """\
 exit status:
   0   every site finished with status ok (dead links are counted and listed in fetch_errors), or
-      partial after running to its end with more than one URL in ten failing (see `portalcrawl runs`)
+      partial after running to its end with more than one URL in ten failing or attachments left by
+      the byte budget (see `portalcrawl runs`)
   1   at least one site failed or was blocked, or did not run to its end (interrupted, timed out,
       closed early); with --strict, partial counts as failure too
   2   usage or configuration error: unknown site, invalid profile, bad -s NAME=VALUE, bad date or URL,
@@ -59,7 +60,8 @@ site status (summary table, `portalcrawl runs`; the reason column says why):
   ok       finished; "max_pages=N reached, K listings not complete" when a cap stopped paging (the
            next run pages past it). Caps: --max-pages, the profile's max_pages, PORTALCRAWL_MAX_PAGES
            (200); --full does not lift them
-  partial  stopped early (Ctrl-C, SIGTERM, a limit), or more than one URL in ten failed
+  partial  stopped early (Ctrl-C, SIGTERM, a limit), or more than one URL in ten failed, or
+           "attachment budget spent, N files left for the next run" (PORTALCRAWL_ATTACHMENT_BUDGET)
   failed   no_articles_found (listing pages without one article link), extraction_failed,
            storage_error, killed (its process died), nothing fetched
   blocked  answers were a WAF wall or rate limit
@@ -156,7 +158,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--attachments",
         choices=ATTACHMENT_MODES,
         metavar="MODE",
-        help="document links: off, links (default), download (also the files), text (also their text)",
+        help="document links: off, links (default), download (also the files, at most "
+        "PORTALCRAWL_ATTACHMENT_BUDGET bytes a run), text (also their text)",
     )
     parser.add_argument(
         "--notify",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections import deque
-from collections.abc import Iterator
 from typing import Any
 
 import scrapy
@@ -28,7 +27,7 @@ from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 
 from portalcrawl import database
-from portalcrawl.attachments import MODES, mode_at_least, store
+from portalcrawl.attachments import FILE_REQUEST_META, MODES, mode_at_least, store
 from portalcrawl.attachments.readers import Caps, Extraction
 from portalcrawl.attachments.sandbox import Sandbox
 from portalcrawl.attachments.sniff import disposition_filename, sniff_kind
@@ -39,7 +38,6 @@ logger = logging.getLogger(__name__)
 
 # Below every page request (Scrapy's default 0): files wait until the pages queued before them are done.
 FILE_PRIORITY = -100
-META_KEY = "portalcrawl_attachment"
 
 
 def resolve_mode(settings: Any, profile_mode: str | None) -> str:
@@ -72,9 +70,14 @@ class ArchiveAttachments:
         self.extract_timeout = settings.getfloat("PORTALCRAWL_EXTRACT_TIMEOUT")
         self.mode = "off"
         self.db: Any = None
-        self.fetched_bytes = 0
         # URL → the articles waiting for its download (one request per URL and run).
         self.in_flight: dict[str, list[str]] = {}
+        # Downloads not sent yet (the byte budget), oldest first; bytes received and reserved by those sent.
+        self.waiting: deque[str] = deque()
+        self.received_bytes = 0
+        self.reserved_bytes = 0
+        # URLs the byte budget left for the next run.
+        self.left_over: set[str] = set()
         self.extract_queue: deque[str] = deque()
         self.queued: set[str] = set()
         self.extracting: Deferred[Any] | None = None
@@ -104,6 +107,9 @@ class ArchiveAttachments:
                 memory_bytes=self.extract_memory, timeout=self.extract_timeout, caps=self.caps
             )
         logger.info("attachments: %s", self.mode)
+        if mode_at_least(self.mode, "download"):
+            # Files an earlier run's byte budget left over: before this run's new ones (FIFO).
+            self.backfill(spider, getattr(profile, "slug", None) or spider.name, statuses=("over_budget",))
 
     def _run_id(self) -> int | None:
         run_id = self.stats.get_value("portalcrawl/run_id")
@@ -122,79 +128,103 @@ class ArchiveAttachments:
             self.fetch(link["url"], item.url, spider)
 
     def fetch(self, url: str, article_url: str, spider: scrapy.Spider) -> None:
-        """Download ``url`` for ``article_url`` unless an earlier fetch of it settled the outcome."""
-        request = self.file_request(url, article_url, spider)
-        if request is not None:
-            assert self.crawler.engine is not None
-            self.crawler.engine.crawl(request)
-
-    def file_request(self, url: str, article_url: str, spider: scrapy.Spider) -> scrapy.Request | None:
-        """The request that downloads ``url`` for ``article_url``, or None when no download is due: the
-        outcome is settled by an earlier fetch (by any article), the URL is being fetched, refused, or
-        the run's byte budget is spent (each recorded)."""
+        """Download ``url`` for ``article_url`` when the byte budget allows, unless an earlier fetch (by
+        any article) settled its outcome, it is being fetched, or it is refused (each recorded)."""
         settled = store.settled_outcome(self.db, url)
         if settled is not None:
             store.record_outcome(self.db, url, store.Outcome(**settled), [article_url])
             if settled["sha256"]:
                 self._queue_extraction(settled["sha256"])
-            return None
+            return
         if url in self.in_flight:
-            self.in_flight[url].append(article_url)
-            return None
+            if article_url not in self.in_flight[url]:
+                self.in_flight[url].append(article_url)
+            return
         domains = getattr(spider, "domains", ())
         if not is_fetchable_url(url, domains):
             self._settle(
                 url, [article_url], store.Outcome("refused", error="another host or a private address")
             )
-            return None
-        if self.fetched_bytes >= self.budget:
-            self._settle(
-                url,
-                [article_url],
-                store.Outcome("over_budget", error=f"run budget of {self.budget} bytes spent"),
-            )
-            return None
+            return
         self.in_flight[url] = [article_url]
+        self.waiting.append(url)
+        self._send_waiting()
+
+    def _send_waiting(self) -> None:
+        """Send waiting downloads while the bytes received plus the size limit of each download under
+        way stay below the budget, so that a run stores at most the budget plus one file; once the
+        received bytes reach it, the files still waiting are left ``over_budget`` for the next run.
+
+        Holding files here rather than in the scheduler is what makes the budget bound the run: file
+        requests come up after every page, long after they are made.
+        """
+        assert self.crawler.engine is not None
+        while self.waiting and self.received_bytes + self.reserved_bytes < self.budget:
+            url = self.waiting.popleft()
+            self.reserved_bytes += self.max_bytes
+            self.crawler.engine.crawl(self._file_request(url))
+        if self.waiting and self.received_bytes >= self.budget:
+            if not self.left_over:
+                logger.warning(
+                    "attachments: the run's budget of %d bytes is spent; the files not fetched yet are "
+                    "left for the next run",
+                    self.budget,
+                )
+            while self.waiting:
+                url = self.waiting.popleft()
+                error = f"run budget of {self.budget} bytes spent"
+                self._settle(url, self.in_flight.pop(url, []), store.Outcome("over_budget", error=error))
+
+    def _file_request(self, url: str) -> scrapy.Request:
         return scrapy.Request(
             url,
             callback=self.file_received,
             errback=self.file_failed,
             priority=FILE_PRIORITY,
-            headers={"Referer": article_url},
+            headers={"Referer": self.in_flight[url][0]},
             # Our own in_flight map is the duplicate filter, and it reports every outcome.
             dont_filter=True,
             meta={
-                META_KEY: url,
+                FILE_REQUEST_META: url,
                 "download_maxsize": self.max_bytes,
                 "download_warnsize": self.max_bytes,
                 "download_timeout": self.timeout,
             },
         )
 
-    def backfill_requests(self, spider: scrapy.Spider, site: str) -> Iterator[scrapy.Request]:
-        """Requests for the links of ``site``'s archived articles that no fetch has settled yet."""
-        placeholders = ", ".join("?" * len(store.SETTLED_STATUSES))
+    def _download_ended(self, received: int) -> None:
+        self.reserved_bytes -= self.max_bytes
+        self.received_bytes += received
+        self._send_waiting()
+
+    def backfill(self, spider: scrapy.Spider, site: str, *, statuses: tuple[str, ...] | None = None) -> None:
+        """Fetch the links of ``site``'s archived articles that no fetch has settled yet (only those with
+        one of ``statuses`` when given)."""
+        wanted = statuses or tuple(s for s in store.LINK_STATUSES if s not in store.SETTLED_STATUSES)
+        placeholders = ", ".join("?" * len(wanted))
         rows = self.db.conn.execute(
             "SELECT t.url, t.article_url FROM attachments t JOIN articles a ON a.url = t.article_url "
-            f"WHERE a.site = ? AND t.status NOT IN ({placeholders}) ORDER BY t.id",
-            (site, *sorted(store.SETTLED_STATUSES)),
+            f"WHERE a.site = ? AND t.status IN ({placeholders}) ORDER BY t.id",
+            (site, *wanted),
         ).fetchall()
         for url, article_url in rows:
-            request = self.file_request(url, article_url, spider)
-            if request is not None:
-                yield request
+            self.fetch(url, article_url, spider)
 
     def _settle(self, url: str, article_urls: list[str], outcome: store.Outcome) -> None:
         self.stats.inc_value(f"portalcrawl/attachments/{outcome.status}")
+        if outcome.status == "over_budget":
+            self.left_over.add(url)
+            # What RecordCrawlRun reports (a partial run).
+            self.stats.set_value("portalcrawl/attachments/left_for_next_run", len(self.left_over))
         if self.db is not None:
             store.record_outcome(self.db, url, outcome, article_urls)
 
     def file_received(self, response: Response) -> list[Any]:
         """Callback of a file request: sniff, store, record (the output is no items or requests)."""
-        url = response.meta[META_KEY]
+        url = response.meta[FILE_REQUEST_META]
         article_urls = self.in_flight.pop(url, [])
         body = response.body
-        self.fetched_bytes += len(body)
+        self._download_ended(len(body))
         self.stats.inc_value("portalcrawl/attachments/bytes", len(body))
         content_type = (response.headers.get(b"Content-Type") or b"").decode("latin-1") or None
         server_name = disposition_filename(response.headers.get(b"Content-Disposition"))
@@ -232,8 +262,9 @@ class ArchiveAttachments:
 
     def file_failed(self, failure: Failure) -> list[Any]:
         request = failure.request  # type: ignore[attr-defined]
-        url = request.meta[META_KEY]
+        url = request.meta[FILE_REQUEST_META]
         article_urls = self.in_flight.pop(url, [])
+        self._download_ended(0)
         error = failure.value
         message = failure.getErrorMessage() or type(error).__name__
         if isinstance(error, HttpError):

@@ -40,6 +40,8 @@ PARTIAL_ERROR_SHARE = 0.1
 NO_ARTICLES_FOUND = "no_articles_found"
 # ... and of a run whose article pages mostly failed extraction.
 EXTRACTION_FAILED = "extraction_failed"
+# Stats key: attachment files the run's byte budget refused (PORTALCRAWL_ATTACHMENT_BUDGET).
+ATTACHMENTS_LEFT_OVER = "portalcrawl/attachments/left_for_next_run"
 
 
 def dead_column_reason(stats: dict[str, Any]) -> str | None:
@@ -62,8 +64,9 @@ def run_reason(stats: dict[str, Any], finish_reason: str) -> str:
     """The ``crawl_runs.reason`` text: why the run ended as it did, ``finished`` when nothing to say.
 
     The finish reason when the crawl did not end by itself (``shutdown``, ``storage_error``, a
-    close-spider limit), the dead-column reason, and the max_pages cap when it stopped a listing
-    before its end (that listing is not marked complete, so later runs page past it).
+    close-spider limit), the dead-column reason, the max_pages cap when it stopped a listing
+    before its end (that listing is not marked complete, so later runs page past it), and the
+    attachment byte budget when it left files for the next run.
     """
     reasons = [] if finish_reason == "finished" else [finish_reason]
     dead = dead_column_reason(stats)
@@ -74,6 +77,10 @@ def run_reason(stats: dict[str, Any], finish_reason: str) -> str:
         cap = stats.get("portalcrawl/spider/max_pages")
         listings = "listing" if capped == 1 else "listings"
         reasons.append(f"max_pages={cap} reached, {capped} {listings} not complete")
+    left_over = int(stats.get(ATTACHMENTS_LEFT_OVER, 0))
+    if left_over:
+        files = "file" if left_over == 1 else "files"
+        reasons.append(f"attachment budget spent, {left_over} {files} left for the next run")
     return "; ".join(reasons) or "finished"
 
 
@@ -91,7 +98,8 @@ def run_outcome(stats: dict[str, Any], reason: str, errors: int) -> tuple[str, s
       the article pages fetched, or listing pages arrived without a single article link on them
       (``dead_column_reason``).
     - ``partial``: the crawl did not finish by itself (reason other than ``finished``: shutdown,
-      SIGTERM, a close-spider limit), or more than ``PARTIAL_ERROR_SHARE`` of the URLs it tried failed.
+      SIGTERM, a close-spider limit), more than ``PARTIAL_ERROR_SHARE`` of the URLs it tried failed,
+      or the attachment byte budget left files for the next run (``ATTACHMENTS_LEFT_OVER``).
       A dead link or two on a finished crawl is normal on real portals: the run stays ``ok`` and the
       failures are in ``errors`` and ``fetch_errors``.
     - ``ok``: otherwise.
@@ -115,6 +123,8 @@ def run_outcome(stats: dict[str, Any], reason: str, errors: int) -> tuple[str, s
     if dead_column_reason(stats):
         return "failed", blocked_kind
     if reason != "finished" or errors > PARTIAL_ERROR_SHARE * (good_pages + errors):
+        return "partial", blocked_kind
+    if stats.get(ATTACHMENTS_LEFT_OVER):
         return "partial", blocked_kind
     return "ok", blocked_kind
 
