@@ -91,9 +91,7 @@ def main() -> int:
             continue
         target = args.out / (name.replace("/", "__") + ".json")
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(
-            json.dumps(dump(file, url), ensure_ascii=False, indent=1, sort_keys=True), encoding="utf-8"
-        )
+        target.write_text(json.dumps(dump(file, url), ensure_ascii=False, indent=1), encoding="utf-8")
         count += 1
     print(f"{count} pages dumped to {args.out}")
     return 0
