@@ -13,9 +13,9 @@ from urllib.parse import ParseResult, urlencode, urljoin, urlparse, urlsplit, ur
 
 import lxml.etree
 
-from portalcrawl.extract.article import HTML_PARSER, page_bytes
 from portalcrawl.extract.content import drop_trees, text_content
 from portalcrawl.extract.encoding import decode_html
+from portalcrawl.extract.html import HTML_PARSER, page_bytes
 from portalcrawl.extract.pagination import next_listing_pages
 from portalcrawl.extract.selectors import selected_anchors
 from portalcrawl.safetext import clean_text
