@@ -42,11 +42,12 @@ def find_title(
 ) -> tuple[str | None, str]:
     """The headline, in order of evidence:
 
-    1. a visible heading (h1–h3, ``*title*`` class/id) that the ``<title>`` or the meta title confirms,
+    1. the CMS family's title selectors;
+    2. a visible heading (h1–h3, ``*title*`` class/id) that the ``<title>`` or the meta title confirms,
        the one nearest before the body winning ties;
-    2. a visible line before the body that starts the ``<title>`` (headlines in unmarked elements);
-    3. the heading nearest before the body;
-    4. the meta title, then the ``<title>``'s first segment.
+    3. a visible line before the body that starts the ``<title>`` (headlines in unmarked elements);
+    4. the heading nearest before the body;
+    5. the meta title, then the ``<title>``'s first segment.
     """
     title_tag = next(tree.iter("title"), None)
     page_title = content.clean_line(content.text_content(title_tag)) if title_tag is not None else ""
@@ -56,41 +57,16 @@ def find_title(
         # A <title> that is just the site name confirms nothing.
         page_title_key = ""
     meta_key = squash(meta_title) if meta_title else ""
-    if family and family.title:
-        for element in cms.first_match(index, family.title):
-            text = cut_meta(element_text(element, index))
-            if 4 <= len(text) <= 200:
-                return text, cms_stage(family.name)
-    # Keys come from the cheap text_content(); the clean text is built for the winner only.
-    headings: list[tuple[etree._Element, str]] = []
-    for element in index.headings:
-        key = cut_meta(squash(content.text_content(element)))
-        if not 4 <= len(key) <= 200 or key == site_key or BREADCRUMB_START.match(key) or element.tag == "a":
-            continue
-        if element not in index.hidden and not any(a.tag == "a" for a in element.iterancestors()):
-            headings.append((element, key))
+    if family and family.title and (text := _family_title(index, family)):
+        return text, cms_stage(family.name)
+    headings = _visible_headings(index, site_key)
     order = content.positions(tree, [element for element, _ in headings] + [body_node])
     body_at = order.get(body_node, sys.maxsize)
     candidates = [(order.get(element, 0), element, key) for element, key in headings]
     before_body = [c for c in candidates if c[0] < body_at]
     nearest = max(before_body, key=lambda c: c[0])[1] if before_body else None
-    best: tuple[float, etree._Element] | None = None
-    for _, element, key in candidates:
-        score = 0.0
-        if page_title_key and key in page_title_key:
-            score += 2 + (1 if page_title_key.startswith(key) else 0)
-        if meta_key and key == meta_key:
-            score += 3
-        elif meta_key and meta_key.startswith(key):
-            score += 2
-        if score < 2:
-            continue
-        score += (1.5 if element is nearest else 0) + {"h1": 1.0, "h2": 0.5}.get(str(element.tag), 0.0)
-        score += len(key) / 100
-        if best is None or score > best[0]:
-            best = (score, element)
-    if best:
-        text = cut_meta(element_text(best[1], index))
+    if (confirmed := _confirmed_heading(candidates, nearest, page_title_key, meta_key)) is not None:
+        text = cut_meta(element_text(confirmed, index))
         return text, meta_stage if meta_key and squash(text) == meta_key else Stage.GENERIC
     if page_title_key:
         starts = [
@@ -108,6 +84,52 @@ def find_title(
         segments = [s for s in TITLE_SEPARATORS.split(page_title) if s]
         return (segments[0] if segments else page_title), Stage.TITLE_TAG
     return None, Stage.NONE
+
+
+def _family_title(index: content.PageIndex, family: cms.CmsFamily) -> str | None:
+    for element in cms.first_match(index, family.title):
+        text = cut_meta(element_text(element, index))
+        if 4 <= len(text) <= 200:
+            return text
+    return None
+
+
+def _visible_headings(index: content.PageIndex, site_key: str) -> list[tuple[etree._Element, str]]:
+    """Visible headings outside links with their comparison keys. Keys come from the cheap
+    text_content(); the clean text is built for the winner only."""
+    headings: list[tuple[etree._Element, str]] = []
+    for element in index.headings:
+        key = cut_meta(squash(content.text_content(element)))
+        if not 4 <= len(key) <= 200 or key == site_key or BREADCRUMB_START.match(key) or element.tag == "a":
+            continue
+        if element not in index.hidden and not any(a.tag == "a" for a in element.iterancestors()):
+            headings.append((element, key))
+    return headings
+
+
+def _confirmed_heading(
+    candidates: list[tuple[int, etree._Element, str]],
+    nearest: etree._Element | None,
+    page_title_key: str,
+    meta_key: str,
+) -> etree._Element | None:
+    """The heading the ``<title>`` or the meta title confirms best (nearest the body, h1, longer)."""
+    best: tuple[float, etree._Element] | None = None
+    for _, element, key in candidates:
+        score = 0.0
+        if page_title_key and key in page_title_key:
+            score += 2 + (1 if page_title_key.startswith(key) else 0)
+        if meta_key and key == meta_key:
+            score += 3
+        elif meta_key and meta_key.startswith(key):
+            score += 2
+        if score < 2:
+            continue
+        score += (1.5 if element is nearest else 0) + {"h1": 1.0, "h2": 0.5}.get(str(element.tag), 0.0)
+        score += len(key) / 100
+        if best is None or score > best[0]:
+            best = (score, element)
+    return best[1] if best else None
 
 
 def title_index(keys: LineKeys, title: str | None, before: int) -> int:
