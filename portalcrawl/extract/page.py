@@ -237,14 +237,19 @@ class ArticlePage:
     def title(self) -> str | None:
         return self.title_stage[0]
 
-    def body(self) -> str:
-        lines = self.layout.body_lines
+    @cached_property
+    def body_text(self) -> str:
+        """The body's lines (with a teaser paragraph above a generically found body), boilerplate-clean."""
         layout = self.layout
+        lines = layout.body_lines
         if self.body_container[1] == Stage.GENERIC and layout.header_from < layout.first_body_line:
             lines = (
                 lead_paragraphs(self.page_lines[layout.header_from : layout.first_body_line], lines) + lines
             )
         return strip_boilerplate("\n".join(line for line in lines if not ORIGINAL_TITLE.match(line)))
+
+    def body(self) -> str:
+        return self.body_text
 
     @cached_property
     def published_stage(self) -> tuple[ParsedDate | None, str]:
