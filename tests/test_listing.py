@@ -13,7 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from portalcrawl.extract.content import text_content
-from portalcrawl.extract.listing import Listing, _absolute, _Resolver, extract_listing
+from portalcrawl.extract.links import LinkResolver, absolute_url
+from portalcrawl.extract.listing import Listing, extract_listing
 from tests.shared import CORPUS, needs_corpus
 
 FIXTURES = Path(__file__).parent / "fixtures" / "listings"
@@ -128,11 +129,11 @@ BASES = [
 def test_resolver_agrees_with_urljoin(href: str, base: str) -> None:
     # The resolver builds plain hrefs' URLs without urllib; they must be exactly urllib's.
     try:
-        expected: str | type[ValueError] | None = _absolute(href, base)
+        expected: str | type[ValueError] | None = absolute_url(href, base)
     except ValueError:
         expected = ValueError
     try:
-        resolved: str | type[ValueError] | None = _Resolver(base)(href)
+        resolved: str | type[ValueError] | None = LinkResolver(base)(href)
     except ValueError:
         resolved = ValueError
     assert resolved == expected

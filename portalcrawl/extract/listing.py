@@ -9,13 +9,14 @@ from collections import deque
 from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-from urllib.parse import ParseResult, urlencode, urljoin, urlparse, urlsplit, urlunsplit
+from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
 
 import lxml.etree
 
-from portalcrawl.extract.article import HTML_PARSER, page_bytes
 from portalcrawl.extract.content import drop_trees, text_content
 from portalcrawl.extract.encoding import decode_html
+from portalcrawl.extract.html import HTML_PARSER, page_bytes
+from portalcrawl.extract.links import LinkResolver, absolute_url, base_url
 from portalcrawl.extract.pagination import next_listing_pages
 from portalcrawl.extract.selectors import selected_anchors
 from portalcrawl.safetext import clean_text
@@ -96,15 +97,6 @@ PLAIN_ITEM_TAGS = {
     "h6",
     "i",
 }
-# Hrefs whose absolute URL needs no urllib parsing (see ``_Resolver``): characters urlsplit neither
-# splits at (:;?# in a path, # in a query) nor strips.
-PLAIN_PATH = r"[\w.~%/!$&'()*+,=@-]"
-PLAIN_QUERY = r"(?:\?(?P<query>[\w.~%/!$&'()*+,;=:@?-]*))?"
-PLAIN_WEB_URL = re.compile(
-    rf"(?P<scheme>https?)://(?P<host>[A-Za-z0-9.-]+(?::[0-9]+)?)(?P<path>/{PLAIN_PATH}*)?{PLAIN_QUERY}"
-)
-PLAIN_RELATIVE_URL = re.compile(rf"(?!//)(?P<path>{PLAIN_PATH}+){PLAIN_QUERY}")
-SKIPPED_HREF = re.compile(r"^\s*(?:javascript:|mailto:|tel:|#|$)", re.IGNORECASE)
 HANWEB_RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.DOTALL | re.IGNORECASE)
 HANWEB_TOTAL = re.compile(
     r"<totalrecord>\s*(\d+)\s*</totalrecord>|totalRecord\s*[:=]\s*['\"]?(\d+)", re.IGNORECASE
@@ -196,83 +188,6 @@ def _gunzip(body: bytes, limit: int) -> bytes:
         return body
 
 
-def _absolute(href: str, base: str) -> str | None:
-    href = href.strip()
-    if SKIPPED_HREF.match(href):
-        return None
-    absolute = urljoin(base, href)
-    parts = urlsplit(absolute)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        return None
-    return urlunsplit((parts.scheme, parts.netloc, parts.path or "/", parts.query, ""))
-
-
-class _Resolver:
-    """``_absolute`` against one base, remembering each href; plain hrefs skip urllib's parsing.
-
-    urljoin plus the re-split cost ~30 µs a link. For an http(s) base and the hrefs most pages are made
-    of, their result is known without them: an http(s) URL with a plain host, path and query is kept as
-    it is (with ``/`` for an empty path); a relative path (and query) gets the base's scheme and host
-    and the path merged as urljoin merges it (``_merge_path``). Plain means nothing urlsplit would read
-    as params or a fragment, nor strip. Anything else goes through ``_absolute``.
-    """
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self._resolved: dict[str, str | None] = {}
-        try:
-            parts = urlparse(base)
-        except ValueError:
-            parts = None
-        self._origin = f"{parts.scheme}://{parts.netloc}" if parts and _is_web_origin(parts) else None
-        self._base_path = parts.path if parts else ""
-
-    def __call__(self, href: str) -> str | None:
-        if href not in self._resolved:
-            self._resolved[href] = self._resolve(href.strip())
-        return self._resolved[href]
-
-    def _resolve(self, href: str) -> str | None:
-        if self._origin is None:
-            return _absolute(href, self.base)
-        if web := PLAIN_WEB_URL.fullmatch(href):
-            url = f"{web['scheme']}://{web['host']}{web['path'] or '/'}"
-            query = web["query"]
-        elif relative := PLAIN_RELATIVE_URL.fullmatch(href):
-            path = _merge_path(self._base_path, relative["path"])
-            url = self._origin + (path if path.startswith("/") else f"/{path}")
-            query = relative["query"]
-        else:
-            return _absolute(href, self.base)
-        return f"{url}?{query}" if query else url
-
-
-def _is_web_origin(parts: ParseResult) -> bool:
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
-def _merge_path(base_path: str, path: str) -> str:
-    """A relative path merged into the base's path and its dot segments removed, as urljoin does."""
-    base_parts = base_path.split("/")
-    if base_parts[-1] != "":
-        del base_parts[-1]
-    if path[:1] == "/":
-        segments = path.split("/")
-    else:
-        segments = base_parts + path.split("/")
-        segments[1:-1] = filter(None, segments[1:-1])
-    resolved: list[str] = []
-    for segment in segments:
-        if segment == "..":
-            if resolved:
-                resolved.pop()
-        elif segment != ".":
-            resolved.append(segment)
-    if segments[-1] in (".", ".."):
-        resolved.append("")
-    return "/".join(resolved) or "/"
-
-
 def _unique(urls: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(urls))
 
@@ -287,11 +202,6 @@ def _parse_html(text: str) -> lxml.etree._Element | None:
     except ValueError:
         return None
     return root
-
-
-def _base_url(root: lxml.etree._Element, url: str) -> str:
-    base = next((href for element in root.iter("base") if (href := element.get("href")) is not None), None)
-    return urljoin(url, base.strip()) if base is not None else url
 
 
 CONTAINER_TAGS = {"ul", "ol", "table", "tbody", "body", "html", "dl"}
@@ -319,7 +229,7 @@ class _PageLinks:
     same hrefs once per link. The memos live as long as one ``extract_listing`` call.
     """
 
-    def __init__(self, resolve: _Resolver) -> None:
+    def __init__(self, resolve: LinkResolver) -> None:
         self._resolve = resolve
         self._placements: dict[lxml.etree._Element, _Placement] = {}
         self._link_samples: dict[lxml.etree._Element, set[str]] = {}
@@ -463,14 +373,14 @@ def _html_listing(text: str, url: str, selectors: Selectors | None) -> Listing:
     root = _parse_html(text)
     if root is None:
         return Listing()
-    base = _base_url(root, url)
+    base = base_url(root, url)
     # Read before _main_list drops the scripts from the tree.
     scripts = "\n".join(text_content(s) for s in root.iter("script"))
     listing = Listing()
 
     records = HANWEB_RECORD.findall(text)
     # One resolver for the pager and the main list: a pager's hrefs are resolved once.
-    resolve = _Resolver(base)
+    resolve = LinkResolver(base)
     if selectors and selectors.article_links:
         listing.article_links, listing.dates = _selected_list(root, selectors.article_links, resolve)
         listing.next_pages = next_listing_pages(root, scripts, resolve, url)
@@ -501,7 +411,7 @@ def _html_listing(text: str, url: str, selectors: Selectors | None) -> Listing:
 
 
 def _selected_list(
-    root: lxml.etree._Element, selector: str, resolve: _Resolver
+    root: lxml.etree._Element, selector: str, resolve: LinkResolver
 ) -> tuple[list[str], dict[str, str]]:
     """The links a profile selector picks (resolved, in page order) and the date shown beside each."""
     page = _PageLinks(resolve)
@@ -518,7 +428,7 @@ def _selected_list(
 
 
 def _main_list(
-    root: lxml.etree._Element, resolve: _Resolver, listing_pages: Container[str]
+    root: lxml.etree._Element, resolve: LinkResolver, listing_pages: Container[str]
 ) -> tuple[list[str], dict[str, str]]:
     """The article links of the page's main list (``listing_pages`` are further pages of the listing,
     never articles) and the dates shown beside them."""
@@ -584,7 +494,7 @@ def _best_group(groups: Iterable[_Group], page: _PageLinks) -> tuple[float, _Gro
 
 def _records_listing(records: list[str], base: str) -> Listing:
     listing = Listing()
-    resolve = _Resolver(base)
+    resolve = LinkResolver(base)
     for record in records:
         fragment = _parse_html(f"<html><body>{record}</body></html>")
         if fragment is None:
@@ -634,7 +544,7 @@ def _json_feeds(scripts: str, base: str) -> list[str]:
     if ".json" not in scripts:
         # The pattern needs this literal; without it, it would still try every quote of the scripts.
         return []
-    return _unique(u for m in JSON_FEED_REF.finditer(scripts) if (u := _absolute(m.group(1), base)))
+    return _unique(u for m in JSON_FEED_REF.finditer(scripts) if (u := absolute_url(m.group(1), base)))
 
 
 def _json_listing(text: str, url: str) -> Listing:
@@ -643,7 +553,7 @@ def _json_listing(text: str, url: str) -> Listing:
     except ValueError:
         return Listing()
     listing = Listing()
-    resolve = _Resolver(url)
+    resolve = LinkResolver(url)
     for record in _json_records(data):
         keys = {k.lower(): k for k in record}
         href = next((record[keys[k]] for k in ("url", "link", "href", "docpuburl") if k in keys), None)
@@ -686,7 +596,7 @@ def _feed_listing(text: str, url: str) -> Listing:
     if root is None:
         return Listing()
     listing = Listing()
-    resolve = _Resolver(url)
+    resolve = LinkResolver(url)
     entry_dates: dict[lxml.etree._Element | None, str | None] = {}
     for element in root.iter():
         if not isinstance(element.tag, str):

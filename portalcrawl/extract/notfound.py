@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from portalcrawl.extract import content
-from portalcrawl.extract.article import parse_tree
+from portalcrawl.extract.html import parse_tree
 
 # What a portal's error page says in place of an article ("对不起，您访问的页面不存在", "404 Not Found").
 NOT_FOUND_TEXT = re.compile(

@@ -10,6 +10,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 import lxml.etree
 
 from portalcrawl.extract.content import text_content
+from portalcrawl.extract.links import SKIPPED_HREF
 
 NEXT_TEXTS = {
     "下一页",
@@ -42,7 +43,6 @@ CREATE_PAGE_HTML = re.compile(
 # one opening with ``\b`` is tried at every position of the scripts (~40 µs a KB).
 COUNT_PAGE = re.compile(r"var(?<=\bvar)\s+countPage\s*=\s*['\"]?(\d+)")
 CURRENT_PAGE = re.compile(r"var(?<=\bvar)\s+currentPage\s*=\s*['\"]?(\d+)")
-SKIPPED_HREF = re.compile(r"^\s*(?:javascript:|mailto:|#|$)", re.IGNORECASE)
 # The pager script generates at most this many candidates past the current page per listing page.
 MAX_SCRIPT_CANDIDATES = 500
 

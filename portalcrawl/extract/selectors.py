@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import fields
 from functools import lru_cache
 from typing import TYPE_CHECKING
-from urllib.parse import urljoin
 
 from cssselect import SelectorError
 from lxml import etree
 from lxml.cssselect import CSSSelector
+
+from portalcrawl.extract.links import LinkResolver, base_url
 
 if TYPE_CHECKING:
     from portalcrawl.items import Article
@@ -108,6 +109,7 @@ def missed_selectors(article: Article, profile: SiteProfile) -> list[str]:
 
 
 def selected_urls(tree: etree._Element, url: str, selector: str) -> list[str]:
-    """The links a listing selector picks (``selected_anchors``), resolved against ``url``."""
-    hrefs = (anchor.get("href", "").strip() for anchor in selected_anchors(tree, selector))
-    return list(dict.fromkeys(urljoin(url, href) for href in hrefs if href))
+    """The links a listing selector picks (``selected_anchors``), resolved as the listing resolves them."""
+    resolve = LinkResolver(base_url(tree, url))
+    links = (resolve(anchor.get("href") or "") for anchor in selected_anchors(tree, selector))
+    return list(dict.fromkeys(link for link in links if link))

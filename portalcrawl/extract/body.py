@@ -1,0 +1,193 @@
+"""The body: its container (profile, CMS family, generic selectors, content scoring), text, HTML, images."""
+
+from __future__ import annotations
+
+import copy
+import re
+from datetime import datetime
+from typing import TYPE_CHECKING
+from urllib.parse import urljoin
+
+from lxml import etree
+
+from portalcrawl.extract import cms, content, metaline
+from portalcrawl.extract.boilerplate import is_boilerplate_line
+from portalcrawl.extract.dates import DEFAULT_TIMEZONE
+from portalcrawl.extract.lines import squash
+from portalcrawl.extract.published import is_date_line
+from portalcrawl.extract.selectors import select
+from portalcrawl.extract.stages import Stage, cms_stage
+
+if TYPE_CHECKING:
+    from portalcrawl.profiles import SiteProfile
+
+MIN_BODY_CHARS = 30
+# A line ending like a sentence or clause is prose; one ending in a colon may be a meta row whose value
+# a script fills in (``点击：``).
+PROSE_END = re.compile(r"[，。！？；、,.!?;]$")
+# Closing brackets and quotes after a sentence's full stop: ``（特此更正。）`` is still a sentence.
+CLOSING_MARKS = "）)」』】]》〕”’\"'"
+LEADING_META_LINES = 8
+SUMMARY_LABEL = re.compile(r"^\s*[【\[]?\s*(?:摘要|内容摘要|导读|提要|编者按|核心提示|划重点)")
+LEAD_MIN_CHARS = 120
+ORIGINAL_TITLE = re.compile(r"^原标题\s*[:：]")
+NOISE_ELEMENTS = frozenset(
+    ("meta", "link", "script", "style", "noscript", "iframe", "form", "button", "select", "input", "textarea")
+)
+KEPT_ATTRIBUTES = frozenset(("href", "src", "alt", "title", "colspan", "rowspan"))
+
+
+def visible_candidates(elements: list[etree._Element], hidden: set[etree._Element]) -> list[etree._Element]:
+    return [e for e in elements if e not in hidden and hidden.isdisjoint(e.iterancestors())]
+
+
+def find_body(
+    tree: etree._Element,
+    index: content.PageIndex,
+    family: cms.CmsFamily | None,
+    profile: SiteProfile | None,
+    body_lines: dict[etree._Element, list[str]],
+) -> tuple[etree._Element | None, str]:
+    """The body container and the stage that found it; ``body_lines`` keeps the text lines of the
+    candidates it had to read."""
+    attempts: list[tuple[list[etree._Element], str]] = []
+    if profile and profile.selectors.body:
+        attempts.append((select(tree, profile.selectors.body), Stage.PROFILE))
+    if family:
+        attempts.append((cms.first_match(index, family.body), cms_stage(family.name)))
+    attempts.append((cms.first_match(index, cms.GENERIC_BODY), Stage.SELECTOR))
+    # A short match (the last page of a multi-page article may hold one paragraph) is only trusted when
+    # no prose is found anywhere else: a stray element with a body class must not beat the real body.
+    short: tuple[etree._Element, str] | None = None
+    for elements, stage in attempts:
+        candidates = [
+            (text_length(e, index, body_lines), e) for e in visible_candidates(elements, index.hidden)
+        ]
+        if long_enough := [c for c in candidates if c[0] >= MIN_BODY_CHARS]:
+            return max(long_enough, key=lambda c: c[0])[1], stage
+        if short is None:
+            short = next(
+                (
+                    (e, stage)
+                    for length, e in candidates
+                    if length and has_article_text(e, 1, body_lines, index)
+                ),
+                None,
+            )
+    # Generic scoring must then find a real body, not a leftover meta line or disclaimer.
+    least = MIN_BODY_CHARS if short else 1
+    best = content.best_content_node(tree, accept=lambda e: has_article_text(e, least, body_lines, index))
+    if short is not None and (best is None or best in short[0].iterancestors()):
+        return short
+    return best, Stage.GENERIC
+
+
+def text_length(
+    element: etree._Element, index: content.PageIndex, body_lines: dict[etree._Element, list[str]]
+) -> int:
+    """``content.node_text_length``. When no furniture lies inside the element, its lines without
+    furniture are the same lines: they are kept in ``body_lines`` for the body text, saving a walk."""
+    if index.holds_noise(element):
+        return content.node_text_length(element, index)
+    lines = body_lines[element] = content.text_lines(element, drop_noise=True, index=index)
+    return len(content.clean_line(content.SOFT_BREAK.join(lines)))
+
+
+def has_article_text(
+    element: etree._Element,
+    least: int,
+    body_lines: dict[etree._Element, list[str]],
+    index: content.PageIndex,
+) -> bool:
+    """Whether the element holds ``least`` characters besides leading meta rows and boilerplate lines."""
+    lines = body_lines.get(element)
+    if lines is None:
+        lines = body_lines[element] = content.text_lines(element, drop_noise=True, index=index)
+    _, rest = meta_line_body(lines, None, DEFAULT_TIMEZONE)
+    total = 0
+    for line in rest:
+        if not is_boilerplate_line(line):
+            total += len(line)
+            if total >= least:
+                return True
+    return False
+
+
+def meta_line_body(lines: list[str], now: datetime | None, tz: str) -> tuple[list[str], list[str]]:
+    """Split off a body container's leading meta rows (date/source lines, share counters, toolbars)."""
+    index = 0
+    while index < min(len(lines), LEADING_META_LINES):
+        line = lines[index]
+        if len(line) > 120 or PROSE_END.search(line.rstrip(CLOSING_MARKS)) or "。" in line:
+            break
+        parsed = metaline.parse_meta_lines([line])
+        is_meta = bool(parsed.date_lines) or parsed.source is not None or parsed.author is not None
+        is_date = is_date_line(line, now, tz)
+        if not (is_meta or is_date or len(line) <= 3 or is_boilerplate_line(line)):
+            break
+        index += 1
+    return lines[:index], lines[index:]
+
+
+def lead_paragraphs(between: list[str], body: list[str]) -> list[str]:
+    """A teaser paragraph that templates render between the headline and the body container.
+
+    Only long prose counts (sentences, no meta label, not a 摘要/编者按 box, not already in the body).
+    """
+    body_key = squash("".join(body[:3]))
+    for line in between:
+        if (
+            len(line) >= LEAD_MIN_CHARS
+            and len(content.SENTENCE_PUNCTUATION.findall(line)) >= 2
+            and not SUMMARY_LABEL.match(line)
+            and not metaline.has_meta_label(line)
+            and squash(line)[:30] not in body_key
+        ):
+            return [content.clean_line(line)]
+    return []
+
+
+def clean_body_html(node: etree._Element, url: str) -> str:
+    clone = copy.deepcopy(node)
+    clone.tail = None
+    # One walk in Python decides everything (XPath predicates cost more, node by node in libxml2).
+    dropped: list[etree._Element] = []
+    attribute_names: set[str] = set()
+    linked: list[etree._Element] = []
+    for element in clone.iter():
+        tag = element.tag
+        if not isinstance(tag, str):
+            dropped.append(element)
+            continue
+        attributes = element.attrib
+        if element is not clone and (
+            tag in NOISE_ELEMENTS
+            or (attributes and (content.is_hidden(element) or content.is_noise(element)))
+        ):
+            dropped.append(element)
+            continue
+        if attributes:
+            attribute_names.update(attributes)
+            if "href" in attributes or "src" in attributes:
+                linked.append(element)
+    content.drop_trees(dropped)
+    # libxml2 removes the attributes, once it is told their names.
+    if unwanted := attribute_names - KEPT_ATTRIBUTES:
+        etree.strip_attributes(clone, *unwanted)
+    for element in linked:
+        for attribute in ("href", "src"):
+            value = element.get(attribute)
+            if value and not value.startswith(("javascript:", "data:")):
+                element.set(attribute, urljoin(url, value.strip()))
+    return etree.tostring(clone, method="html", encoding="unicode")
+
+
+def body_images(node: etree._Element, url: str) -> list[str]:
+    found: dict[str, None] = {}
+    for image in node.iter("img"):
+        if content.is_hidden(image):
+            continue
+        src = image.get("data-src") or image.get("src") or ""
+        if src and not src.startswith("data:"):
+            found.setdefault(urljoin(url, src.strip()), None)
+    return list(found)
