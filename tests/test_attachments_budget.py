@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from tests.attachment_files import make_pdf
 from tests.attachment_portal import AttachmentPortal, _article
-from tests.conftest import REPO_ROOT
+from tests.conftest import run_cli
 
 FILES = 6
 BUDGET = 10_000
@@ -42,15 +41,7 @@ class ReportsPortal(AttachmentPortal):
 
 
 def _portalcrawl(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "portalcrawl", *args, *FAST],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-        check=False,
-    )
+    return run_cli([*args, *FAST], timeout=120)
 
 
 def _budget(budget: int) -> list[str]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import sqlite_utils
+
+from tests.conftest import run_cli
 
 
 def test_demo_crawls_the_sample_portal_into_a_fresh_database(tmp_path: Path) -> None:
@@ -15,15 +15,7 @@ def test_demo_crawls_the_sample_portal_into_a_fresh_database(tmp_path: Path) -> 
     stale.parent.mkdir()
     stale.write_bytes(b"not a database left over from an older version")
     started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "portalcrawl", "demo"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    result = run_cli(["demo"], tmp_path, timeout=120)
     elapsed = time.monotonic() - started
     assert result.returncode == 0, result.stdout + result.stderr
     db = sqlite_utils.Database(stale)

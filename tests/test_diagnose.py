@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from portalcrawl.cli import main
-from tests.conftest import REPO_ROOT, PortalFactory
+from tests.conftest import PortalFactory, run_cli
 from tests.faultserver import RUISHU_WALL, FaultHandler, FaultSite, article_html, listing_html
 
 
@@ -49,15 +47,7 @@ def test_a_working_column_exits_0_and_shows_what_the_article_gives(
     server = module_portal_server("trs")
     write_profile(tmp_path, "ok", f'start_urls = ["{server.start_url("jrjj")}"]')
     # As cron runs it: a subprocess without a terminal or stdin.
-    result = subprocess.run(
-        [sys.executable, "-m", "portalcrawl", "diagnose", "ok", "--dir", str(tmp_path)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-        check=False,
-    )
+    result = run_cli(["diagnose", "ok", "--dir", str(tmp_path)], timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     out = result.stdout
     assert "listing: " in out

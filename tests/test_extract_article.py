@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import threading
 from datetime import UTC, datetime
@@ -27,6 +26,7 @@ from portalcrawl.extract import cms
 from portalcrawl.extract.article import continuation_pages, extract_article, merge_pages, squash
 from portalcrawl.items import Article
 from portalcrawl.profiles import Selectors, SiteProfile
+from tests.conftest import run_cli
 from tests.shared import CORPUS, SHARED_MISSING
 
 FIXTURES = Path(__file__).parent / "fixtures" / "articles"
@@ -263,14 +263,7 @@ def test_cli_extract_fetches_an_http_url() -> None:
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/news/show-12345.html"
         # A subprocess: the fetch runs Scrapy's reactor, which a process can start only once.
-        result = subprocess.run(
-            [sys.executable, "-m", "portalcrawl", "extract", url],
-            capture_output=True,
-            text=True,
-            timeout=60,
-            stdin=subprocess.DEVNULL,
-            check=False,
-        )
+        result = run_cli(["extract", url], timeout=60)
     finally:
         server.shutdown()
         server.server_close()

@@ -7,7 +7,6 @@ import json
 import re
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -134,14 +133,7 @@ def test_the_cli_reads_a_hostile_page_quickly(
     saved = tmp_path / "page.html"
     saved.write_text(build())
     started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-m", "portalcrawl", command, str(saved), "--url", url],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=60,
-        check=False,
-    )
+    result = run_cli([command, str(saved), "--url", url], timeout=60)
     assert result.returncode == 0, result.stderr
     assert time.monotonic() - started < 20
     assert "/index_" not in result.stdout if command == "extract" else "t20260116_5.html" in result.stdout

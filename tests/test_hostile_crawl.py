@@ -7,7 +7,6 @@ import re
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from portalcrawl.demo.server import PortalServer
-from tests.conftest import CrawlRunner
+from tests.conftest import CrawlRunner, run_cli
 from tests.faultserver import ARTICLE_PATH, LISTING_PATH, FaultPortal, FaultSite, article_html, listing_html
 
 
@@ -158,15 +157,7 @@ def test_links_and_redirects_to_other_ports_of_the_host_are_refused(
 def portalcrawl_crawl(args: list[str], cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """``portalcrawl crawl ARGS`` as cron runs it, with politeness off for the loopback portal."""
     fast = ["-s", "DOWNLOAD_DELAY=0", "-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_TIMEOUT=3"]
-    return subprocess.run(
-        [sys.executable, "-m", "portalcrawl", "crawl", *args, *fast],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    return run_cli(["crawl", *args, *fast], cwd, timeout=timeout)
 
 
 def test_a_robots_txt_answering_5xx_disallows_the_site_and_fails_the_run(

@@ -24,6 +24,7 @@ import zstandard
 
 from portalcrawl.demo.server import PortalServer
 from portalcrawl.pages import article_pages, iter_pages
+from tests.conftest import run_cli
 from tests.faultserver import article_html, listing_html, start_crawl
 
 PortalFactory = Callable[[str], PortalServer]
@@ -212,15 +213,7 @@ def test_reextract_right_after_a_crawl_of_every_family_changes_nothing(
     server, db = gbk_archive
     count = rows(db, "SELECT count(*) FROM articles")[0][0]
     server.reset_requests()
-    result = subprocess.run(
-        [sys.executable, "-m", "portalcrawl", "reextract", "--db", str(db)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-        check=False,
-    )
+    result = run_cli(["reextract", "--db", str(db)], timeout=120)
     assert result.returncode == 0, result.stderr
     # GBK pages, multi-page articles joined from their stored pages, every pagination family.
     assert result.stdout.startswith(f"{count} articles, {count} with stored pages")
@@ -237,15 +230,7 @@ def test_warc_export_holds_every_stored_page_byte_identical_and_validates(
 
     _, db = gbk_archive
     warc = tmp_path / "pages.warc.gz"
-    result = subprocess.run(
-        [sys.executable, "-m", "portalcrawl", "export", "--format", "warc", "-o", str(warc), "--db", str(db)],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=120,
-        check=False,
-    )
+    result = run_cli(["export", "--format", "warc", "-o", str(warc), "--db", str(db)], timeout=120)
     assert result.returncode == 0, result.stderr
     captures = rows(db, "SELECT final_url, fetched_at, sha256, method FROM page_captures ORDER BY id")
     assert f"{len(captures)} pages written" in result.stderr
@@ -295,15 +280,7 @@ def test_warc_export_filters_and_needs_an_output_file(
     _, db = gbk_archive
 
     def export(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "portalcrawl", "export", "--format", "warc", *args, "--db", str(db)],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            timeout=120,
-            check=False,
-        )
+        return run_cli(["export", "--format", "warc", *args, "--db", str(db)], timeout=120)
 
     no_file = export()
     assert no_file.returncode == 2
@@ -510,15 +487,7 @@ def test_an_archive_from_before_raw_pages_is_migrated_and_its_articles_have_no_p
     conn.close()
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "portalcrawl", *args, "--db", str(path)],
-            cwd=REPO_ROOT,
-            capture_output=True,
-            text=True,
-            stdin=subprocess.DEVNULL,
-            timeout=60,
-            check=False,
-        )
+        return run_cli([*args, "--db", str(path)], timeout=60)
 
     reextracted = cli("reextract")
     assert reextracted.returncode == 0, reextracted.stderr
