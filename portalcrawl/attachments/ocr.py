@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from portalcrawl.attachments.readers import Caps, Extraction, Refused, clean_text, pages_extraction
+from portalcrawl.attachments.readers import Caps, Extraction, Refused, clean_text, open_pdf, pages_extraction
 
 TESSERACT = "tesseract"
 # Used when installed: Chinese government scans, with the Latin letters and digits in them.
@@ -74,16 +74,9 @@ def read_scanned(path: Path, caps: Caps, languages: Sequence[str], seconds: floa
 def ocr_pdf(path: Path, caps: Caps, languages: Sequence[str], seconds: float) -> Extraction:
     """Each page (up to ``caps.max_pages``) rendered at ``DPI`` and read by tesseract within ``seconds``
     for the whole file; past them, the pages read so far are kept with status ``timeout``."""
-    import pypdfium2 as pdfium  # noqa: PLC0415 - the optional extra, imported in the worker only
-
     deadline = time.monotonic() + seconds
     by = extracted_by(languages)
-    try:
-        pdf = pdfium.PdfDocument(str(path))
-    except pdfium.PdfiumError as exc:
-        if "password" in str(exc).lower():
-            raise Refused("encrypted", "the PDF needs a password") from exc
-        raise
+    pdf = open_pdf(path)
     try:
         total = len(pdf)
         pages: list[str] = []

@@ -115,16 +115,22 @@ def read_pdf(path: Path, caps: Caps) -> Extraction:
         raise Refused("error", f"pypdfium2: {first_error}; pypdf: {type(exc).__name__}: {exc}") from exc
 
 
-def _read_pdf_pdfium(path: Path, caps: Caps) -> Extraction:
+def open_pdf(path: Path) -> Any:
+    """The pypdfium2 document of ``path``; ``Refused("encrypted")`` when it needs a password."""
     import pypdfium2 as pdfium  # noqa: PLC0415 - the optional extra, imported in the worker only
-    import pypdfium2.raw as pdfium_c  # noqa: PLC0415
 
     try:
-        pdf = pdfium.PdfDocument(str(path))
+        return pdfium.PdfDocument(str(path))
     except pdfium.PdfiumError as exc:
         if "password" in str(exc).lower():
             raise Refused("encrypted", "the PDF needs a password") from exc
         raise
+
+
+def _read_pdf_pdfium(path: Path, caps: Caps) -> Extraction:
+    import pypdfium2.raw as pdfium_c  # noqa: PLC0415 - the optional extra, imported in the worker only
+
+    pdf = open_pdf(path)
     try:
         total = len(pdf)
         pages: list[str] = []
