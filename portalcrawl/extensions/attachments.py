@@ -140,10 +140,13 @@ class ArchiveAttachments:
             if article_url not in self.in_flight[url]:
                 self.in_flight[url].append(article_url)
             return
-        domains = getattr(spider, "domains", ())
-        if not is_fetchable_url(url, domains):
+        # The spider's own rule for its links (hosts and ports), so a file the URL filter would refuse is
+        # settled here as refused rather than sent to be refused.
+        if not is_fetchable_url(url, getattr(spider, "domains", ()), getattr(spider, "ports", None)):
             self._settle(
-                url, [article_url], store.Outcome("refused", error="another host or a private address")
+                url,
+                [article_url],
+                store.Outcome("refused", error="another host or port, or a private address"),
             )
             return
         self.in_flight[url] = [article_url]
