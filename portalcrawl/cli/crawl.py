@@ -24,6 +24,7 @@ from twisted.python.failure import Failure
 from portalcrawl.archive_files import is_sqlite_file, unwritable_reason
 from portalcrawl.attachments import MODES as ATTACHMENT_MODES
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_TEMPFAIL, EXIT_USAGE
+from portalcrawl.cli.options import add_settings_argument
 from portalcrawl.crawl_args import CrawlArgumentError, crawl_arguments, crawl_options
 from portalcrawl.crawl_process import PortalCrawlerProcess, stats_of
 from portalcrawl.lock import CrawlLock, LockHeld, LockUnusable, describe_previous_holder, lock_path_for
@@ -145,13 +146,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--db", metavar="PATH", help="SQLite archive (default: setting PORTALCRAWL_DB_PATH)")
     parser.add_argument("--dir", metavar="DIR", help="profiles directory (default: the packaged sites/)")
-    parser.add_argument(
-        "-s",
-        "--set",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="override a Scrapy/portalcrawl setting, as with `scrapy crawl -s` (repeatable)",
+    add_settings_argument(
+        parser, help="override a Scrapy/portalcrawl setting, as with `scrapy crawl -s` (repeatable)"
     )
     parser.add_argument("--strict", action="store_true", help="exit 1 when any site is only partial")
     parser.add_argument(

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from portalcrawl.cli.crawl import ConfigError
-from portalcrawl.cli.fetching import FetchError, add_settings_argument, fetch_page
+from portalcrawl.cli.fetching import FetchError, fetch_page
+from portalcrawl.cli.options import add_settings_argument
 from portalcrawl.crawl_args import crawl_arguments
 from portalcrawl.extract.article import extract_article, parse_tree
 from portalcrawl.extract.encoding import decode_html
@@ -35,7 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--url", help="the page's original URL (resolves links; default: the argument itself)"
     )
     add_site_arguments(parser)
-    add_settings_argument(parser)
+    add_settings_argument(
+        parser, help="override a setting for the fetch, as with `portalcrawl crawl -s` (repeatable)"
+    )
     parser.set_defaults(handler=run)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from email.message import Message
@@ -30,17 +29,6 @@ class FetchedPage:
     url: str
     body: bytes
     charset: str | None
-
-
-def add_settings_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-s",
-        "--set",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="override a setting for the fetch, as with `portalcrawl crawl -s` (repeatable)",
-    )
 
 
 @dataclass

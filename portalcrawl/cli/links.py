@@ -10,7 +10,7 @@ from dataclasses import asdict
 
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from portalcrawl.cli.extract import add_site_arguments, read_page, site_profile
-from portalcrawl.cli.fetching import add_settings_argument
+from portalcrawl.cli.options import add_settings_argument
 from portalcrawl.extract.article import parse_tree
 from portalcrawl.extract.listing import extract_listing
 from portalcrawl.extract.selectors import LISTING_SELECTORS, profile_selectors, selected_urls
@@ -30,7 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("source", metavar="PATH_OR_URL", help="saved listing page, or its URL")
     parser.add_argument("--url", metavar="ORIGINAL_URL", help="the page's URL, to resolve relative links")
     add_site_arguments(parser)
-    add_settings_argument(parser)
+    add_settings_argument(
+        parser, help="override a setting for the fetch, as with `portalcrawl crawl -s` (repeatable)"
+    )
     parser.set_defaults(handler=handle)
 
 

@@ -100,3 +100,9 @@ def count(text: str) -> int:
     if not 1 <= value <= MAX_COUNT:
         raise argparse.ArgumentTypeError(f"expected an integer from 1 to {MAX_COUNT}, got {text}")
     return value
+
+
+def add_settings_argument(parser: argparse.ArgumentParser, *, help: str) -> None:
+    """``-s/--set NAME=VALUE`` (repeatable), the Scrapy way to override a setting; checked by
+    ``cli.crawl.crawl_settings``."""
+    parser.add_argument("-s", "--set", action="append", default=[], metavar="NAME=VALUE", help=help)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from portalcrawl.cli import EXIT_FAILED, EXIT_OK, EXIT_USAGE
 from portalcrawl.cli.crawl import ConfigError, crawl_settings
+from portalcrawl.cli.options import add_settings_argument
 from portalcrawl.database import DatabaseError, open_database
 
 
@@ -35,13 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="S",
         help="seconds after which a batch whose worker died is delivered again (default: 21600, 6 h)",
     )
-    parser.add_argument(
-        "-s",
-        "--set",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="setting passed to every crawl of this node, as `portalcrawl crawl -s` (repeatable)",
+    add_settings_argument(
+        parser, help="setting passed to every crawl of this node, as `portalcrawl crawl -s` (repeatable)"
     )
     parser.set_defaults(handler=handle)
 
