@@ -132,6 +132,10 @@ def test_reextract_without_an_archive_or_with_a_bad_date_is_one_line(tmp_path: P
     assert missing.returncode == 2
     assert missing.stderr.startswith("portalcrawl reextract: error: no database at")
     assert not (tmp_path / "missing").exists()
-    bad = portalcrawl("reextract", "--since", "yesterday", "--db", str(tmp_path / "none.db"))
-    assert bad.returncode == 2
-    assert "Traceback" not in bad.stderr
+    for since in ("yesterday", "2026-13-45"):
+        bad = portalcrawl("reextract", "--since", since, "--db", str(tmp_path / "none.db"))
+        assert bad.returncode == 2
+        assert bad.stderr == (
+            f"portalcrawl reextract: error: --since {since!r}: "
+            "expected a date YYYY-MM-DD (or YYYY-MM, YYYY)\n"
+        )

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 
 from scrapy.settings import Settings
 
 from portalcrawl.cli import EXIT_OK, EXIT_TEMPFAIL, EXIT_USAGE
+from portalcrawl.cli.options import ArgumentError, date_bound
 from portalcrawl.cli.runs import add_db_argument, format_table, open_existing
 from portalcrawl.lock import CrawlLock, LockHeld, lock_path_for
 from portalcrawl.profiles import ProfileError
 from portalcrawl.reextract import ReextractReport, reextract
 
-DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 FAILURES_SHOWN = 5
 
 
@@ -30,7 +29,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "PORTALCRAWL_KEEP_PAGES=off) are counted and left alone. Nothing is fetched.",
     )
     parser.add_argument("--site", metavar="SITE", help="only this site")
-    parser.add_argument("--since", metavar="DATE", help="only articles published on or after YYYY-MM-DD")
+    parser.add_argument(
+        "--since",
+        metavar="DATE",
+        help="only articles published on or after this date (YYYY-MM-DD, YYYY-MM or YYYY)",
+    )
     parser.add_argument(
         "--dry-run", action="store_true", help="show what would change, with a few examples; write nothing"
     )
@@ -40,10 +43,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def handle(args: argparse.Namespace) -> int:
-    if args.since is not None and not DATE.fullmatch(args.since):
-        print(
-            f"portalcrawl reextract: error: --since: expected YYYY-MM-DD, got {args.since!r}", file=sys.stderr
-        )
+    try:
+        date_bound("--since", args.since)
+    except ArgumentError as error:
+        print(f"portalcrawl reextract: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     settings = Settings()
     settings.setmodule("portalcrawl.settings", priority="project")
