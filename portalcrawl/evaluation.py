@@ -6,7 +6,7 @@ import json
 import re
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -76,15 +76,50 @@ class ExtractorReport:
         }
 
 
-def load_article_labels(path: Path) -> list[dict[str, Any]]:
-    """Article labels only (listing labels have no ``title``)."""
-    labels = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            record = json.loads(line)
-            if "title" in record:
-                labels.append(record)
+class LabelError(ValueError):
+    """Labels that cannot be scored together: a file named twice, a page labelled twice, a bad line."""
+
+
+def load_labels(paths: Sequence[Path]) -> list[dict[str, Any]]:
+    """Every label of the files, in order: their union. A page may be labelled once in all of them
+    (two labels of one page would count it twice), and a file may be named once."""
+    named: set[Path] = set()
+    labelled_in: dict[str, Path] = {}
+    labels: list[dict[str, Any]] = []
+    for path in paths:
+        if path.resolve() in named:
+            raise LabelError(f"labels file named twice: {path}")
+        named.add(path.resolve())
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise LabelError(f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+        for number, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            try:
+                label = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise LabelError(f"{path}:{number}: not a JSON label ({exc.msg})") from exc
+            if not isinstance(label, dict) or not isinstance(label.get("file"), str):
+                raise LabelError(f'{path}:{number}: a label needs a "file"')
+            page = label["file"]
+            if page in labelled_in:
+                where = path if labelled_in[page] == path else f"{labelled_in[page]} and {path}"
+                raise LabelError(f"page labelled twice: {page} (in {where})")
+            labelled_in[page] = path
+            labels.append(label)
     return labels
+
+
+def article_labels(labels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Article labels only (listing labels have no ``title``)."""
+    return [label for label in labels if "title" in label]
+
+
+def load_article_labels(path: Path) -> list[dict[str, Any]]:
+    """The article labels of one file."""
+    return article_labels(load_labels([path]))
 
 
 def load_page_urls(manifest: Path | None) -> dict[str, str]:
@@ -352,13 +387,9 @@ def format_folds(report: FoldReport) -> str:
 LISTING_LABEL_LIMIT = 30
 
 
-def load_listing_labels(path: Path) -> list[dict[str, Any]]:
+def listing_labels(labels: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Listing labels only (they have ``article_links``)."""
-    return [
-        record
-        for line in path.read_text(encoding="utf-8").splitlines()
-        if line.strip() and "article_links" in (record := json.loads(line))
-    ]
+    return [label for label in labels if "article_links" in label]
 
 
 def labelled_next_page(label: dict[str, Any], page_url: str) -> str | None:

@@ -16,8 +16,11 @@ from portalcrawl.evaluation import (
     evaluate_folds,
     format_folds,
     load_article_labels,
+    load_labels,
     score_page,
 )
+from tests.conftest import run_cli
+from tests.shared import CORPUS, corpus_manifest, needs_corpus
 
 FIXTURES = Path(__file__).parent / "fixtures" / "articles"
 LABEL = {
@@ -217,3 +220,128 @@ def test_eval_command_folds(small_corpus: Path, capsys: pytest.CaptureFixture[st
     folds = json.loads(capsys.readouterr().out)["folds"]
     assert folds["folds"] == 1
     assert folds["left_out"]["title"] == {"correct": 1, "total": 1, "rate": 1.0}
+
+
+# -- several label files ----------------------------------------------------------------------------
+
+
+def _write_labels(path: Path, *labels: dict[str, Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "".join(json.dumps(label, ensure_ascii=False) + "\n" for label in labels), encoding="utf-8"
+    )
+    return path
+
+
+@pytest.fixture
+def second_split(small_corpus: Path) -> Path:
+    """A second labels file in another directory (no manifest beside it) labelling another page."""
+    shutil.copy(small_corpus / "pages" / "hanweb.html", small_corpus / "pages" / "copy.html")
+    [label] = load_article_labels(small_corpus / "labels.jsonl")
+    return _write_labels(small_corpus / "extra" / "more.jsonl", {**label, "file": "copy.html"})
+
+
+def eval_args(corpus: Path, *labels: Path) -> list[str]:
+    return [
+        "eval",
+        "--pages",
+        str(corpus / "pages"),
+        *(a for path in labels for a in ("--labels", str(path))),
+    ]
+
+
+def test_labels_given_twice_are_scored_as_their_union(
+    small_corpus: Path, second_split: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([*eval_args(small_corpus, small_corpus / "labels.jsonl", second_split), "--json"]) == 0
+    fields = json.loads(capsys.readouterr().out)["portalcrawl"]["fields"]
+    assert fields["title"] == {"correct": 2, "total": 2, "rate": 1.0}
+    assert main(eval_args(small_corpus, small_corpus / "labels.jsonl", second_split)) == 0
+    out = capsys.readouterr().out
+    assert f"2 labelled articles in {small_corpus / 'labels.jsonl'}, {second_split}" in out
+
+
+def test_the_manifest_is_the_one_beside_the_first_labels_file(
+    small_corpus: Path, second_split: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The manifest puts both pages on one site: one fold. Without it each page is its own site.
+    (small_corpus / "manifest.jsonl").write_text(
+        "".join(
+            json.dumps({"file": name, "site": "fgw.zj.gov.cn"}) + "\n"
+            for name in ("hanweb.html", "copy.html")
+        ),
+        encoding="utf-8",
+    )
+    first, second = small_corpus / "labels.jsonl", second_split
+    assert main([*eval_args(small_corpus, first, second), "--folds", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["folds"]["folds"] == 1
+    assert captured.err == ""
+    # Named first, the file without a manifest beside it decides, and the command says so.
+    assert main([*eval_args(small_corpus, second, first), "--folds", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["folds"]["folds"] == 2
+    assert f"no {second.parent / 'manifest.jsonl'}" in captured.err
+    assert (
+        main(
+            [
+                *eval_args(small_corpus, second, first),
+                "--manifest",
+                str(small_corpus / "manifest.jsonl"),
+                "--folds",
+                "--json",
+            ]
+        )
+        == 0
+    )
+    assert json.loads(capsys.readouterr().out)["folds"]["folds"] == 1
+
+
+def test_a_labels_file_named_twice_is_an_error(
+    small_corpus: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    labels = small_corpus / "labels.jsonl"
+    same = small_corpus / "pages" / ".." / "labels.jsonl"
+    assert main(eval_args(small_corpus, labels, same)) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err == f"portalcrawl eval: error: labels file named twice: {same}\n"
+
+
+def test_a_page_labelled_twice_is_an_error(small_corpus: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    labels = small_corpus / "labels.jsonl"
+    [label] = load_article_labels(labels)
+    other = _write_labels(small_corpus / "other.jsonl", {**label, "title": "another title"})
+    assert main(eval_args(small_corpus, labels, other)) == 2
+    assert capsys.readouterr().err == (
+        f"portalcrawl eval: error: page labelled twice: hanweb.html (in {labels} and {other})\n"
+    )
+    # A listing label of the same page is a second label of it too, in one file as across files.
+    both = _write_labels(small_corpus / "both.jsonl", label, {"file": "hanweb.html", "article_links": []})
+    assert main(eval_args(small_corpus, both)) == 2
+    assert (
+        capsys.readouterr().err == f"portalcrawl eval: error: page labelled twice: hanweb.html (in {both})\n"
+    )
+
+
+def test_label_file_errors_are_one_line_from_the_command_as_cron_runs_it(small_corpus: Path) -> None:
+    broken = small_corpus / "broken.jsonl"
+    broken.write_text('{"file": "a.html", "title": "x"}\n{"file": "b.html",\n', encoding="utf-8")
+    result = run_cli(eval_args(small_corpus, small_corpus / "labels.jsonl", broken))
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"portalcrawl eval: error: {broken}:2: not a JSON label (")
+    assert result.stderr.count("\n") == 1
+
+
+@needs_corpus
+def test_the_extra_corpus_labels_label_other_pages_of_the_corpus_by_their_kind() -> None:
+    """``benchmarks/labels/corpus-extra.jsonl`` is a second split of the shared corpus: it labels
+    pages that ``labels.jsonl`` leaves unlabelled, an article as an article and a listing as a listing."""
+    kinds = {entry["file"]: entry["kind"] for entry in corpus_manifest()}
+    extra = Path(__file__).resolve().parent.parent / "benchmarks" / "labels" / "corpus-extra.jsonl"
+    labels = load_labels([CORPUS / "labels.jsonl", extra])  # raises on a page labelled in both
+    for label in load_labels([extra]):
+        assert kinds.get(label["file"]) == ("article" if "title" in label else "listing"), label["file"]
+        assert (CORPUS / "pages" / label["file"]).is_file()
+    assert len(labels) > len(load_labels([CORPUS / "labels.jsonl"]))
