@@ -218,6 +218,23 @@ def test_govcn_json_rss_and_sitemap(module_portal_server: PortalFactory) -> None
     assert len(sitemap) == 20
 
 
+def test_every_attachment_an_article_links_is_served_whatever_its_document_ids(
+    tmp_path: Path, portal_server: PortalFactory
+) -> None:
+    # Ids past 10**9 are cut to nine digits in TRS file names only; the others name the whole id.
+    columns = "".join(
+        f'[[columns]]\nname = "{family}"\nfamily = "{family}"\npath = "/{family}/"\narticles = 4\n'
+        f"first_id = 2000000000\n[columns.options]\ncol_id = {n}\nattachments_every = 1\n"
+        for n, family in enumerate(("trs", "hanweb", "dedecms"), 1)
+    )
+    (tmp_path / "portal.toml").write_text(f'name = "示例市"\n{columns}', encoding="utf-8")
+    server = portal_server(str(tmp_path))
+    for name in server.columns:
+        attachments = [url for article in server.expected_articles(name) for url in article["attachments"]]
+        assert len(attachments) == 6
+        assert {fetch(url)[:2] for url in attachments} == {(200, "application/pdf")}, name
+
+
 def test_add_articles_puts_new_articles_on_top(portal_server: PortalFactory) -> None:
     server = portal_server("destoon")
     before = server.expected_articles("news")

@@ -88,12 +88,14 @@ TRS_APPENDIX = AttachmentForm(
     link_form=LinkForm.RELATIVE,
     document_id=_trs_document_id,
 )
+# Hanweb: every file from one download script, named by hex id and index.
 HANWEB_DOWNFILE = AttachmentForm(
     path="/module/download/downfile.jsp?classid=0&filename={doc:024x}{i:08x}.pdf",
     link='<p>附件：<a href="{href}" target="_blank">{name}</a></p>',
     link_form=LinkForm.ROOT,
     document_id=_hanweb_document_id,
 )
+# The rest: an /uploads/ directory per month, linked from the site root.
 UPLOADS = AttachmentForm(
     path="/uploads/{day:%Y%m}/{doc}_{i}.pdf",
     link='<p>附件：<a href="{href}" target="_blank">{name}</a></p>',
@@ -209,6 +211,7 @@ QUERY = Layout(
     templates="query",
     shown_date="%Y年%m月%d日 %H:%M",
     date_precision="minute",
+    # list.jsp without a page parameter is the first page too: the query form's default number.
     first_pages=("{path}list.jsp?page=1",),
     later_pages="{path}list.jsp?page={number}",
     article_path="{path}detail.jsp?id={doc}",
