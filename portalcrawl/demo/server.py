@@ -21,43 +21,12 @@ from urllib.parse import parse_qsl, urlsplit
 from zoneinfo import ZoneInfo
 
 from portalcrawl.demo import home
+from portalcrawl.demo.layouts import FAMILIES, LAYOUTS, DataProxy, Layout, LinkForm
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 DEMO_PORTAL_DIR = Path(__file__).parent / "portal"
 DEMO_CONTENT = DEMO_PORTAL_DIR / "content.json"
 CHINA = ZoneInfo("Asia/Shanghai")
-# Families that share another family's markup and differ only in URLs.
-TEMPLATE_FAMILY = {"hanweb-old": "hanweb"}
-# How each family shows the publication time, as strftime format and the precision it implies.
-SHOWN_DATE = {
-    "trs": ("%Y-%m-%d %H:%M:%S", "second"),
-    "trs-1based": ("%Y-%m-%d %H:%M", "minute"),
-    "hanweb": ("%Y-%m-%d %H:%M", "minute"),
-    "hanweb-old": ("%Y-%m-%d %H:%M", "minute"),
-    "dedecms": ("%Y-%m-%d %H:%M", "minute"),
-    "destoon": ("%Y-%m-%d %H:%M:%S", "second"),
-    # gov.cn shows minutes but states seconds in meta firstpublishedtime, which is the date of record.
-    "govcn": ("%Y-%m-%d %H:%M:%S", "second"),
-    "query": ("%Y年%m月%d日 %H:%M", "minute"),
-    "numbered": ("%Y-%m-%d %H:%M", "minute"),
-    "rss": ("%Y-%m-%d %H:%M:%S", "second"),
-}
-FAMILIES = tuple(SHOWN_DATE)
-# Article URL paths per family (``str.format`` fields: path, day, doc, col, page suffix).
-ARTICLE_PATHS = {
-    "trs": "{path}{day:%Y%m}/t{day:%Y%m%d}_{doc}.html",
-    "trs-1based": "{path}{day:%Y%m}/t{day:%Y%m%d}_{doc}.shtml",
-    "hanweb": "/art/{day.year}/{day.month}/{day.day}/art_{col}_{doc}.html",
-    "hanweb-old": "/art/{day.year}/{day.month}/{day.day}/art_{col}_{doc}.html",
-    "dedecms": "{path}{day:%Y}/{day:%m%d}/{doc}.html",
-    "destoon": "{path}show-{doc}{page}.html",
-    "govcn": "{path}{day:%Y%m}/content_{doc}.htm",
-    "query": "{path}detail.jsp?id={doc}",
-    "numbered": "{path}{day:%Y}/{day:%m%d}/{doc}.html",
-    "rss": "{path}{doc}.html",
-}
-HANWEB_GROUP = 45
-HANWEB_PER_PAGE = 15
 # The newest synthetic article is never dated after this, so dates stay plausible for the crawler.
 LATEST_DATE = datetime(2026, 6, 30, 18, 0, tzinfo=CHINA)
 # Strings that appear on every article page outside the body; a clean extraction contains none.
@@ -73,6 +42,13 @@ BOILERPLATE_MARKERS = (
     "上一篇",
     "点击排行",
 )
+# Paths answered for every layout: the download scripts serving attachments and the data proxies.
+DOWNLOAD_SCRIPTS = frozenset(
+    script for layout in LAYOUTS.values() if (script := layout.attachments.download_script) is not None
+)
+DATA_PROXIES = frozenset(layout.data_proxy.path for layout in LAYOUTS.values() if layout.data_proxy)
+# Stands for a listing page's number in its URL form, so that the rest can be matched literally.
+NUMBER = "\x00"
 PDF_BODY = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"
 ROBOTS_TXT = "User-agent: *\nDisallow: /private/\n"
 
@@ -113,19 +89,12 @@ class Column:
     options: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def layout(self) -> Layout:
+        return LAYOUTS[self.family]
+
+    @property
     def start_path(self) -> str:
-        return {
-            "trs": self.path,
-            "trs-1based": f"{self.path}index.shtml",
-            "hanweb": f"/col/col{self.col_id}/index.html",
-            "hanweb-old": f"/col/col{self.col_id}/index.html",
-            "dedecms": self.path,
-            "destoon": f"{self.path}list-{self.col_id}.html",
-            "govcn": f"{self.path}home.htm",
-            "query": f"{self.path}list.jsp?page=1",
-            "numbered": f"{self.path}index.html",
-            "rss": f"{self.path}news.xml",
-        }[self.family]
+        return self.layout.first_pages[0].format(path=self.path, col=self.col_id)
 
     @property
     def col_id(self) -> int:
@@ -154,7 +123,7 @@ class Column:
         return self.newest_first(page * self.per_page + 1, (page + 1) * self.per_page)
 
     def article_path(self, n: int, page: int = 1) -> str:
-        return ARTICLE_PATHS[self.family].format(
+        return self.layout.article_path.format(
             path=self.path,
             day=self.published(n),
             doc=self.doc_id(n),
@@ -168,18 +137,18 @@ class Column:
             return []
         day = self.published(n)
         doc = self.doc_id(n)
-        count = 1 + n % 2
-        if self.family in ("trs", "trs-1based"):
-            return [f"{self.path}{day:%Y%m}/P0{day:%Y%m%d}{doc % 10**9:09d}{i:03d}.pdf" for i in range(count)]
-        if self.family.startswith("hanweb"):
-            return [
-                f"/module/download/downfile.jsp?classid=0&filename={doc:024x}{i:08x}.pdf"
-                for i in range(count)
-            ]
-        return [f"/uploads/{day:%Y%m}/{doc}_{i}.pdf" for i in range(count)]
+        form = self.layout.attachments.path
+        return [
+            form.format(path=self.path, day=day, doc=doc, doc_low=doc % 10**9, i=i) for i in range(1 + n % 2)
+        ]
 
     def page_count_of(self, n: int) -> int:
-        return 2 if self.family == "destoon" and n in self.options.get("multipage", []) else 1
+        return 2 if self.layout.splits_articles and n in self.options.get("multipage", []) else 1
+
+    @property
+    def json_list(self) -> str | None:
+        """The JSON file a script-filled listing loads: option ``json``, else the family's usual name."""
+        return self.options.get("json", self.layout.json_list) if self.layout.json_list else None
 
 
 @dataclass(frozen=True)
@@ -194,12 +163,13 @@ class Portal:
     """A portal directory: ``portal.toml`` plus the content pools its articles are generated from.
 
     ``portal.toml`` has ``name``, ``site_code``, optional ``content`` (a JSON file of word pools; the demo
-    portal's by default) and ``[[columns]]`` with ``name``, ``family`` (one of ``FAMILIES``), ``articles``,
-    and optionally ``title``, ``path``, ``per_page``, ``encoding`` (``gbk`` serves GBK bytes declared as
-    gb2312), ``first_id`` (article ``n`` has document id ``first_id + n``), ``start`` and ``step_seconds``
-    (article ``n`` is published at ``start + n * step``), and ``[columns.options]``: ``col_id``,
-    ``unit_id`` (Hanweb), ``attachments_every``, ``multipage`` (DESTOON article numbers split over two
-    pages), ``json`` (gov.cn list file name). A ``[home]`` table makes ``/`` a home page whose
+    portal's by default) and ``[[columns]]`` with ``name``, ``family`` (a table of ``layouts.LAYOUTS``),
+    ``articles``, and optionally ``title``, ``path``, ``per_page``, ``encoding`` (``gbk`` serves GBK bytes
+    declared as gb2312), ``first_id`` (article ``n`` has document id ``first_id + n``), ``start`` and
+    ``step_seconds`` (article ``n`` is published at ``start + n * step``), and ``[columns.options]``:
+    ``col_id``, ``unit_id`` (a data proxy's), ``attachments_every``, ``multipage`` (article numbers split
+    over two pages, in a layout that ``splits_articles``), ``json`` (the file of a layout's ``json_list``).
+    A ``[home]`` table makes ``/`` a home page whose
     navigation links every column, among the noise of a real one (``home.HOME_NOISE``): service and
     interaction sections, a leaders' page, login, search, other sites, a headline block of articles.
     """
@@ -257,11 +227,10 @@ class Portal:
         if revision is not None:
             title = revision.title or title
             paragraphs += revision.paragraphs
-        with_author = column.family in ("dedecms", "destoon", "query", "numbered", "rss")
         return {
             "title": title,
             "source": pools.sources[seed % len(pools.sources)],
-            "author": pools.authors[seed % len(pools.authors)] if with_author else None,
+            "author": pools.authors[seed % len(pools.authors)] if column.layout.shows_author else None,
             "editor": pools.editors[seed % len(pools.editors)],
             "paragraphs": paragraphs,
             "attachment_names": [
@@ -272,9 +241,8 @@ class Portal:
 
 
 @cache
-def _template(family: str, name: str) -> string.Template:
-    directory = TEMPLATES_DIR / TEMPLATE_FAMILY.get(family, family)
-    return string.Template((directory / name).read_text(encoding="utf-8"))
+def _template(directory: str, name: str) -> string.Template:
+    return string.Template((TEMPLATES_DIR / directory / name).read_text(encoding="utf-8"))
 
 
 @dataclass
@@ -425,7 +393,7 @@ class PortalServer:
     def expected_articles(self, column: str) -> list[dict[str, Any]]:
         """The field values a perfect crawl stores for every article of ``column``, newest first."""
         target = self.portal.columns[column]
-        date_format, precision = SHOWN_DATE[target.family]
+        date_format, precision = target.layout.shown_date, target.layout.date_precision
         expected = []
         for n in target.newest_first(1, target.count):
             article = self.portal.article(target, n)
@@ -463,9 +431,9 @@ class PortalServer:
             return Reply(200, ROBOTS_TXT.encode(), "text/plain; charset=utf-8")
         if path == "/sitemap.xml":
             return self._sitemap()
-        if path.endswith(".pdf") or path == "/module/download/downfile.jsp":
+        if path.endswith(".pdf") or path in DOWNLOAD_SCRIPTS:
             return self._attachment(raw_path)
-        if path.endswith("/jpage/dataproxy.jsp"):
+        if path in DATA_PROXIES:
             form = {**query, **dict(parse_qsl(body.decode("utf-8", "replace")))}
             return self._dataproxy(path, form)
         if self.portal.has_home:
@@ -498,15 +466,8 @@ class PortalServer:
     def _owns_attachment(column: Column, raw_path: str) -> bool:
         """Whether ``raw_path`` is an attachment of an article of ``column``, found from its id in O(1)."""
         name = raw_path.rsplit("/", 1)[-1].rsplit("=", 1)[-1].removesuffix(".pdf")
-        if column.family in ("trs", "trs-1based"):
-            digits = name[10:19]
-        elif column.family.startswith("hanweb"):
-            digits = str(int(name[:24], 16)) if len(name) == 32 and _is_hex(name) else ""
-        else:
-            digits = name.split("_", 1)[0]
-        if not digits.isdigit():
-            return False
-        n = column.number(int(digits) + (column.first_id // 10**9) * 10**9)
+        doc_id = column.layout.attachments.document_id(name, column.first_id)
+        n = None if doc_id is None else column.number(doc_id)
         return n is not None and raw_path in column.attachment_paths(n)
 
     def _column_page(self, column: Column, path: str, query: dict[str, str]) -> Reply | None:
@@ -515,64 +476,48 @@ class PortalServer:
             if not 0 <= listing_page < column.pages:
                 return self._not_found()
             return self._listing(column, listing_page)
-        if column.family == "govcn" and path == f"{column.path}{column.options.get('json', 'LIST.json')}":
-            return self._govcn_json(column)
+        if column.json_list and path == f"{column.path}{column.json_list}":
+            return self._json_list(column)
         return self._article_page(column, path, query)
 
     def _listing_page_number(self, column: Column, path: str, query: dict[str, str]) -> int | None:
-        """The 0-based listing page ``path`` names in ``column``, or None when it is no listing page."""
-        base = column.path
-        family = column.family
-        if family == "trs":
-            if path in (base, f"{base}index.html"):
-                return 0
-            return _number_between(path, f"{base}index_", ".html")
-        if family == "trs-1based":
-            if path in (base, f"{base}index.shtml"):
-                return 0
-            number = _number_between(path, f"{base}index_", ".shtml")
-            return None if number is None else (number - 1 if number >= 2 else -1)
-        if family in ("hanweb", "hanweb-old"):
-            return 0 if path in (f"/col/col{column.col_id}/", f"/col/col{column.col_id}/index.html") else None
-        if family == "dedecms":
-            if path in (base, f"{base}index.html"):
-                return 0
-            number = _number_between(path, f"{base}list_{column.col_id}_", ".html")
-            return None if number is None else number - 1
-        if family == "destoon":
-            if path == f"{base}list-{column.col_id}.html":
-                return 0
-            number = _number_between(path, f"{base}list-{column.col_id}-", ".html")
-            return None if number is None else number - 1
-        if family == "govcn":
-            return 0 if path in (base, f"{base}home.htm") else None
-        if family == "query":
-            if path != f"{base}list.jsp":
+        """The 0-based listing page ``path`` names in ``column``, or None when it is no listing page.
+
+        A page number the column's URLs cannot have (``index_1.shtml`` of a 1-based TRS pager) is -1.
+        """
+        layout = column.layout
+        if path in {first.format(path=column.path, col=column.col_id) for first in layout.first_pages}:
+            return 0
+        if layout.later_pages is None:
+            return None
+        form = layout.later_pages.format(path=column.path, col=column.col_id, number=NUMBER)
+        script, _, query_form = form.partition("?")
+        if query_form:
+            if path != script:
                 return None
-            page = query.get("page", "1")
-            return int(page) - 1 if page.isdigit() else -1
-        if family == "numbered":
-            if path in (base, f"{base}index.html"):
-                return 0
-            number = _number_between(path, base, ".html")
-            return None if number is None else number - 1
-        if family == "rss":
-            return 0 if path == f"{base}news.xml" else None
-        return None
+            number = query.get(query_form.partition("=")[0], str(layout.first_number))
+            return int(number) - layout.first_number if number.isdigit() else -1
+        prefix, _, suffix = form.partition(NUMBER)
+        number_in_path = _number_between(path, prefix, suffix)
+        if number_in_path is None:
+            return None
+        page = number_in_path - layout.first_number
+        return page if page > 0 or layout.numbers_first_page else -1
 
     def _article_page(self, column: Column, path: str, query: dict[str, str]) -> Reply | None:
+        id_query = column.layout.article_id_query
+        requested = path + (f"?{id_query}={query.get(id_query)}" if id_query else "")
         for n, page in self._article_candidates(column, path, query):
-            if column.article_path(n, page) == path + (
-                f"?id={query.get('id')}" if column.family == "query" else ""
-            ):
+            if column.article_path(n, page) == requested:
                 return self._html(column, self._render_article(column, n, page))
         return None
 
     def _article_candidates(
         self, column: Column, path: str, query: dict[str, str]
     ) -> Iterator[tuple[int, int]]:
-        if column.family == "query":
-            digits = query.get("id", "")
+        id_query = column.layout.article_id_query
+        if id_query:
+            digits = query.get(id_query, "")
             page = 1
         else:
             stem = path.rsplit("/", 1)[-1].split(".", maxsplit=1)[0]
@@ -581,7 +526,7 @@ class PortalServer:
             digits = next((p for p in pieces if p.isdigit()), "")
             page = (
                 int(pieces[-1])
-                if column.family == "destoon" and len(pieces) == 3 and pieces[-1].isdigit()
+                if column.layout.splits_articles and len(pieces) == 3 and pieces[-1].isdigit()
                 else 1
             )
         if digits.isdigit():
@@ -592,17 +537,21 @@ class PortalServer:
     # -- listings --------------------------------------------------------------------------------
 
     def _listing_link(self, column: Column, page_path: str, target_path: str) -> str:
-        """How the family's listing writes a link: TRS relative ``./``, others root-relative."""
-        if column.family in ("trs", "trs-1based", "numbered"):
+        """A link to ``target_path`` as the family's listing writes it."""
+        return self._written_link(column.layout.listing_links, page_path, target_path)
+
+    def _written_link(self, form: LinkForm, page_path: str, target_path: str) -> str:
+        """``target_path`` as a page at ``page_path`` writes a link to it in ``form``."""
+        if form is LinkForm.RELATIVE:
             return _relative(page_path, target_path)
-        if column.family == "dedecms":
-            return target_path
-        if column.family == "destoon":
+        if form is LinkForm.ABSOLUTE:
             return self.url(target_path)
+        if form is LinkForm.FILE_NAME:
+            return target_path.rsplit("/", 1)[-1]
         return target_path
 
     def _listing_items(self, column: Column, page: int, page_path: str) -> str:
-        item = _template(column.family, "listing_item.html")
+        item = _template(column.layout.templates, "listing_item.html")
         date_format = "%Y-%m-%d"
         rows = []
         for n in column.page_articles(page):
@@ -646,57 +595,50 @@ class PortalServer:
         ]
 
     def _listing(self, column: Column, page: int) -> Reply:
-        if column.family == "rss":
+        if column.layout.feed:
             return self._rss(column)
         page_path = self._listing_path(column, page)
         values = self._page_values(column)
         values.update(
-            items=self._listing_items(column, page, page_path) if _has_item_template(column.family) else "",
+            items=self._listing_items(column, page, page_path) if _has_item_template(column.layout) else "",
             page_count=str(column.pages),
             current=str(page),
             current_1=str(page + 1),
             total=str(column.count),
             pager=self._pager(column, page),
             col_id=str(column.col_id),
-            json_name=column.options.get("json", "LIST.json"),
         )
-        if column.family in ("hanweb", "hanweb-old"):
-            values.update(self._hanweb_values(column))
-        return self._html(column, _template(column.family, "listing.html").substitute(values))
+        if column.json_list:
+            values["json_name"] = column.json_list
+        if column.layout.data_proxy is not None:
+            values.update(self._datastore_values(column, column.layout.data_proxy))
+        return self._html(column, _template(column.layout.templates, "listing.html").substitute(values))
 
     def _listing_path(self, column: Column, page: int) -> str:
-        base = column.path
-        if page == 0:
+        layout = column.layout
+        if page == 0 or layout.later_pages is None:
             return column.start_path
-        return {
-            "trs": f"{base}index_{page}.html",
-            "trs-1based": f"{base}index_{page + 1}.shtml",
-            "dedecms": f"{base}list_{column.col_id}_{page + 1}.html",
-            "destoon": f"{base}list-{column.col_id}-{page + 1}.html",
-            "query": f"{base}list.jsp?page={page + 1}",
-            "numbered": f"{base}{page + 1}.html",
-        }.get(column.family, column.start_path)
+        return layout.later_pages.format(
+            path=column.path, col=column.col_id, number=page + layout.first_number
+        )
 
     def _pager(self, column: Column, page: int) -> str:
         """Static pager links for families that write them into the page (TRS pages use script)."""
-        family = column.family
-        if family in ("trs", "govcn", "rss") or family.startswith("hanweb"):
+        pager = column.layout.pager
+        if pager is None:
             return ""
         links = []
         last = column.pages - 1
+        page_path = self._listing_path(column, page)
 
         def link(target: int, label: str) -> str:
-            href = self._listing_path(column, target)
-            if family in ("trs-1based", "dedecms", "numbered"):
-                href = href.rsplit("/", 1)[-1]
-            elif family == "destoon":
-                href = self.url(href)
+            href = self._written_link(pager.links, page_path, self._listing_path(column, target))
             return f'<a href="{escape(href)}">{label}</a>'
 
         links.append(link(0, "首页"))
         if page > 0:
             links.append(link(page - 1, "上一页"))
-        if family in ("dedecms", "numbered", "destoon", "query"):
+        if pager.numbered:
             for target in range(max(0, page - 3), min(last, page + 3) + 1):
                 links.append(
                     f"<strong>{target + 1}</strong>" if target == page else link(target, str(target + 1))
@@ -706,29 +648,25 @@ class PortalServer:
         links.append(link(last, "尾页"))
         return " ".join(links)
 
-    def _hanweb_values(self, column: Column) -> dict[str, str]:
-        proxy = (
-            "/module/jpage/dataproxy.jsp"
-            if column.family == "hanweb-old"
-            else "/module/web/jpage/dataproxy.jsp"
-        )
+    def _datastore_values(self, column: Column, proxy: DataProxy) -> dict[str, str]:
+        """The listing's inline <datastore> and the parameters of its data-proxy requests (Hanweb)."""
         unit = int(column.options.get("unit_id", column.col_id + 1000))
-        record = _template(column.family, "record.html")
+        record = _template(column.layout.templates, "record.html")
         traps = "\n".join(
             f"<record><![CDATA[\n{record.substitute(trap)}\n]]></record>"
             for trap in self._traps(column, column.start_path)
         )
-        records = self._hanweb_records(column, 1, HANWEB_GROUP) + "\n" + traps
+        records = self._datastore_records(column, 1, proxy.inline_records) + "\n" + traps
         return {
-            "proxy": proxy,
+            "proxy": proxy.path,
             "unit_id": str(unit),
             "records": records,
             "total": str(column.count),
             "web_name": self.portal.name,
         }
 
-    def _hanweb_records(self, column: Column, first: int, last: int) -> str:
-        record = _template(column.family, "record.html")
+    def _datastore_records(self, column: Column, first: int, last: int) -> str:
+        record = _template(column.layout.templates, "record.html")
         rows = []
         for n in column.newest_first(first, last):
             article = self.portal.article(column, n)
@@ -744,18 +682,20 @@ class PortalServer:
         return "\n".join(rows)
 
     def _dataproxy(self, path: str, form: dict[str, str]) -> Reply:
-        family = "hanweb-old" if path == "/module/jpage/dataproxy.jsp" else "hanweb"
         with self._lock:
-            column = next(
+            column, proxy = next(
                 (
-                    c
+                    (c, served)
                     for c in self.portal.columns.values()
-                    if c.family == family and str(c.col_id) == form.get("columnid", "")
+                    if (served := c.layout.data_proxy) is not None
+                    and served.path == path
+                    and str(c.col_id) == form.get("columnid", "")
                 ),
-                None,
+                (None, None),
             )
             if (
                 column is None
+                or proxy is None
                 or not form.get("startrecord", "").isdigit()
                 or not form.get("endrecord", "").isdigit()
             ):
@@ -763,17 +703,18 @@ class PortalServer:
             start = int(form["startrecord"])
             end = int(form["endrecord"])
             # Real installs answer a later group with one extra leading row: the previous group's last.
-            records = self._hanweb_records(column, max(1, start - 1), end)
+            records = self._datastore_records(column, max(1, start - 1), end)
             total = column.count
         xml = (
             '<?xml version="1.0" encoding="UTF-8"?>\n<datastore>\n'
             f"<totalrecord>{total}</totalrecord>\n"
-            f"<totalpage>{math.ceil(total / HANWEB_PER_PAGE)}</totalpage>\n"
+            f"<totalpage>{math.ceil(total / proxy.per_page)}</totalpage>\n"
             f"<recordset>\n{records}\n</recordset>\n</datastore>\n"
         )
         return Reply(200, xml.encode(), "text/xml; charset=utf-8")
 
-    def _govcn_json(self, column: Column) -> Reply:
+    def _json_list(self, column: Column) -> Reply:
+        """The JSON list a gov.cn listing page's script renders (traps included)."""
         rows = [
             {
                 "TITLE": self.portal.article(column, n)["title"],
@@ -790,7 +731,7 @@ class PortalServer:
         return Reply(200, json.dumps(rows, ensure_ascii=False).encode(), "application/json; charset=utf-8")
 
     def _rss(self, column: Column) -> Reply:
-        items = _template("rss", "item.xml")
+        items = _template(column.layout.templates, "item.xml")
         rows = [
             items.substitute(
                 link=escape(self.url(column.article_path(n))),
@@ -808,7 +749,7 @@ class PortalServer:
         values = self._page_values(column)
         values["items"] = "\n".join(rows)
         values["link"] = escape(self.url(column.start_path))
-        feed = _template("rss", "listing.xml").substitute(values)
+        feed = _template(column.layout.templates, "listing.xml").substitute(values)
         return Reply(200, feed.encode(), "application/rss+xml; charset=utf-8")
 
     def _sitemap(self) -> Reply:
@@ -816,7 +757,7 @@ class PortalServer:
             urls = [
                 f"<url><loc>{escape(self.url(c.article_path(n)))}</loc><lastmod>{c.published(n):%Y-%m-%d}</lastmod></url>"
                 for c in self.portal.columns.values()
-                if c.family == "rss"
+                if c.layout.in_sitemap
                 for n in c.newest_first(1, c.count)
             ]
         xml = (
@@ -854,7 +795,7 @@ class PortalServer:
     def _render_article(self, column: Column, n: int, page: int) -> str:
         article = self.portal.article(column, n)
         published = column.published(n)
-        date_format, _ = SHOWN_DATE[column.family]
+        date_format = column.layout.shown_date
         paragraphs = article["paragraphs"]
         page_total = column.page_count_of(n)
         if page_total > 1:
@@ -863,7 +804,7 @@ class PortalServer:
         is_last_page = page == page_total
         body = "\n".join(f'<p style="text-indent: 2em;">{escape(p)}</p>' for p in paragraphs)
         author = article["author"]
-        if column.family == "destoon" and is_last_page and author:
+        if column.layout.author_in_body and is_last_page and author:
             body = body[: -len("</p>")] + f"({escape(author)})</p>"
         path = column.article_path(n, page)
         attachment_links = ""
@@ -901,16 +842,12 @@ class PortalServer:
             description=escape(paragraphs[0][:60]),
             views=str(100 + n * 37 % 900),
         )
-        return _template(column.family, "article.html").substitute(values)
+        return _template(column.layout.templates, "article.html").substitute(values)
 
     def _attachment_link(self, column: Column, page_path: str, target: str, name: str) -> str:
-        if column.family in ("trs", "trs-1based"):
-            href = escape(_relative(page_path, target))
-            return (
-                f'<p><a href="{href}" appendix="true" OLDSRC="/protect{escape(target)}" '
-                f'download="{escape(name)}" title="{escape(name)}">{escape(name)}</a></p>'
-            )
-        return f'<p>附件：<a href="{escape(target)}" target="_blank">{escape(name)}</a></p>'
+        form = column.layout.attachments
+        href = self._written_link(form.link_form, page_path, target)
+        return form.link.format(href=escape(href), target=escape(target), name=escape(name))
 
     def _article_pager(self, column: Column, n: int, page: int, total: int) -> str:
         if total == 1:
@@ -924,12 +861,8 @@ class PortalServer:
         return f'<div class="pages">{" ".join(links)}</div>'
 
 
-def _has_item_template(family: str) -> bool:
-    return (TEMPLATES_DIR / TEMPLATE_FAMILY.get(family, family) / "listing_item.html").exists()
-
-
-def _is_hex(text: str) -> bool:
-    return all(c in "0123456789abcdef" for c in text)
+def _has_item_template(layout: Layout) -> bool:
+    return (TEMPLATES_DIR / layout.templates / "listing_item.html").exists()
 
 
 def _number_between(path: str, prefix: str, suffix: str) -> int | None:
