@@ -584,32 +584,6 @@ def _chunks(items: list[str], size: int = IN_CHUNK) -> Iterator[list[str]]:
         yield items[start : start + size]
 
 
-def known_urls(
-    db: sqlite_utils.Database, urls: Iterable[str], *, site: str | None = None, max_run_id: int | None = None
-) -> set[str]:
-    """The subset of ``urls`` already archived (for ``site``, first seen in a run ≤ ``max_run_id``)."""
-    wanted = list(dict.fromkeys(urls))
-    found: set[str] = set()
-    # The unary ``+`` keeps SQLite from answering by the site or run index: it chose
-    # idx_articles_site_published, which walks every article of the site on each listing page, where
-    # the unique url index finds the few listed ones.
-    extra_sql = ""
-    extra_args: list[Any] = []
-    if site is not None:
-        extra_sql += " AND +site = ?"
-        extra_args.append(site)
-    if max_run_id is not None:
-        extra_sql += " AND +first_seen_run_id <= ?"
-        extra_args.append(max_run_id)
-    for chunk in _chunks(wanted):
-        placeholders = ", ".join("?" * len(chunk))
-        rows = db.conn.execute(
-            f"SELECT url FROM articles WHERE url IN ({placeholders}){extra_sql}", [*chunk, *extra_args]
-        )
-        found.update(row[0] for row in rows)
-    return found
-
-
 def article_filters(
     site: str | None,
     since: str | None,
