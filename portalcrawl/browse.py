@@ -64,6 +64,7 @@ def datasette_metadata(database: str) -> dict[str, Any]:
                     },
                     "articles_bigrams": {"hidden": True},
                     "metadata": {"hidden": True},
+                    "_sqlite_migrations": {"hidden": True},
                 },
                 "queries": {
                     SEARCH_QUERY: {
