@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -15,12 +16,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from portalcrawl.cli import main
-from portalcrawl.database import open_database
+from portalcrawl.database import open_database, upsert_articles
+from portalcrawl.items import Article
+from portalcrawl.search import search
 from tests.conftest import REPO_ROOT, PortalFactory, run_crawl
 
-pytest.importorskip("datasette")
+browse = pytest.importorskip("portalcrawl.browse")
 
 # Words of the fixture portal's articles: two characters (bigram index) and four (trigram index).
 QUERIES = ["会议", "工作", "积极开展", "乡村振兴", "不存在的词"]
@@ -135,3 +140,30 @@ def test_metadata_file_for_plain_datasette(archive: Path, tmp_path: Path) -> Non
     database = metadata["databases"]["portalcrawl"]
     assert "articles_bigrams" in database["queries"]["search"]["sql"]
     assert database["tables"]["articles"]["facets"] == ["site", "column", "source", "published_date"]
+
+
+# CJK of the basic block, extension B and the compatibility block; Latin letters with and without
+# diacritics; digits; punctuation, quotes and an underscore, which the tokenizer splits on.
+ALPHABET = '会议召开园\U00020000\U00020001\uf900aiAé1,_"-'
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.text(alphabet=ALPHABET + " ", max_size=10), min_size=1, max_size=4),
+    st.lists(st.text(alphabet=ALPHABET, min_size=1, max_size=3), min_size=1, max_size=6),
+)
+def test_the_search_query_tokenizes_as_portalcrawl_search_does(bodies: list[str], queries: list[str]) -> None:
+    """Datasette's search query asks the bigram index through the rule `portalcrawl search` uses, so
+    for one word it finds the same articles (a scan would also find ``ai`` inside ``said``)."""
+    with tempfile.TemporaryDirectory() as directory:
+        db = open_database(Path(directory) / "archive.db")
+        articles = [
+            Article(url=f"https://x.gov.cn/{n}.html", site="x", title=body[:2], body_text=body)
+            for n, body in enumerate(bodies)
+        ]
+        upsert_articles(db, articles, None)
+        browse.prepare_connection(db.conn)
+        for query in queries:
+            found = {row[6] for row in db.execute(browse.SEARCH_SQL, {"q": query})}
+            assert found == {match.url for match in search(db, query, limit=100)}, query
+        db.close()
