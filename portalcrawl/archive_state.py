@@ -15,15 +15,15 @@ from portalcrawl import database
 from portalcrawl.listing_resume import ResumePoint
 
 # Every listed link of a page goes in one JSON array: one bound parameter, however long the page's
-# list, so no chunking under SQLite's limit on bound parameters. The unary ``+`` keeps SQLite from
-# answering by the site index (it walked every article of the site on each listing page) where the
-# unique url index finds the few listed ones; skipped_urls is found by its (site, url) key.
+# list, so no chunking under SQLite's limit on bound parameters. Each link is looked up by the unique
+# url index (CROSS JOIN keeps json_each outside); the unary ``+`` keeps SQLite from answering by the
+# site index, which walked every article of the site on each listing page.
 _KNOWN_LINKS = """
-SELECT url, first_seen_run_id, 0 AS skipped FROM articles
- WHERE url IN (SELECT value FROM json_each(:links)) AND +site = :site
+SELECT a.url, a.first_seen_run_id, 0 FROM json_each(:links) AS listed
+  CROSS JOIN articles AS a ON a.url = listed.value WHERE +a.site = :site
 UNION ALL
-SELECT url, first_seen_run_id, 1 FROM skipped_urls
- WHERE site = :site AND url IN (SELECT value FROM json_each(:links))
+SELECT s.url, s.first_seen_run_id, 1 FROM json_each(:links) AS listed
+  CROSS JOIN skipped_urls AS s ON s.site = :site AND s.url = listed.value
 """
 # What SQLite's trace reports for a statement that reads (every read of this module is one).
 _READ = re.compile(r"\s*(SELECT|WITH)\b", re.IGNORECASE)
@@ -107,8 +107,9 @@ class ArchiveState:
             if is_skipped:
                 skipped.add(url)
             # A link both archived and skipped is trusted from the earlier of its two runs.
-            runs = [run for run in (first_seen.get(url), run_id) if run is not None]
-            first_seen[url] = min(runs) if runs else None
+            earlier = first_seen.get(url)
+            if earlier is None or (run_id is not None and run_id < earlier):
+                first_seen[url] = run_id
         return KnownLinks(first_seen, frozenset(skipped))
 
     def listing(self, start_url: str) -> ListingState:

@@ -87,8 +87,9 @@ def test_known_links_are_looked_up_by_url_not_by_site(archive: ArchiveState) -> 
     archive.known([url(n) for n in range(3, 13)])
     (statement,) = statements
     plan = " ".join(row[3] for row in archive.db.conn.execute(f"EXPLAIN QUERY PLAN {statement}"))
-    assert "SEARCH articles USING INDEX sqlite_autoindex_articles_1 (url=?)" in plan, plan
-    assert "SEARCH skipped_urls USING INDEX sqlite_autoindex_skipped_urls_1 (site=? AND url=?)" in plan, plan
+    assert "USING INDEX sqlite_autoindex_articles_1 (url=?)" in plan, plan
+    assert "USING INDEX sqlite_autoindex_skipped_urls_1 (site=? AND url=?)" in plan, plan
+    assert "idx_articles_site" not in plan, plan
 
 
 def test_listing_state_trust_recheck_and_resume(tmp_path: Path) -> None:
