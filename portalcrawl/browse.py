@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
-import sys
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
@@ -14,18 +12,15 @@ from datasette import hookimpl
 from datasette.app import Datasette
 from datasette.plugins import pm
 
-from portalcrawl.search import TRIGRAM_MIN, bigram_match
+from portalcrawl import datasette_plugin
+from portalcrawl.datasette_plugin import BIGRAM_MATCH_FUNCTION
+from portalcrawl.search import TRIGRAM_MIN
 
 # The columns the articles table page shows unless its URL picks others (?_col= / ?_nocol=):
 # body_html and the extraction bookkeeping would make every row screens high.
 DEFAULT_COLUMNS = ("published_date", "site", "column", "source", "title", "url")
 FACETS = ("site", "column", "source", "published_date")
 SEARCH_QUERY = "search"
-# The SQL function that gives `search.bigram_match` to the search query (registered on each of
-# Datasette's connections by this module's prepare_connection hook).
-BIGRAM_MATCH_FUNCTION = "portalcrawl_bigram_match"
-# This module's name as a Datasette plugin (the `datasette` entry point), for plain `datasette` too.
-SQL_PLUGIN_NAME = "portalcrawl-search"
 # One term or phrase :q, as `portalcrawl search` finds it: the trigram index for three characters or
 # more, the bigram index for a term it holds as one token (the rule `search` uses), and a scan of the
 # text otherwise (the trigram index finds nothing below three characters, which is what Datasette's
@@ -85,15 +80,6 @@ def datasette_metadata(database: str) -> dict[str, Any]:
     }
 
 
-def _bigram_match(term: object) -> str | None:
-    return bigram_match(term) if isinstance(term, str) else None
-
-
-@hookimpl
-def prepare_connection(conn: sqlite3.Connection) -> None:
-    conn.create_function(BIGRAM_MATCH_FUNCTION, 1, _bigram_match, deterministic=True)
-
-
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
@@ -142,10 +128,9 @@ class ArchivePlugin:
 def serve(path: Path, *, host: str, port: int) -> None:
     """Serve the archive at ``path`` with the metadata and hooks above until interrupted."""
     database = path.stem
-    sql_plugin = sys.modules[__name__]
-    if not pm.is_registered(sql_plugin):
-        # Not installed with its entry point (a source checkout): registered by hand.
-        pm.register(sql_plugin, name=SQL_PLUGIN_NAME)
+    if not pm.is_registered(datasette_plugin):
+        # Not installed with its entry point (run from a source checkout): registered by hand.
+        pm.register(datasette_plugin, name=datasette_plugin.PLUGIN_NAME)
     pm.register(ArchivePlugin(database), name="portalcrawl")
     datasette = Datasette([str(path)], metadata=datasette_metadata(database))
     uvicorn.run(datasette.app(), host=host, port=port, log_level="warning", lifespan="on")
