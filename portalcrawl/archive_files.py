@@ -8,7 +8,15 @@ from pathlib import Path
 
 import sqlite_utils
 
-from portalcrawl.database import SCHEMA_VERSION, DatabaseError, ensure_writable, open_database, schema_version
+from portalcrawl.database import (
+    SCHEMA_VERSION,
+    DatabaseError,
+    ensure_writable,
+    open_database,
+    refuse_newer_schema,
+    schema_state,
+    schema_version,
+)
 
 # The first bytes of every SQLite database file, and of a write-ahead log beside one.
 SQLITE_HEADER = b"SQLite format 3\x00"
@@ -54,20 +62,21 @@ def open_for_reading(path: str | os.PathLike[str]) -> sqlite_utils.Database:
         if "unable to open" not in str(error) and "readonly" not in str(error):
             raise
         conn = _read_only_connection(path, immutable=True)
-    version = schema_version(conn)
-    if version == SCHEMA_VERSION:
-        return sqlite_utils.Database(conn)
+    db = sqlite_utils.Database(conn)
+    state = schema_state(db)
+    try:
+        refuse_newer_schema(path, state)
+    except DatabaseError:
+        conn.close()
+        raise
+    if not state.pending:
+        return db
     conn.close()
-    if version > SCHEMA_VERSION:
-        raise DatabaseError(
-            f"{path} has schema version {version}, newer than this portalcrawl understands "
-            f"({SCHEMA_VERSION}); upgrade portalcrawl"
-        )
     try:
         return open_database(path, create=False)
     except sqlite3.OperationalError as error:
         raise DatabaseError(
-            f"{path} has schema version {version} and must be upgraded to {SCHEMA_VERSION} by a "
+            f"{path} has schema version {state.version} and must be upgraded to {SCHEMA_VERSION} by a "
             f"command that can write it: {error}"
         ) from None
 

@@ -12,6 +12,8 @@ from datasette import hookimpl
 from datasette.app import Datasette
 from datasette.plugins import pm
 
+from portalcrawl import datasette_plugin
+from portalcrawl.datasette_plugin import BIGRAM_MATCH_FUNCTION
 from portalcrawl.search import TRIGRAM_MIN
 
 # The columns the articles table page shows unless its URL picks others (?_col= / ?_nocol=):
@@ -20,18 +22,17 @@ DEFAULT_COLUMNS = ("published_date", "site", "column", "source", "title", "url")
 FACETS = ("site", "column", "source", "published_date")
 SEARCH_QUERY = "search"
 # One term or phrase :q, as `portalcrawl search` finds it: the trigram index for three characters or
-# more, the bigram index for two CJK ideographs (U+3400-U+9FFF), and a scan of the text otherwise (the
-# trigram index finds nothing below three characters, which is what Datasette's own search box uses).
+# more, the bigram index for a term it holds as one token (the rule `search` uses), and a scan of the
+# text otherwise (the trigram index finds nothing below three characters, which is what Datasette's
+# own search box uses).
 SEARCH_SQL = f"""
 select a.id, a.published_date, a.site, a."column", a.source, a.title, a.url
 from articles a
 where trim(:q) != '' and case
   when length(trim(:q)) >= {TRIGRAM_MIN} then a.id in (
     select rowid from articles_fts where articles_fts match '"' || replace(trim(:q), '"', '""') || '"')
-  when length(trim(:q)) = 2 and unicode(substr(trim(:q), 1, 1)) between 13312 and 40959
-      and unicode(substr(trim(:q), 2, 1)) between 13312 and 40959 then a.id in (
-    select rowid from articles_bigrams
-    where articles_bigrams match '"' || replace(trim(:q), '"', '""') || '"')
+  when {BIGRAM_MATCH_FUNCTION}(trim(:q)) is not null then a.id in (
+    select rowid from articles_bigrams where articles_bigrams match {BIGRAM_MATCH_FUNCTION}(trim(:q)))
   else instr(lower(a.title), lower(trim(:q))) > 0 or instr(lower(a.body_text), lower(trim(:q))) > 0
 end
 order by a.published_at desc nulls last, a.id desc
@@ -64,6 +65,7 @@ def datasette_metadata(database: str) -> dict[str, Any]:
                     },
                     "articles_bigrams": {"hidden": True},
                     "metadata": {"hidden": True},
+                    "_sqlite_migrations": {"hidden": True},
                 },
                 "queries": {
                     SEARCH_QUERY: {
@@ -126,6 +128,9 @@ class ArchivePlugin:
 def serve(path: Path, *, host: str, port: int) -> None:
     """Serve the archive at ``path`` with the metadata and hooks above until interrupted."""
     database = path.stem
+    if not pm.is_registered(datasette_plugin):
+        # Not installed with its entry point (run from a source checkout): registered by hand.
+        pm.register(datasette_plugin, name=datasette_plugin.PLUGIN_NAME)
     pm.register(ArchivePlugin(database), name="portalcrawl")
     datasette = Datasette([str(path)], metadata=datasette_metadata(database))
     uvicorn.run(datasette.app(), host=host, port=port, log_level="warning", lifespan="on")

@@ -450,7 +450,10 @@ def _add_run_origins_and_listing_resume(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT OR IGNORE INTO metadata(key, value) VALUES ('archive_id', ?)", (uuid.uuid4().hex,))
 
 
-# MIGRATIONS[n] brings a database from version n to n + 1; version 0 is an empty file.
+# MIGRATIONS[n] brings a database from version n to n + 1; version 0 is an empty file. sqlite-utils'
+# Migrations applies them and records each by its name (the function's, without the underscore) in
+# `_sqlite_migrations`: a migration is never renamed, and one appended on another branch is applied
+# by name whatever its place after a merge.
 MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _create_core_tables,
     _create_search_indexes,
@@ -461,9 +464,12 @@ MIGRATIONS: tuple[Callable[[sqlite3.Connection], None], ...] = (
     _create_pages,
 )
 assert len(MIGRATIONS) == SCHEMA_VERSION
+# The migration set's name in `_sqlite_migrations`.
+MIGRATION_SET = "portalcrawl"
 
 
 def schema_version(conn: sqlite3.Connection) -> int:
+    """``metadata.schema_version``: how many migrations the archive has, what older readers go by."""
     has_metadata = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'metadata'"
     ).fetchone()
@@ -473,26 +479,85 @@ def schema_version(conn: sqlite3.Connection) -> int:
     return int(row[0]) if row else 0
 
 
-def _refuse_newer_schema(path: str | os.PathLike[str], version: int) -> None:
-    if version > SCHEMA_VERSION:
+def _migration_name(step: Callable[[sqlite3.Connection], None]) -> str:
+    return step.__name__.lstrip("_")
+
+
+def _migration_set() -> sqlite_utils.Migrations:
+    """``MIGRATIONS`` as sqlite-utils' migration set (built when used, so a test can replace them)."""
+    migrations = sqlite_utils.Migrations(MIGRATION_SET)
+    for step in MIGRATIONS:
+
+        def apply(db: sqlite_utils.Database, step: Callable[[sqlite3.Connection], None] = step) -> None:
+            step(db.conn)
+
+        migrations(name=_migration_name(step))(apply)
+    return migrations
+
+
+class SchemaState(NamedTuple):
+    """Where an archive's schema stands against this portalcrawl's migrations."""
+
+    version: int
+    # Migrations of this portalcrawl the archive lacks, and migrations it has that this one lacks.
+    pending: tuple[str, ...]
+    unknown: tuple[str, ...]
+
+
+def _applied_migrations(db: sqlite_utils.Database, migrations: sqlite_utils.Migrations) -> list[str]:
+    """The names of the migrations applied to the archive; for an archive from before sqlite-utils'
+    bookkeeping (no rows in `_sqlite_migrations`), the first ``schema_version`` of ``MIGRATIONS``."""
+    applied = [migration.name for migration in migrations.applied(db)]
+    return applied or [_migration_name(step) for step in MIGRATIONS[: schema_version(db.conn)]]
+
+
+def schema_state(db: sqlite_utils.Database) -> SchemaState:
+    """The archive's schema against ``MIGRATIONS`` (read-only)."""
+    migrations = _migration_set()
+    applied = _applied_migrations(db, migrations)
+    known = [_migration_name(step) for step in MIGRATIONS]
+    return SchemaState(
+        schema_version(db.conn),
+        tuple(name for name in known if name not in applied),
+        tuple(name for name in applied if name not in known),
+    )
+
+
+def refuse_newer_schema(path: str | os.PathLike[str], state: SchemaState) -> None:
+    """The one error for an archive written by a newer portalcrawl (it is never migrated or touched)."""
+    if state.version > SCHEMA_VERSION:
         raise DatabaseError(
-            f"{path} has schema version {version}, newer than this portalcrawl understands "
+            f"{path} has schema version {state.version}, newer than this portalcrawl understands "
             f"({SCHEMA_VERSION}); upgrade portalcrawl"
+        )
+    if state.unknown:
+        raise DatabaseError(
+            f"{path} has migrations newer than this portalcrawl understands ({', '.join(state.unknown)}); "
+            "upgrade portalcrawl"
         )
 
 
-def _migrate(conn: sqlite3.Connection, path: str) -> None:
-    if schema_version(conn) == SCHEMA_VERSION:
+def _migrate(db: sqlite_utils.Database, path: str) -> None:
+    if not schema_state(db).pending:
         return
-    # IMMEDIATE takes the write lock first, so two crawls starting together migrate once.
+    conn = db.conn
+    # IMMEDIATE takes the write lock before the state is read again, so two crawls starting together
+    # migrate once; each migration runs in a savepoint inside it (sqlite-utils' atomic() nests).
     conn.execute("BEGIN IMMEDIATE")
     try:
-        version = schema_version(conn)
-        _refuse_newer_schema(path, version)
-        if version == 0:
-            conn.execute("CREATE TABLE IF NOT EXISTS metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-        for step in MIGRATIONS[version:]:
-            step(conn)
+        refuse_newer_schema(path, schema_state(db))
+        conn.execute("CREATE TABLE IF NOT EXISTS metadata (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        migrations = _migration_set()
+        carried = _applied_migrations(db, migrations)
+        migrations.ensure_migrations_table(db)
+        if not migrations.applied(db):
+            # An archive of the home-made runner: its schema_version carried into sqlite-utils'
+            # bookkeeping (applied_at is then when it was carried, as sqlite-utils writes times).
+            carried_at = str(datetime.now(UTC))
+            db.table(migrations.migrations_table).insert_all(
+                {"migration_set": MIGRATION_SET, "name": name, "applied_at": carried_at} for name in carried
+            )
+        migrations.apply(db)
         conn.execute(
             "INSERT OR REPLACE INTO metadata(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
         )
@@ -517,17 +582,18 @@ def open_database(path: str | os.PathLike[str], *, create: bool = True) -> sqlit
     conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_SECONDS)
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
-        _refuse_newer_schema(path, schema_version(conn))
+        db = sqlite_utils.Database(conn)
+        refuse_newer_schema(path, schema_state(db))
         if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
             conn.execute("PRAGMA journal_mode = WAL")
         # In WAL mode NORMAL loses at most the last transactions on power loss, never corrupts.
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
-        _migrate(conn, str(path))
+        _migrate(db, str(path))
     except BaseException:
         conn.close()
         raise
-    return sqlite_utils.Database(conn)
+    return db
 
 
 def ensure_writable(db: sqlite_utils.Database) -> None:
@@ -582,32 +648,6 @@ def write_transaction(db: sqlite_utils.Database) -> Iterator[None]:
 def _chunks(items: list[str], size: int = IN_CHUNK) -> Iterator[list[str]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
-
-
-def known_urls(
-    db: sqlite_utils.Database, urls: Iterable[str], *, site: str | None = None, max_run_id: int | None = None
-) -> set[str]:
-    """The subset of ``urls`` already archived (for ``site``, first seen in a run ≤ ``max_run_id``)."""
-    wanted = list(dict.fromkeys(urls))
-    found: set[str] = set()
-    # The unary ``+`` keeps SQLite from answering by the site or run index: it chose
-    # idx_articles_site_published, which walks every article of the site on each listing page, where
-    # the unique url index finds the few listed ones.
-    extra_sql = ""
-    extra_args: list[Any] = []
-    if site is not None:
-        extra_sql += " AND +site = ?"
-        extra_args.append(site)
-    if max_run_id is not None:
-        extra_sql += " AND +first_seen_run_id <= ?"
-        extra_args.append(max_run_id)
-    for chunk in _chunks(wanted):
-        placeholders = ", ".join("?" * len(chunk))
-        rows = db.conn.execute(
-            f"SELECT url FROM articles WHERE url IN ({placeholders}){extra_sql}", [*chunk, *extra_args]
-        )
-        found.update(row[0] for row in rows)
-    return found
 
 
 def article_filters(

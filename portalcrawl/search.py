@@ -44,6 +44,24 @@ def fts_phrase(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
+def bigram_match(term: str) -> str | None:
+    """The bigram index's MATCH phrase for a term shorter than ``TRIGRAM_MIN``: its one
+    ``bigram_tokens`` token (two CJK characters, or a word such as ``ai``); None when the index
+    cannot answer it (one CJK character, ``A会``) and the text must be scanned.
+
+    The one rule for short terms: ``search``, ``search_attachments`` and the Datasette search query
+    (``browse``, as an SQL function) all ask it.
+    """
+    tokens = bigram_tokens(term)
+    if len(tokens) != 1:
+        return None
+    (token,) = tokens
+    # A single CJK character is a token only where it stands alone, so the index cannot find it inside a run.
+    if len(token) == 1 and has_cjk(token):
+        return None
+    return fts_phrase(token)
+
+
 def query_terms(query: str) -> list[str]:
     """Whitespace-separated terms of a user query; all of them must match."""
     return [term for term in query.split() if term]
@@ -91,12 +109,12 @@ def search(
         return _trigram_search(
             db, terms=terms, filters=filters, filter_args=filter_args, order=order, limit=limit, marks=marks
         )
-    short_tokens = [bigram_tokens(term) for term in short_terms]
+    short_matches = [bigram_match(term) for term in short_terms]
     conditions: list[str] = []
     args: list[Any] = []
-    if all(len(tokens) == 1 and not _is_lone_cjk(next(iter(tokens))) for tokens in short_tokens):
+    if None not in short_matches:
         conditions.append("a.id IN (SELECT rowid FROM articles_bigrams WHERE articles_bigrams MATCH ?)")
-        args.append(" ".join(fts_phrase(token) for tokens in short_tokens for token in tokens))
+        args.append(" ".join(filter(None, short_matches)))
         if long_terms:
             conditions.append("a.id IN (SELECT rowid FROM articles_fts WHERE articles_fts MATCH ?)")
             args.append(" ".join(fts_phrase(term) for term in long_terms))
@@ -133,11 +151,6 @@ def _occurrence_score(terms: list[str]) -> str:
         " / max(length(?), 1))"
     )
     return "(" + " + ".join([per_term] * len(terms)) + ")"
-
-
-def _is_lone_cjk(token: str) -> bool:
-    # A single CJK character is a token only where it stands alone, so the index cannot find it inside a run.
-    return len(token) == 1 and has_cjk(token)
 
 
 def _trigram_search(
@@ -228,19 +241,17 @@ def search_attachments(
         site, since, until=until, source=source, column=column, prefix="a."
     )
     long_terms = [term for term in terms if len(term) >= TRIGRAM_MIN]
-    short_tokens = [bigram_tokens(term) for term in terms if len(term) < TRIGRAM_MIN]
+    short_matches = [bigram_match(term) for term in terms if len(term) < TRIGRAM_MIN]
     conditions: list[str] = []
     args: list[Any] = []
-    if short_tokens and not all(
-        len(tokens) == 1 and not _is_lone_cjk(next(iter(tokens))) for tokens in short_tokens
-    ):
+    if None in short_matches:
         for term in terms:
             conditions.append("instr(lower(f.text), lower(?)) > 0")
             args.append(term)
     else:
-        if short_tokens:
+        if short_matches:
             conditions.append("f.id IN (SELECT rowid FROM files_bigrams WHERE files_bigrams MATCH ?)")
-            args.append(" ".join(fts_phrase(token) for tokens in short_tokens for token in tokens))
+            args.append(" ".join(filter(None, short_matches)))
         if long_terms:
             conditions.append("f.id IN (SELECT rowid FROM files_fts WHERE files_fts MATCH ?)")
             args.append(" ".join(fts_phrase(term) for term in long_terms))

@@ -14,7 +14,6 @@ from portalcrawl.database import (
     DatabaseError,
     finish_run,
     get_listing_state,
-    known_urls,
     mark_listing_complete,
     open_database,
     record_fetch_error,
@@ -197,43 +196,6 @@ def test_failed_batch_writes_nothing(db) -> None:
         upsert_articles(db, [article(1), article(2, gov_meta={"x": object()})], None)  # type: ignore[dict-item]
     assert db["articles"].count == 0
     assert bigram_rowids(db, "区县") == []
-
-
-def test_known_urls_by_site_and_run(db) -> None:
-    run1 = start_run(db, "example", {})
-    upsert_articles(db, [article(n) for n in range(1, 4)], run1)
-    run2 = start_run(db, "example", {})
-    upsert_articles(db, [article(4)], run2)
-    upsert_articles(db, [Article(url="https://other.gov.cn/1.html", site="other", body_text="x")], run2)
-    urls = [article(n).url for n in range(1, 6)] + ["https://other.gov.cn/1.html"]
-
-    assert known_urls(db, urls) == set(urls[:4]) | {urls[5]}
-    assert known_urls(db, urls, site="example") == set(urls[:4])
-    assert known_urls(db, urls, site="example", max_run_id=run1) == set(urls[:3])
-    assert known_urls(db, []) == set()
-
-
-def test_known_urls_looks_up_the_listed_urls_not_the_site(db) -> None:
-    # SQLite preferred the (site, published_at) index, walking every article of the site for each
-    # listing page: the crawl slowed down as its archive grew.
-    upsert_articles(db, [article(n) for n in range(1, 30)], None)
-    statements: list[str] = []
-    db.conn.set_trace_callback(statements.append)
-    try:
-        listed = [article(n).url for n in range(3, 13)]
-        assert known_urls(db, listed, site="example", max_run_id=5) == set()
-        assert known_urls(db, listed, site="example") == set(listed)
-    finally:
-        db.conn.set_trace_callback(None)
-    for statement in statements:
-        plan = " ".join(row[3] for row in db.conn.execute(f"EXPLAIN QUERY PLAN {statement}"))
-        assert "sqlite_autoindex_articles_1 (url=?)" in plan, plan
-
-
-def test_known_urls_chunks_large_lists(db) -> None:
-    upsert_articles(db, [article(n) for n in range(1, 30)], None)
-    wanted = [f"https://x.gov.cn/{n}.html" for n in range(3000)] + [article(7).url]
-    assert known_urls(db, wanted) == {article(7).url}
 
 
 def test_runs_fetch_errors_and_listing_state(db) -> None:

@@ -7,20 +7,27 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import venv
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from portalcrawl.cli import main
-from portalcrawl.database import open_database
+from portalcrawl.database import open_database, upsert_articles
+from portalcrawl.items import Article
+from portalcrawl.search import search
 from tests.conftest import REPO_ROOT, PortalFactory, run_crawl
 
-pytest.importorskip("datasette")
+browse = pytest.importorskip("portalcrawl.browse")
+from portalcrawl import datasette_plugin  # noqa: E402 - needs Datasette, checked above
 
 # Words of the fixture portal's articles: two characters (bigram index) and four (trigram index).
 QUERIES = ["会议", "工作", "积极开展", "乡村振兴", "不存在的词"]
@@ -128,6 +135,54 @@ def test_articles_page_shows_useful_columns_and_facets_not_body_html(datasette_u
     assert "body_html" in rows[0]
 
 
+@pytest.mark.slow
+def test_plain_datasette_of_an_installed_portalcrawl_runs_the_search_query(
+    archive: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`datasette DB --metadata FILE`, without `portalcrawl datasette`: the entry point gives the query
+    its SQL function (a plugin module that imported datasette.app broke Datasette's own start)."""
+    venv.create(tmp_path / "venv", system_site_packages=True, with_pip=False)
+    python = tmp_path / "venv" / "bin" / "python"
+    offline = ["--no-deps", "--no-build-isolation", "--no-index", "--quiet"]
+    install = subprocess.run(
+        [python, "-m", "pip", "install", *offline, REPO_ROOT],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert install.returncode == 0, install.stderr[-2000:]
+    metadata = tmp_path / "metadata.json"
+    assert main(["datasette", "--db", str(archive), "--metadata", str(metadata)]) == 0
+    port = free_port()
+    process = subprocess.Popen(
+        [python, "-m", "datasette", str(archive), "--metadata", str(metadata), "--port", str(port)],
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/portalcrawl/search.json?_shape=array&q=" + urllib.parse.quote("会议")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                rows = get_json(url)
+                break
+            except (urllib.error.URLError, ConnectionError):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    process.kill()
+                    pytest.fail(f"datasette did not start: {process.communicate()[1][-2000:]}")
+                time.sleep(0.2)
+    finally:
+        process.terminate()
+        process.communicate(timeout=10)
+    assert isinstance(rows, list)
+    assert [row["url"] for row in rows] == portalcrawl_search_urls(archive, "会议", capsys)
+    assert rows
+
+
 def test_metadata_file_for_plain_datasette(archive: Path, tmp_path: Path) -> None:
     target = tmp_path / "metadata.json"
     assert main(["datasette", "--db", str(archive), "--metadata", str(target)]) == 0
@@ -135,3 +190,30 @@ def test_metadata_file_for_plain_datasette(archive: Path, tmp_path: Path) -> Non
     database = metadata["databases"]["portalcrawl"]
     assert "articles_bigrams" in database["queries"]["search"]["sql"]
     assert database["tables"]["articles"]["facets"] == ["site", "column", "source", "published_date"]
+
+
+# CJK of the basic block, extension B and the compatibility block; Latin letters with and without
+# diacritics; digits; punctuation, quotes and an underscore, which the tokenizer splits on.
+ALPHABET = '会议召开园\U00020000\U00020001\uf900aiAé1,_"-'
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.text(alphabet=ALPHABET + " ", max_size=10), min_size=1, max_size=4),
+    st.lists(st.text(alphabet=ALPHABET, min_size=1, max_size=3), min_size=1, max_size=6),
+)
+def test_the_search_query_tokenizes_as_portalcrawl_search_does(bodies: list[str], queries: list[str]) -> None:
+    """Datasette's search query asks the bigram index through the rule `portalcrawl search` uses, so
+    for one word it finds the same articles (a scan would also find ``ai`` inside ``said``)."""
+    with tempfile.TemporaryDirectory() as directory:
+        db = open_database(Path(directory) / "archive.db")
+        articles = [
+            Article(url=f"https://x.gov.cn/{n}.html", site="x", title=body[:2], body_text=body)
+            for n, body in enumerate(bodies)
+        ]
+        upsert_articles(db, articles, None)
+        datasette_plugin.prepare_connection(db.conn)
+        for query in queries:
+            found = {row[6] for row in db.execute(browse.SEARCH_SQL, {"q": query})}
+            assert found == {match.url for match in search(db, query, limit=100)}, query
+        db.close()

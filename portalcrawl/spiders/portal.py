@@ -6,10 +6,11 @@ import re
 from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import scrapy
+import sqlite_utils
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider, UsageError
@@ -17,7 +18,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from portalcrawl import database
+from portalcrawl.archive_state import NOTHING_KNOWN, ArchiveState, KnownLinks
 from portalcrawl.article_response import NON_HTML, SOFT_404, NotAnArticle, article_from_response
 from portalcrawl.crawl_args import CrawlArgumentError, crawl_arguments
 from portalcrawl.extensions.crawl_runs import dead_column_reason
@@ -163,7 +164,8 @@ class PortalSpider(scrapy.Spider):
         self.requested_articles: set[str] = set()
         # Listing links known not to be articles that this run fetches again (full=1 or recheck).
         self.retried_skipped: set[str] = set()
-        self.db: Any = None
+        # Every question to the archive goes through here (None: a crawl without an archive).
+        self.archive: ArchiveState | None = None
         self.db_path = ""
         # Profile selectors already reported as giving nothing: logged once per run, counted every time.
         self.missed_selectors: set[str] = set()
@@ -185,11 +187,20 @@ class PortalSpider(scrapy.Spider):
         crawler.signals.connect(spider.release_held_work, signal=signals.spider_idle)
         return spider
 
+    @property
+    def db(self) -> sqlite_utils.Database | None:
+        """The archive's connection; assigning one (a scratch archive) opens the site's state on it."""
+        return self.archive.db if self.archive is not None else None
+
+    @db.setter
+    def db(self, db: sqlite_utils.Database) -> None:
+        self.archive = ArchiveState(db, self.profile.slug)
+
     # -- start -----------------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
         if self.db_path:
-            self.db = database.open_database(self.db_path)
+            self.archive = ArchiveState.open(self.db_path, self.profile.slug)
         for start_url in self.profile.start_urls:
             chain = ListingChain(start_url, *self._listing_trust(start_url))
             chain.resume = self._resume_point(chain)
@@ -199,27 +210,16 @@ class PortalSpider(scrapy.Spider):
 
     def _resume_point(self, chain: ListingChain) -> ResumePoint | None:
         """Where an unfinished earlier run got to, for a listing never paged to its end (not --full)."""
-        if self.db is None or self.full or chain.trusted_run_id is not None:
+        if self.archive is None or self.full or chain.trusted_run_id is not None:
             return None
-        state = database.get_listing_state(self.db, self.profile.slug, chain.start_url)
-        if not state or not state.get("resume_depth") or not state.get("resume_page"):
-            return None
-        return ResumePoint.from_json(int(state["resume_depth"]), state["resume_page"])
+        return self.archive.listing(chain.start_url).resume
 
     def _listing_trust(self, start_url: str) -> tuple[int | None, bool]:
         """The run up to which "all known" may stop this listing, and whether known articles are due."""
-        if self.db is None:
+        if self.archive is None:
             return None, False
-        state = database.get_listing_state(self.db, self.profile.slug, start_url)
-        if not state or not state.get("last_complete_run_id"):
-            return None, False
-        recheck_due = False
-        if self.profile.recheck_days and state.get("last_complete_at"):
-            completed = datetime.fromisoformat(state["last_complete_at"])
-            if completed.tzinfo is None:
-                completed = completed.replace(tzinfo=UTC)
-            recheck_due = datetime.now(UTC) - completed >= timedelta(days=self.profile.recheck_days)
-        return int(state["last_complete_run_id"]), recheck_due
+        state = self.archive.listing(start_url)
+        return state.trusted_run_id, state.recheck_due(self.profile.recheck_days, datetime.now(UTC))
 
     def _listing_request(
         self, chain: ListingChain, candidate: str | ListingRequest, *, depth: int
@@ -295,7 +295,7 @@ class PortalSpider(scrapy.Spider):
             if jump is not None:
                 yield jump
                 return
-        stop = self._stop_reason(chain, listing, links, new_in_run, due)
+        stop = self._stop_reason(chain, listing, links, new_in_run, known=known, due=due)
         if stop:
             self.logger.info("listing %s: stopped after %d pages: %s", chain.start_url, chain.pages, stop)
             chain.queue = []
@@ -320,7 +320,7 @@ class PortalSpider(scrapy.Spider):
         chain: ListingChain,
         depth: int,
         links: list[str],
-        known: set[str],
+        known: KnownLinks,
         candidates: list[str | ListingRequest],
     ) -> scrapy.Request | None:
         """Once the first pages bring nothing new, the request for the page the last run got to.
@@ -352,7 +352,14 @@ class PortalSpider(scrapy.Spider):
         return request
 
     def _stop_reason(
-        self, chain: ListingChain, listing: Listing, links: list[str], new: list[str], due: bool
+        self,
+        chain: ListingChain,
+        listing: Listing,
+        links: list[str],
+        new: list[str],
+        *,
+        known: KnownLinks,
+        due: bool,
     ) -> str:
         if chain.pages >= self.max_pages:
             # A cap on the last page changes nothing; one with pages left means older pages unseen.
@@ -363,7 +370,7 @@ class PortalSpider(scrapy.Spider):
                 self.crawler.stats.set_value("portalcrawl/spider/max_pages", self.max_pages)
             return f"max_pages={self.max_pages} reached"
         if links and chain.trusted_run_id is not None and not due:
-            trusted = self._known(links, max_run_id=chain.trusted_run_id)
+            trusted = known.up_to(chain.trusted_run_id)
             if all(link in trusted for link in links):
                 return f"all articles known (up to run {chain.trusted_run_id})"
         if self.since and links and all(self._older_than_since(listing.dates.get(link)) for link in links):
@@ -461,20 +468,18 @@ class PortalSpider(scrapy.Spider):
                 listing.dates.setdefault(links[-1], listing.dates[link])
         return list(dict.fromkeys(links))
 
-    def _known(self, links: list[str], *, max_run_id: int | None = None, due: bool = False) -> set[str]:
-        """Links archived as articles or remembered as no article (first seen up to ``max_run_id``).
+    def _known(self, links: list[str], *, due: bool = False) -> KnownLinks:
+        """Links archived as articles or remembered as no article: one archive query a listing page.
 
         ``due``: known links are fetched again, so remembered non-articles that turn out to be
         articles now must be forgotten.
         """
-        if self.db is None or not links:
-            return set()
-        site = self.profile.slug
-        articles = database.known_urls(self.db, links, site=site, max_run_id=max_run_id)
-        skipped = database.known_skipped_urls(self.db, links, site=site, max_run_id=max_run_id)
+        if self.archive is None:
+            return NOTHING_KNOWN
+        known = self.archive.known(links)
         if due:
-            self.retried_skipped |= skipped
-        return articles | skipped
+            self.retried_skipped |= known.skipped
+        return known
 
     # -- the article budget ----------------------------------------------------------------------
 
@@ -545,8 +550,8 @@ class PortalSpider(scrapy.Spider):
             return
         self._count_missed_selectors(article)
         self._keep_page(response, ARTICLE, article.fetched_at, article_url)
-        if article_url in self.retried_skipped and self.db is not None:
-            database.forget_skipped_urls(self.db, self.profile.slug, [article_url])
+        if article_url in self.retried_skipped and self.archive is not None:
+            self.archive.forget_skipped(article_url)
         article.final_url = response.url
         article.site = self.profile.slug
         article.listing_url = listing_url
@@ -680,10 +685,10 @@ class PortalSpider(scrapy.Spider):
     def _remember_skip(self, url: str, reason: str) -> None:
         """Keep a listing link that is no article out of later runs' fetches and stop decisions."""
         self.crawler.stats.inc_value("portalcrawl/spider/skipped_urls")
-        if self.db is None:
+        if self.archive is None:
             return
         run_id = self.crawler.stats.get_value("portalcrawl/run_id")
-        database.record_skipped_url(self.db, self.profile.slug, url, reason, int(run_id) if run_id else None)
+        self.archive.remember_skipped(url, reason, int(run_id) if run_id else None)
 
     def _extraction_failed(self, url: str, problem: str) -> None:
         self.crawler.stats.inc_value("portalcrawl/spider/extract_errors")
@@ -711,8 +716,9 @@ class PortalSpider(scrapy.Spider):
 
     def closed(self, reason: str) -> None:
         run_id = self.crawler.stats.get_value("portalcrawl/run_id")
-        if self.db is None:
+        if self.archive is None:
             return
+        self.crawler.stats.set_value("portalcrawl/archive/queries", self.archive.reads)
         completed: set[str] = set()
         dead = dead_column_reason(self.crawler.stats.get_stats())
         if reason == "finished" and run_id:
@@ -725,14 +731,14 @@ class PortalSpider(scrapy.Spider):
                         incomplete,
                     )
                 else:
-                    database.mark_listing_complete(self.db, self.profile.slug, start_url, int(run_id))
+                    self.archive.mark_complete(start_url, int(run_id))
                     completed.add(start_url)
         if run_id and not dead:
             # A dead column's run got nowhere: nothing to resume from.
-            self._save_resume_points(completed, int(run_id))
-        self.db.close()
+            self._save_resume_points(self.archive, completed, int(run_id))
+        self.archive.close()
 
-    def _save_resume_points(self, completed: set[str], run_id: int) -> None:
+    def _save_resume_points(self, archive: ArchiveState, completed: set[str], run_id: int) -> None:
         """For each listing never paged to its end that this run got deeper into, where to resume."""
         # A one-off since skipped older articles on the pages this run settled: resuming past them would
         # leave them out for good.
@@ -743,8 +749,5 @@ class PortalSpider(scrapy.Spider):
                 continue
             depth = chain.settled_depth()
             if depth > (chain.resume.depth if chain.resume else 0):
-                page = ResumePoint(depth, chain.fetched[depth])
-                database.save_listing_resume(
-                    self.db, self.profile.slug, start_url, depth=depth, page=page.to_json(), run_id=run_id
-                )
+                archive.save_resume(start_url, ResumePoint(depth, chain.fetched[depth]), run_id)
                 self.logger.info("listing %s: the next run resumes at page %d", start_url, depth)
