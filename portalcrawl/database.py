@@ -989,22 +989,6 @@ def save_listing_resume(
         )
 
 
-def known_skipped_urls(
-    db: sqlite_utils.Database, urls: Iterable[str], *, site: str, max_run_id: int | None = None
-) -> set[str]:
-    """The subset of ``urls`` known not to be articles of ``site`` (first seen in a run ≤ ``max_run_id``)."""
-    found: set[str] = set()
-    extra_sql, extra_args = ("", []) if max_run_id is None else (" AND first_seen_run_id <= ?", [max_run_id])
-    for chunk in _chunks(list(dict.fromkeys(urls))):
-        placeholders = ", ".join("?" * len(chunk))
-        rows = db.conn.execute(
-            f"SELECT url FROM skipped_urls WHERE site = ? AND url IN ({placeholders}){extra_sql}",
-            [site, *chunk, *extra_args],
-        )
-        found.update(row[0] for row in rows)
-    return found
-
-
 def record_skipped_url(
     db: sqlite_utils.Database, site: str, url: str, reason: str, run_id: int | None
 ) -> None:

@@ -16,6 +16,7 @@ from twisted.python.failure import Failure
 
 from portalcrawl import article_response as response_extraction
 from portalcrawl import database
+from portalcrawl.archive_state import ArchiveState
 from portalcrawl.demo.server import PortalServer
 from portalcrawl.items import Article
 from portalcrawl.signals import fetch_failed
@@ -93,7 +94,7 @@ ARTICLE_PAGE = """<html><head><title>市政府召开常务会议</title></head><
 
 def spider_with_database(tmp_path: Path) -> tuple[PortalSpider, list[tuple[str, int | None, str]]]:
     spider = make_spider(url="http://www.a.gov.cn/xwzx/")
-    spider.db = database.open_database(tmp_path / "portalcrawl.db")
+    spider.archive = ArchiveState(database.open_database(tmp_path / "portalcrawl.db"), spider.profile.slug)
     failures: list[tuple[str, int | None, str]] = []
 
     def record(url: str, status: int | None, reason: str) -> None:
@@ -152,11 +153,9 @@ def test_article_page_that_is_no_article_is_remembered_only_when_permanent(
         # HttpErrorMiddleware hands non-2xx answers to the errback.
         spider.article_failed(http_error(response))
         assert failures == [(ARTICLE_URL, status, f"HTTP {status}")]
-    rows = list(spider.db["skipped_urls"].rows)
+    rows = list(spider.archive.db["skipped_urls"].rows)
     assert [row["reason"] for row in rows] == ([remembered] if remembered else [])
-    assert database.known_skipped_urls(spider.db, [ARTICLE_URL], site="www.a.gov.cn") == (
-        {ARTICLE_URL} if remembered else set()
-    )
+    assert spider.archive.known([ARTICLE_URL]).skipped == ({ARTICLE_URL} if remembered else set())
 
 
 def test_robots_refusal_is_remembered_and_unreported_refusals_are_reported(tmp_path: Path) -> None:
@@ -171,7 +170,7 @@ def test_robots_refusal_is_remembered_and_unreported_refusals_are_reported(tmp_p
         failure = Failure(IgnoreRequest(message))
         failure.request = request  # type: ignore[attr-defined]
         spider.article_failed(failure)
-    assert [row["url"] for row in spider.db["skipped_urls"].rows] == [ARTICLE_URL]
+    assert [row["url"] for row in spider.archive.db["skipped_urls"].rows] == [ARTICLE_URL]
     # The block detector reported its refusal itself; Scrapy's redirect middleware did not.
     assert failures == [(ARTICLE_URL + "?loop=1", None, "max redirections reached")]
 
@@ -188,17 +187,19 @@ def test_extraction_error_is_counted_reported_and_yields_nothing(
     assert parse(spider, article_response(ARTICLE_PAGE.encode())) == []
     assert spider.crawler.stats.get_value("portalcrawl/spider/extract_errors") == 1
     assert failures == [(ARTICLE_URL, None, "extraction failed: ValueError: unexpected markup")]
-    assert spider.db["skipped_urls"].count == 0
+    assert spider.archive.db["skipped_urls"].count == 0
 
 
 def test_listing_skips_known_articles_remembered_links_and_documents(tmp_path: Path) -> None:
     spider, _ = spider_with_database(tmp_path)
     site = spider.profile.slug
     database.record_skipped_url(
-        spider.db, site, "http://www.a.gov.cn/xwzx/202601/t20260114_3.html", "HTTP 404", 1
+        spider.archive.db, site, "http://www.a.gov.cn/xwzx/202601/t20260114_3.html", "HTTP 404", 1
     )
     database.upsert_articles(
-        spider.db, [Article(url="http://www.a.gov.cn/xwzx/202601/t20260115_2.html", site=site)], run_id=1
+        spider.archive.db,
+        [Article(url="http://www.a.gov.cn/xwzx/202601/t20260115_2.html", site=site)],
+        run_id=1,
     )
     html = """<html><body><ul class="list">
     <li><a href="./202601/t20260116_1.html">市政府召开常务会议研究部署</a><span>2026-01-16</span></li>
@@ -267,11 +268,11 @@ def test_recheck_days_refetches_known_articles_once_the_listing_is_old_enough(
     )
     crawler = get_crawler(PortalSpider, {"PORTALCRAWL_SITES_DIR": str(tmp_path), "PORTALCRAWL_DB_PATH": ""})
     spider = PortalSpider.from_crawler(crawler, site="a")
-    spider.db = database.open_database(tmp_path / "portalcrawl.db")
-    database.upsert_articles(spider.db, [Article(url=ARTICLE_URL, site="a")], run_id=1)
-    database.mark_listing_complete(spider.db, "a", start_url, 1)
+    spider.archive = ArchiveState(database.open_database(tmp_path / "portalcrawl.db"), spider.profile.slug)
+    database.upsert_articles(spider.archive.db, [Article(url=ARTICLE_URL, site="a")], run_id=1)
+    database.mark_listing_complete(spider.archive.db, "a", start_url, 1)
     completed = (datetime.now(UTC) - timedelta(days=days_ago, minutes=1)).isoformat(timespec="seconds")
-    spider.db.conn.execute("UPDATE listing_state SET last_complete_at = ?", (completed,))
+    spider.archive.db.conn.execute("UPDATE listing_state SET last_complete_at = ?", (completed,))
     chain = ListingChain(start_url, *spider._listing_trust(start_url))
     spider.chains[start_url] = chain
     html = f'<ul class="list"><li><a href="{ARTICLE_URL}">市政府召开常务会议研究部署</a> 2026-01-16</li>'

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import scrapy
-import sqlite_utils
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider, UsageError
@@ -186,15 +185,6 @@ class PortalSpider(scrapy.Spider):
         spider.max_queued_articles = max(1, crawler.settings.getint("PORTALCRAWL_MAX_QUEUED_ARTICLES", 2000))
         crawler.signals.connect(spider.release_held_work, signal=signals.spider_idle)
         return spider
-
-    @property
-    def db(self) -> sqlite_utils.Database | None:
-        """The archive's connection; assigning one (a scratch archive) opens the site's state on it."""
-        return self.archive.db if self.archive is not None else None
-
-    @db.setter
-    def db(self, db: sqlite_utils.Database) -> None:
-        self.archive = ArchiveState(db, self.profile.slug)
 
     # -- start -----------------------------------------------------------------------------------
 
