@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from portalcrawl.extract import cms, content, metaline
+from portalcrawl.extract import content, families, metaline
 from portalcrawl.extract.attachments import find_attachments
 from portalcrawl.extract.body import (
     ORIGINAL_TITLE,
@@ -105,8 +105,8 @@ class ArticlePage:
         return read_structured(self.tree, self.meta_tags)
 
     @cached_property
-    def family(self) -> cms.CmsFamily | None:
-        return cms.detect_family(self.encoded, self.url, self.profile.cms if self.profile else None)
+    def family(self) -> families.Family | None:
+        return families.detect_family(self.encoded, self.url, self.profile.cms if self.profile else None)
 
     @cached_property
     def body_candidates(self) -> dict[etree._Element, list[str]]:
