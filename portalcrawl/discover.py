@@ -10,7 +10,8 @@ from urllib.parse import urljoin, urlsplit
 
 from portalcrawl.extract import families
 from portalcrawl.extract.article import extract_article, parse_tree
-from portalcrawl.extract.listing import DOCUMENT_URL, extract_listing
+from portalcrawl.extract.documents import DOCUMENT_URL
+from portalcrawl.extract.listing import extract_listing
 from portalcrawl.fetch import Fetcher, Page
 from portalcrawl.items import Article
 from portalcrawl.link_patterns import common_shape, link_shape

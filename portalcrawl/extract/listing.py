@@ -15,6 +15,7 @@ import lxml.etree
 
 from portalcrawl.extract import families
 from portalcrawl.extract.content import drop_trees, text_content
+from portalcrawl.extract.documents import DOCUMENT_URL
 from portalcrawl.extract.encoding import decode_html
 from portalcrawl.extract.html import HTML_PARSER, page_bytes
 from portalcrawl.extract.links import LinkResolver, base_url
@@ -28,7 +29,6 @@ if TYPE_CHECKING:
 
 # Article URLs of the CMS families we know (and dated paths); a link matching one is very likely an article.
 ARTICLE_URL_PATTERNS = re.compile("|".join(families.ARTICLE_URLS), re.IGNORECASE)
-DOCUMENT_URL = re.compile(r"\.(?:pdf|docx?|xlsx?|wps|et|ofd|zip|rar|pptx?)$", re.IGNORECASE)
 # Column, index and pager URLs: a list of these is navigation, not the main list.
 NAVIGATION_URL = re.compile(
     r"(?:/|/index\.s?html?|/default\.s?html?|/list[\w-]*\.s?html?|/col/col\d+/(?:index\.html)?"

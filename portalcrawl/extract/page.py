@@ -23,6 +23,7 @@ from portalcrawl.extract.body import (
 from portalcrawl.extract.boilerplate import strip_boilerplate
 from portalcrawl.extract.column import find_column
 from portalcrawl.extract.dates import DEFAULT_TIMEZONE, ParsedDate
+from portalcrawl.extract.documents import EXTENSION_ALTERNATION
 from portalcrawl.extract.encoding import decode_html
 from portalcrawl.extract.html import page_bytes, parse_tree
 from portalcrawl.extract.language import language
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 TRAILER_WINDOW = 12
 PROFILE_LABEL = re.compile(r"^(?:来源|信息来源|作者|记者|发布时间|发布日期|日期|时间)\s*[:：]\s*")
 ATTACHMENT_LINE = re.compile(
-    r"^\s*(?:相关)?附件\s*\d*\s*[:：]|\.(?:pdf|docx?|xlsx?|wps|et|dps|pptx?|ofd|ceb|txt|rtf|zip|rar|7z)\s*$",
+    rf"^\s*(?:相关)?附件\s*\d*\s*[:：]|\.(?:{EXTENSION_ALTERNATION})\s*$",
     re.IGNORECASE,
 )
 XXGK_SOURCE = ("发布机构", "责任部门", "发文机关")
