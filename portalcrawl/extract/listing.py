@@ -30,11 +30,7 @@ if TYPE_CHECKING:
 # Article URLs of the CMS families we know (and dated paths); a link matching one is very likely an article.
 ARTICLE_URL_PATTERNS = re.compile("|".join(families.ARTICLE_URLS), re.IGNORECASE)
 # Column, index and pager URLs: a list of these is navigation, not the main list.
-NAVIGATION_URL = re.compile(
-    r"(?:/|/index\.s?html?|/default\.s?html?|/list[\w-]*\.s?html?|/col/col\d+/(?:index\.html)?"
-    r"|[?&](?:page|pageno|pagenum)=\d+|/forum-\d+-\d+\.html)$",
-    re.IGNORECASE,
-)
+NAVIGATION_URL = re.compile("|".join(families.COLUMN_URLS), re.IGNORECASE)
 # Containers whose links are not the main list.
 CHROME_MARKER = re.compile(
     r"nav|menu|footer|foot|header|head|top|crumb|friend|yqlj|links?\b|rank|hot|sidebar|side|"

@@ -1,13 +1,17 @@
 """CMS families as data: one module per platform, read by detection, listings, URL dates and attachments.
 
-A family module (``trs.py``, ``hanweb.py`` …) holds its tables as module constants: ``NAME``,
-``EXAMPLES`` (article URLs it makes → the day each names, or None), ``HTML_FINGERPRINTS`` (lower-case
-substrings of its pages), ``URL_FINGERPRINTS`` (regexes of URLs only it makes, case-insensitive),
-``ARTICLE_URLS`` (regexes of its article links, case-insensitive), ``URL_DATES`` (regexes with groups
-``y``, ``m``, ``d``), ``BODY`` and ``TITLE`` (``#id`` / ``.class`` selectors, first that matches wins)
-and ``DOWNLOAD_HANDLERS`` (regexes of URL paths that serve a file by id, case-insensitive); and, where
-it has them, hooks for its listings: ``listed_records(text)``, ``data_requests(text, base, url)``,
-``script_feeds(scripts, base)``. ``generic.py`` holds the same tables for what no one platform owns.
+A family module (``trs.py``, ``hanweb.py`` …) holds its tables as module constants:
+
+- ``NAME``; ``EXAMPLES``: article URLs it makes → the day each one names (or None);
+- ``HTML_FINGERPRINTS``: lower-case substrings of its pages; ``URL_FINGERPRINTS``: URLs only it makes;
+- ``ARTICLE_URLS``: its article links; ``COLUMN_URLS``: its column and pager links;
+- ``URL_DATES``: the day in its article URLs (groups ``y``, ``m``, ``d``);
+- ``BODY``, ``TITLE``: ``#id`` / ``.class`` selectors of its fields, the first that matches wins;
+- ``DOWNLOAD_HANDLERS``: URL paths that serve a file by id, with no extension;
+
+(URL patterns are regex sources, case-insensitive except ``URL_DATES``), and, where it has them, hooks
+for its listings: ``listed_records(text)``, ``data_requests(text, base, url)``, ``script_feeds(scripts,
+base)``. ``generic.py`` holds the URL and body tables for what no one platform owns.
 
 Adding a family is adding its module and naming it in ``MODULES``, whose order is detection order.
 """
@@ -47,6 +51,7 @@ TABLES = (
     "URL_FINGERPRINTS",
     "ARTICLE_URLS",
     "URL_DATES",
+    "COLUMN_URLS",
     "BODY",
     "TITLE",
     "DOWNLOAD_HANDLERS",
@@ -65,6 +70,7 @@ class Family:
     url_fingerprints: tuple[str, ...]
     article_urls: tuple[str, ...]
     url_dates: tuple[str, ...]
+    column_urls: tuple[str, ...]
     body: tuple[str, ...]
     title: tuple[str, ...]
     download_handlers: tuple[str, ...]
@@ -104,6 +110,7 @@ FAMILY_NAMES = tuple(FAMILIES_BY_NAME)
 ARTICLE_URLS = (*(p for family in FAMILIES for p in family.article_urls), *generic.ARTICLE_URLS)
 URL_DATES = (*(p for family in FAMILIES for p in family.url_dates), *generic.URL_DATES)
 URL_MONTHS = generic.URL_MONTHS
+COLUMN_URLS = (*(p for family in FAMILIES for p in family.column_urls), *generic.COLUMN_URLS)
 DOWNLOAD_HANDLERS = (
     *(p for family in FAMILIES for p in family.download_handlers),
     *generic.DOWNLOAD_HANDLERS,

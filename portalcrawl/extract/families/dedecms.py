@@ -11,6 +11,7 @@ URL_FINGERPRINTS = (r"/a/[\w/]+/\d+\.html$", r"/plus/view\.php\?aid=")
 ARTICLE_URLS = (r"/20\d{2}/\d{4}/\d+\.html?$", r"[/?&]aid=\d+")
 # Its {Y}/{M}{D} directories are the generic ones.
 URL_DATES = ()
+COLUMN_URLS = ()
 BODY = (".conTxt", ".content", "#content")
 TITLE = ()
 DOWNLOAD_HANDLERS = ()

@@ -9,8 +9,14 @@ EXAMPLES = {
 }
 HTML_FINGERPRINTS = ("powered by destoon", "destoon")
 URL_FINGERPRINTS = (r"show\.php\?itemid=\d+", r"show-htm-itemid-\d+", r"/show-\d+(?:-\d+)?\.html$")
-ARTICLE_URLS = (r"/show-\d+(?:-\d+)?\.html?$", r"show(?:-htm)?[-.]php\?itemid=\d+|[?&]itemid=\d+")
+ARTICLE_URLS = (
+    r"/show-\d+(?:-\d+)?\.html?$",
+    r"show(?:-htm)?[-.]php\?itemid=\d+|[?&]itemid=\d+",
+    # The rewrite of show.php?itemid=, which detection knew and listings did not.
+    r"show-htm-itemid-\d+\.html?$",
+)
 URL_DATES = ()
+COLUMN_URLS = ()
 BODY = ("#article", "#content", ".content")
 TITLE = ("#title",)
 DOWNLOAD_HANDLERS = ()

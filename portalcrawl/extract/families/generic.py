@@ -5,6 +5,9 @@ seen across many. Tried after the families' own tables."""
 EXAMPLES = {
     "https://news.sina.com.cn/c/2019-11-25/doc-iihnzahi3275702.shtml": "2019-11-25",
     "http://www.example.com/2026/01/16-road-works.html": "2026-01-16",
+    "http://finance.people.com.cn/n1/2024/0510/c1004-40232587.html": "2024-05-10",
+    "https://news.gmw.cn/2024-05/20/content_37330990.htm": "2024-05-20",
+    "https://www.1905.com/news/20240511/1674843.shtml": "2024-05-11",
     "http://money.163.com/15/0729/10/AVJ5DL5F00253B0H.html": None,
     "https://www.example.com/article/AbCdEf12.html": None,
     "https://www.example.com/detail/road-works": None,
@@ -23,6 +26,10 @@ URL_DATES = (
     r"/(?P<y>(?:19|20)\d{2})-(?P<m>\d{2})-(?P<d>\d{2})(?=[/_.-])",
     r"/(?P<y>(?:19|20)\d{2})/(?P<m>\d{1,2})/(?P<d>\d{1,2})(?=[/_.-])",
     r"/(?P<y>(?:19|20)\d{2})(?P<m>\d{2})(?P<d>\d{2})/",
+)
+# Column, index and pager URLs of many platforms: a list of these is navigation, not the main list.
+COLUMN_URLS = (
+    r"(?:/|/index\.s?html?|/default\.s?html?|/list[\w-]*\.s?html?|[?&](?:page|pageno|pagenum)=\d+)$",
 )
 # A month directory (/202601/: TRS, 集约化), when no day is found.
 URL_MONTHS = (r"/(?P<y>(?:19|20)\d{2})(?P<m>0[1-9]|1[0-2])/",)

@@ -14,6 +14,7 @@ URL_FINGERPRINTS = (r"\.gov\.cn/.*content_\d+\.html?$",)
 ARTICLE_URLS = (r"/content_\d+\.s?html?$",)
 # Its dated directories (/2026-01/16/) are the generic ones.
 URL_DATES = ()
+COLUMN_URLS = ()
 BODY = ("#UCAP-CONTENT", ".pages_content")
 TITLE = (".share-title",)
 DOWNLOAD_HANDLERS = ()

@@ -18,6 +18,7 @@ HTML_FINGERPRINTS = ("zjeg_rss.content", "/module/download/downfile.jsp", "/modu
 URL_FINGERPRINTS = (r"/art/\d{4}/\d{1,2}/\d{1,2}/art_\d+_\d+\.html", r"/art/\d{4}/art_[0-9a-f]{32}")
 ARTICLE_URLS = (r"/art/\d{4}/\d{1,2}/\d{1,2}/art_\d+_\d+\.html?$", r"/art/\d{4}/art_[0-9a-f]{32}\.html?$")
 URL_DATES = (r"/art/(?P<y>(?:19|20)\d{2})/(?P<m>\d{1,2})/(?P<d>\d{1,2})/",)
+COLUMN_URLS = (r"/col/col\d+/(?:index\.html)?$",)
 BODY = ("#zoom", ".bt-content", ".article-content")
 TITLE = (".sp_title",)
 # /module/download/downfile.jsp?classid=0&filename=<stored name>: the file by id, its name in the query.

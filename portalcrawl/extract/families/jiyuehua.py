@@ -11,6 +11,7 @@ URL_FINGERPRINTS = (r"/\d{6}/[0-9a-f]{32}\.shtml$", r"/c\d+/\d{6}/[0-9a-f]{32}\.
 ARTICLE_URLS = (r"/\d{6}/[0-9a-f]{32}\.s?html?$",)
 # Its month directories (/201705/) are the generic ones.
 URL_DATES = ()
+COLUMN_URLS = ()
 BODY = ("#fontzoom", "#zoom", ".tyxlContent", "#zoomcon")
 TITLE = ()
 DOWNLOAD_HANDLERS = ()
