@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from types import ModuleType
+from typing import Any
 
 from lxml import etree
 
@@ -44,22 +45,11 @@ from portalcrawl.extract.listing_request import ListingRequest
 ListedRecords = Callable[[str], list[str]]
 DataRequests = Callable[[str, str, str], list[ListingRequest]]
 ScriptFeeds = Callable[[str, str], list[str]]
-TABLES = (
-    "NAME",
-    "EXAMPLES",
-    "HTML_FINGERPRINTS",
-    "URL_FINGERPRINTS",
-    "ARTICLE_URLS",
-    "URL_DATES",
-    "COLUMN_URLS",
-    "BODY",
-    "TITLE",
-    "DOWNLOAD_HANDLERS",
-)
 HOOKS = ("listed_records", "data_requests", "script_feeds")
 
 
-@dataclass(frozen=True)
+# Identity is equality: each family is one module, and a Family is hashable whatever its tables hold.
+@dataclass(frozen=True, eq=False)
 class Family:
     """One platform: how to recognise it, what its URLs look like and where its article fields live
     (the tables of its module, see the package docstring)."""
@@ -81,12 +71,16 @@ class Family:
     @classmethod
     def from_module(cls, module: ModuleType) -> Family:
         """The family a module describes; a module without one of the tables is a programming error."""
-        missing = [name for name in TABLES if not hasattr(module, name)]
+        missing = [table for table in TABLES if not hasattr(module, table)]
         if missing:
             raise TypeError(f"family module {module.__name__} lacks {', '.join(missing)}")
-        tables = [getattr(module, name) for name in TABLES]
-        hooks = [getattr(module, name, None) for name in HOOKS]
-        return cls(*tables, *hooks)
+        values: dict[str, Any] = {table.lower(): getattr(module, table) for table in TABLES}
+        values.update((hook, getattr(module, hook, None)) for hook in HOOKS)
+        return cls(**values)
+
+
+# The module constants a family module must define: every field of Family but its optional hooks.
+TABLES = tuple(field.name.upper() for field in fields(Family) if field.name not in HOOKS)
 
 
 # Detection order: the first family whose fingerprint matches a page wins.
