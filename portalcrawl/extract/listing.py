@@ -104,7 +104,7 @@ def extract_listing(html: str | bytes, url: str, *, profile: SiteProfile | None 
     head = start[:400].lower()
     if head.startswith(("[", "{")):
         return _json_listing(text, url)
-    if "<html" not in head and ("<datastore" in head or "<recordset" in head or "<record>" in head):
+    if any(is_data_answer(head) for is_data_answer in families.DATA_ANSWERS):
         return _records_answer(text, url)
     if FEED_ROOT.search(head) or (head.startswith("<") and _is_feed_after_prolog(start)):
         return _feed_listing(text, url)
@@ -453,6 +453,7 @@ def _records_listing(records: list[str], base: str) -> Listing:
 
 
 def _records_answer(text: str, url: str) -> Listing:
+    """The articles of a data answer (a family's ``is_data_answer``: Hanweb's dataproxy XML)."""
     return _records_listing(_listed_records(text), url)
 
 

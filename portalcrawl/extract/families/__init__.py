@@ -9,9 +9,10 @@ A family module (``trs.py``, ``hanweb.py`` …) holds its tables as module const
 - ``BODY``, ``TITLE``: ``#id`` / ``.class`` selectors of its fields, the first that matches wins;
 - ``DOWNLOAD_HANDLERS``: URL paths that serve a file by id, with no extension;
 
-(URL patterns are regex sources, case-insensitive except ``URL_DATES``), and, where it has them, hooks
-for its listings: ``listed_records(text)``, ``data_requests(text, base, url)``, ``script_feeds(scripts,
-base)``. ``generic.py`` holds the URL and body tables for what no one platform owns.
+(URL patterns are regex sources, case-insensitive except ``URL_DATES``) and, where it has them, hooks
+for its listings: ``is_data_answer(head)`` (a response is its data answer, not a page),
+``listed_records(text)`` (the records a page or answer lists), ``data_requests(text, base, url)`` and
+``script_feeds(scripts, base)``. ``generic.py`` holds the URL and body tables no one platform owns.
 
 Adding a family is adding its module and naming it in ``MODULES``, whose order is detection order.
 """
@@ -42,10 +43,11 @@ from portalcrawl.extract.families import (
 )
 from portalcrawl.extract.listing_request import ListingRequest
 
+IsDataAnswer = Callable[[str], bool]
 ListedRecords = Callable[[str], list[str]]
 DataRequests = Callable[[str, str, str], list[ListingRequest]]
 ScriptFeeds = Callable[[str, str], list[str]]
-HOOKS = ("listed_records", "data_requests", "script_feeds")
+HOOKS = ("is_data_answer", "listed_records", "data_requests", "script_feeds")
 
 
 # Identity is equality: each family is one module, and a Family is hashable whatever its tables hold.
@@ -64,6 +66,7 @@ class Family:
     body: tuple[str, ...]
     title: tuple[str, ...]
     download_handlers: tuple[str, ...]
+    is_data_answer: IsDataAnswer | None = None
     listed_records: ListedRecords | None = None
     data_requests: DataRequests | None = None
     script_feeds: ScriptFeeds | None = None
@@ -110,6 +113,7 @@ DOWNLOAD_HANDLERS = (
     *generic.DOWNLOAD_HANDLERS,
 )
 GENERIC_BODY = generic.BODY
+DATA_ANSWERS = tuple(family.is_data_answer for family in FAMILIES if family.is_data_answer)
 LISTED_RECORDS = tuple(family.listed_records for family in FAMILIES if family.listed_records)
 DATA_REQUESTS = tuple(family.data_requests for family in FAMILIES if family.data_requests)
 SCRIPT_FEEDS = tuple(family.script_feeds for family in FAMILIES if family.script_feeds)

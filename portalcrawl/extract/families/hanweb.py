@@ -48,6 +48,11 @@ PER_PAGE = 15
 MAX_GROUPS = 200
 
 
+def is_data_answer(head: str) -> bool:
+    """Whether a response, by its first characters lower-cased, is a dataproxy answer, not a page."""
+    return "<html" not in head and ("<datastore" in head or "<recordset" in head or "<record>" in head)
+
+
 def listed_records(text: str) -> list[str]:
     """The HTML fragments, one per listed article, that a page or a dataproxy answer carries."""
     return RECORD.findall(text)
