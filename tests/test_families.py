@@ -24,7 +24,15 @@ from tests.conftest import CrawlRunner
 from tests.pageserver import PageServer, article_page, listing_page
 
 SELECTOR = re.compile(r"^[#.][\w-]+$")
-GENERIC_TABLES = ("EXAMPLES", "ARTICLE_URLS", "URL_DATES", "URL_MONTHS", "BODY", "DOWNLOAD_HANDLERS")
+GENERIC_TABLES = (
+    "EXAMPLES",
+    "ARTICLE_URLS",
+    "COLUMN_URLS",
+    "URL_DATES",
+    "URL_MONTHS",
+    "BODY",
+    "DOWNLOAD_HANDLERS",
+)
 
 
 def test_every_module_of_the_package_is_a_registered_family_or_the_generic_tables() -> None:
@@ -42,6 +50,11 @@ def test_a_family_module_becomes_a_family_and_one_lacking_a_table_is_refused() -
     module.NAME, module.EXAMPLES, module.BODY = "newcms", {"http://x.cn/n/1.html": None}, ("#body",)
     family = Family.from_module(module)
     assert (family.name, family.body, family.data_requests) == ("newcms", ("#body",), None)
+    module.script_feeds = lambda scripts, base: [base + "feed.json"]
+    assert Family.from_module(module).script_feeds is module.script_feeds
+    # The registered hooks are the modules' own functions.
+    assert (families.hanweb.data_requests,) == families.DATA_REQUESTS
+    assert (families.govcn.script_feeds,) == families.SCRIPT_FEEDS
     del module.URL_DATES
     with pytest.raises(TypeError, match="newcms lacks URL_DATES"):
         Family.from_module(module)
