@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from portalcrawl.extract.article import extract_article, parse_tree
-from portalcrawl.extract.listing import DOCUMENT_URL, Listing, extract_listing
+from portalcrawl.extract.documents import DOCUMENT_URL
+from portalcrawl.extract.listing import Listing, extract_listing
 from portalcrawl.extract.selectors import (
     ARTICLE_SELECTOR_FIELDS,
     LISTING_SELECTORS,

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
-from portalcrawl.extract import cms
+from portalcrawl.extract import families
 from portalcrawl.extract.article import extract_article, parse_tree
-from portalcrawl.extract.listing import DOCUMENT_URL, extract_listing
+from portalcrawl.extract.documents import DOCUMENT_URL
+from portalcrawl.extract.listing import extract_listing
 from portalcrawl.fetch import Fetcher, Page
 from portalcrawl.items import Article
 from portalcrawl.link_patterns import common_shape, link_shape
@@ -165,7 +166,7 @@ def preview_column(
             preview.rejected = f"its article {link}: {page.problem}"
             continue
         article = extract_article(page.text, page.final_url, fetched_at=now)
-        family = cms.detect_family(page.text, page.final_url)
+        family = families.detect_family(page.text, page.final_url)
         preview.article, preview.cms = article, family.name if family else None
         if not article.title or not article.body_text:
             preview.rejected = f"its article {link} has no title or no text"

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from portalcrawl.attachments import MODES as ATTACHMENT_MODES
-from portalcrawl.extract.cms import FAMILY_NAMES, family_named
+from portalcrawl.extract.families import FAMILY_NAMES, family_named
 from portalcrawl.extract.selectors import InvalidSelector, compiled_selector
 from portalcrawl.urls import effective_port
 

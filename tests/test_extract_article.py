@@ -22,7 +22,7 @@ from portalcrawl.evaluation import (
     portalcrawl_extractor,
     trafilatura_extractor,
 )
-from portalcrawl.extract import cms
+from portalcrawl.extract import families
 from portalcrawl.extract.article import continuation_pages, extract_article, merge_pages, squash
 from portalcrawl.items import Article
 from portalcrawl.profiles import Selectors, SiteProfile
@@ -130,7 +130,7 @@ def test_cms_fingerprints_match_text_and_utf8_bytes_alike() -> None:
         ("<html><body><div>政府网站集约化平台</div></body></html>", "jiyuehua"),
     ):
         for form in (page, page.encode("utf-8")):
-            assert cms.detect_family(form, "http://x.cn/a.html") is cms.FAMILIES_BY_NAME[name]
+            assert families.detect_family(form, "http://x.cn/a.html") is families.FAMILIES_BY_NAME[name]
 
 
 def test_continuation_pages_of_pagers() -> None:

@@ -7,38 +7,16 @@ from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 
 from lxml import etree
 
+from portalcrawl.extract import families
 from portalcrawl.extract.content import clean_line, inline_scripts, text_content
+from portalcrawl.extract.documents import DOCUMENT_EXTENSIONS
 
-EXTENSIONS = frozenset(
-    [
-        "pdf",
-        "doc",
-        "docx",
-        "xls",
-        "xlsx",
-        "wps",
-        "et",
-        "dps",
-        "ppt",
-        "pptx",
-        "ofd",
-        "ceb",
-        "txt",
-        "rtf",
-        "zip",
-        "rar",
-        "7z",
-    ]
-)
 EXTENSION_RE = re.compile(r"\.([A-Za-z0-9]{1,5})$")
 # A link text, title or download attribute that names a document: "附件1：岗位表.xlsx".
 NAMED_DOCUMENT_RE = re.compile(r"\.([A-Za-z0-9]{1,5})\s*[)）]?\s*$")
-# Download handlers that serve a file by id, with no extension in the URL: Hanweb
-# /module/download/downfile.jsp?classid=…, /download.jsp?id=…, download.do / .action / .aspx handlers.
-DOWNLOAD_HANDLER_RE = re.compile(
-    r"(?:downfile|download|downloadfile|filedown|getfile|attachdown)\.(?:jsp|do|action|aspx?|php)$",
-    re.IGNORECASE,
-)
+# Download handlers that serve a file by id, with no extension in the URL (the families' forms: Hanweb
+# /module/download/downfile.jsp?classid=…, and download.jsp?id=…, .do / .action / .aspx handlers).
+DOWNLOAD_HANDLER_RE = re.compile("|".join(families.DOWNLOAD_HANDLERS), re.IGNORECASE)
 # Query parameters that carry the document's own name or path.
 FILE_PARAMS = ("filename", "file", "fileName", "name", "fileurl", "path")
 # Pages that show a document passed in ``?file=``: the document itself is what to record.
@@ -64,7 +42,7 @@ def attachment_extension(href: str) -> str | None:
     candidates += [value for key in FILE_PARAMS for value in query.get(key, [])]
     for candidate in candidates:
         match = EXTENSION_RE.search(candidate)
-        if match and match.group(1).lower() in EXTENSIONS:
+        if match and match.group(1).lower() in DOCUMENT_EXTENSIONS:
             return match.group(1).lower()
     return None
 
@@ -72,7 +50,7 @@ def attachment_extension(href: str) -> str | None:
 def names_document(text: str | None) -> bool:
     """Whether a link's text, title or download name ends in a document extension."""
     match = NAMED_DOCUMENT_RE.search(text or "")
-    return match is not None and match.group(1).lower() in EXTENSIONS
+    return match is not None and match.group(1).lower() in DOCUMENT_EXTENSIONS
 
 
 def document_url(href: str, base_url: str, *, named: bool = False) -> str | None:
@@ -90,7 +68,7 @@ def document_url(href: str, base_url: str, *, named: bool = False) -> str | None
     path = unquote(parts.path) if "%" in parts.path else parts.path
     match = EXTENSION_RE.search(path)
     extension = match.group(1).lower() if match else None
-    if extension in EXTENSIONS:
+    if extension in DOCUMENT_EXTENSIONS:
         return urljoin(base_url, href)
     if parts.query:
         query = parse_qs(parts.query) if "=" in parts.query else {}
@@ -111,7 +89,7 @@ def document_url(href: str, base_url: str, *, named: bool = False) -> str | None
 
 def _has_document_extension(name: str) -> bool:
     match = EXTENSION_RE.search(name)
-    return match is not None and match.group(1).lower() in EXTENSIONS
+    return match is not None and match.group(1).lower() in DOCUMENT_EXTENSIONS
 
 
 def _names_document(link: etree._Element) -> bool:

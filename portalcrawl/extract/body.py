@@ -10,7 +10,7 @@ from urllib.parse import urljoin
 
 from lxml import etree
 
-from portalcrawl.extract import cms, content, metaline
+from portalcrawl.extract import content, families, metaline
 from portalcrawl.extract.boilerplate import is_boilerplate_line
 from portalcrawl.extract.dates import DEFAULT_TIMEZONE
 from portalcrawl.extract.lines import squash
@@ -44,7 +44,7 @@ def visible_candidates(elements: list[etree._Element], hidden: set[etree._Elemen
 def find_body(
     tree: etree._Element,
     index: content.PageIndex,
-    family: cms.CmsFamily | None,
+    family: families.Family | None,
     profile: SiteProfile | None,
     body_lines: dict[etree._Element, list[str]],
 ) -> tuple[etree._Element | None, str]:
@@ -54,8 +54,8 @@ def find_body(
     if profile and profile.selectors.body:
         attempts.append((select(tree, profile.selectors.body), Stage.PROFILE))
     if family:
-        attempts.append((cms.first_match(index, family.body), cms_stage(family.name)))
-    attempts.append((cms.first_match(index, cms.GENERIC_BODY), Stage.SELECTOR))
+        attempts.append((families.first_match(index, family.body), cms_stage(family.name)))
+    attempts.append((families.first_match(index, families.GENERIC_BODY), Stage.SELECTOR))
     # A short match (the last page of a multi-page article may hold one paragraph) is only trusted when
     # no prose is found anywhere else: a stray element with a body class must not beat the real body.
     short: tuple[etree._Element, str] | None = None

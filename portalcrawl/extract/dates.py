@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from portalcrawl.extract import families
 from portalcrawl.extract.content import nfkc
 
 EARLIEST_PLAUSIBLE = datetime(1990, 1, 1, tzinfo=UTC)
@@ -93,16 +94,10 @@ _YEARLESS_NUMERIC = re.compile(
     rf"(?<![\d\-/.:])(?P<m>0[1-9]|1[0-2])[-/](?P<d>0[1-9]|[12]\d|3[01])(?![\d\-/.])(?:\s+(?:{_TIME}))?"
 )
 
-_URL_DAY_PATTERNS = (
-    re.compile(r"(?<![0-9a-z])t(?P<y>(?:19|20)\d{2})(?P<m>\d{2})(?P<d>\d{2})_\d+", re.IGNORECASE),
-    re.compile(r"/art/(?P<y>(?:19|20)\d{2})/(?P<m>\d{1,2})/(?P<d>\d{1,2})/"),
-    re.compile(r"/(?P<y>(?:19|20)\d{2})/(?P<m>\d{2})(?P<d>\d{2})/"),
-    re.compile(r"/(?P<y>(?:19|20)\d{2})-(?P<m>\d{2})/(?P<d>\d{2})/"),
-    re.compile(r"/(?P<y>(?:19|20)\d{2})-(?P<m>\d{2})-(?P<d>\d{2})(?=[/_.-])"),
-    re.compile(r"/(?P<y>(?:19|20)\d{2})/(?P<m>\d{1,2})/(?P<d>\d{1,2})(?=[/_.-])"),
-    re.compile(r"/(?P<y>(?:19|20)\d{2})(?P<m>\d{2})(?P<d>\d{2})/"),
-)
-_URL_MONTH = re.compile(r"/(?P<y>(?:19|20)\d{2})(?P<m>0[1-9]|1[0-2])/")
+# Days and months in article URLs: the CMS families' own forms (TRS t20260116_…, Hanweb /art/2026/1/16/),
+# then the generic dated directories.
+_URL_DAY_PATTERNS = tuple(re.compile(pattern) for pattern in families.URL_DATES)
+_URL_MONTH_PATTERNS = tuple(re.compile(pattern) for pattern in families.URL_MONTHS)
 
 # Every form above contains a digit, a Chinese numeral or one of these words: the fast path for text without.
 _ANY_DATE_SIGN = re.compile(r"[0-9〇○零一二三四五六七八九十]|刚刚|剛剛|今天|今日|昨天|昨日|前天")
@@ -349,7 +344,7 @@ def _english_date(text: str, zone: tzinfo) -> ParsedDate | None:
 
 
 def date_from_url(url: str, tz: str = DEFAULT_TIMEZONE) -> ParsedDate | None:
-    """The publication date encoded in an article URL's path (TRS, Hanweb, date directories), or None."""
+    """The publication date encoded in an article URL's path (``families.URL_DATES``), or None."""
     path = urlsplit(url).path
     zone = _zone(tz)
     for pattern in _URL_DAY_PATTERNS:
@@ -357,9 +352,9 @@ def date_from_url(url: str, tz: str = DEFAULT_TIMEZONE) -> ParsedDate | None:
             parsed = _build((int(m["y"]), int(m["m"]), int(m["d"])), None, zone, m.group(0))
             if parsed is not None:
                 return parsed
-    month = _URL_MONTH.search(path)
-    if month is not None:
-        return ParsedDate(datetime(int(month["y"]), int(month["m"]), 1, tzinfo=zone), "month", month.group(0))
+    for pattern in _URL_MONTH_PATTERNS:
+        if month := pattern.search(path):
+            return ParsedDate(datetime(int(month["y"]), int(month["m"]), 1, tzinfo=zone), "month", month[0])
     return None
 
 

@@ -9,14 +9,17 @@ from collections import deque
 from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-from urllib.parse import urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import lxml.etree
 
+from portalcrawl.extract import families
 from portalcrawl.extract.content import drop_trees, text_content
+from portalcrawl.extract.documents import DOCUMENT_URL
 from portalcrawl.extract.encoding import decode_html
 from portalcrawl.extract.html import HTML_PARSER, page_bytes
-from portalcrawl.extract.links import LinkResolver, absolute_url, base_url
+from portalcrawl.extract.links import LinkResolver, base_url
+from portalcrawl.extract.listing_request import ListingRequest
 from portalcrawl.extract.pagination import next_listing_pages
 from portalcrawl.extract.selectors import selected_anchors
 from portalcrawl.safetext import clean_text
@@ -24,41 +27,10 @@ from portalcrawl.safetext import clean_text
 if TYPE_CHECKING:
     from portalcrawl.profiles import Selectors, SiteProfile
 
-# Article URLs of the CMS families we know; a link matching one is very likely an article.
-ARTICLE_URL_PATTERNS = re.compile(
-    "|".join(
-        [
-            r"/t20\d{6}_\d+\.s?html?$",  # TRS WCM
-            r"/art/\d{4}/\d{1,2}/\d{1,2}/art_\d+_\d+\.html?$",  # Hanweb
-            r"/art/\d{4}/art_[0-9a-f]{32}\.html?$",  # Hanweb jpaas
-            r"/content_\d+\.s?html?$",  # gov.cn
-            r"/\d{6}/[0-9a-f]{32}\.s?html?$",  # 集约化 cNNN/32-hex platforms
-            r"/post_\d+\.html?$",  # gkmlpt
-            r"/20\d{2}/\d{4}/\d+\.html?$",  # DedeCMS {Y}/{M}{D}/{aid}.html
-            r"[/?&]aid=\d+",  # DedeCMS view.php
-            r"/show-\d+-\d+(?:-\d+)?\.html?$",  # PHPCMS
-            r"[?&]a=show\b",  # PHPCMS dynamic
-            r"/showinfo-\d+-\d+(?:-\d+)?\.html?$",  # EmpireCMS
-            r"ShowInfo\.php\?",  # EmpireCMS dynamic
-            r"/show-\d+(?:-\d+)?\.html?$",  # DESTOON rewrite
-            r"show(?:-htm)?[-.]php\?itemid=\d+|[?&]itemid=\d+",  # DESTOON dynamic
-            r"/thread-\d+-\d+-\d+\.html?$",  # Discuz threads
-            r"/(?:19|20)\d{2}[-/]?\d{1,2}[-/]?\d{1,2}/[^/]+\.s?html?$",  # dated paths
-            r"/(?:19|20)\d{2}/\d{1,2}/\d{1,2}-[^/]+\.html?$",
-            r"/\d{2}/\d{4}/\d{2}/[0-9A-Z]{16}\.html$",  # NetEase
-            r"/article/[0-9A-Za-z]{8,}\.html$",
-            r"/(?:post|p|detail|news|article|a)/[\w-]{4,}/?$",
-        ]
-    ),
-    re.IGNORECASE,
-)
-DOCUMENT_URL = re.compile(r"\.(?:pdf|docx?|xlsx?|wps|et|ofd|zip|rar|pptx?)$", re.IGNORECASE)
+# Article URLs of the CMS families we know (and dated paths); a link matching one is very likely an article.
+ARTICLE_URL_PATTERNS = re.compile("|".join(families.ARTICLE_URLS), re.IGNORECASE)
 # Column, index and pager URLs: a list of these is navigation, not the main list.
-NAVIGATION_URL = re.compile(
-    r"(?:/|/index\.s?html?|/default\.s?html?|/list[\w-]*\.s?html?|/col/col\d+/(?:index\.html)?"
-    r"|[?&](?:page|pageno|pagenum)=\d+|/forum-\d+-\d+\.html)$",
-    re.IGNORECASE,
-)
+NAVIGATION_URL = re.compile("|".join(families.COLUMN_URLS), re.IGNORECASE)
 # Containers whose links are not the main list.
 CHROME_MARKER = re.compile(
     r"nav|menu|footer|foot|header|head|top|crumb|friend|yqlj|links?\b|rank|hot|sidebar|side|"
@@ -97,25 +69,6 @@ PLAIN_ITEM_TAGS = {
     "h6",
     "i",
 }
-HANWEB_RECORD = re.compile(r"<record>\s*<!\[CDATA\[(.*?)\]\]>\s*</record>", re.DOTALL | re.IGNORECASE)
-HANWEB_TOTAL = re.compile(
-    r"<totalrecord>\s*(\d+)\s*</totalrecord>|totalRecord\s*[:=]\s*['\"]?(\d+)", re.IGNORECASE
-)
-HANWEB_PARAM = re.compile(r"var\s+param_\d+\s*=\s*\{(.*?)\}", re.DOTALL)
-HANWEB_FIELDS = (
-    "col",
-    "appid",
-    "webid",
-    "path",
-    "columnid",
-    "sourceContentType",
-    "unitid",
-    "webname",
-    "permissiontype",
-)
-HANWEB_PROXY = re.compile(r"(/module/(?:web/)?jpage/dataproxy\.jsp)")
-HANWEB_GROUP = 45
-HANWEB_PER_PAGE = 15
 FEED_ROOT = re.compile(r"<(?:rss|feed|urlset|sitemapindex|rdf:rdf)\b", re.IGNORECASE)
 # What may precede an XML document's root: declaration, processing instructions, comments, DOCTYPE.
 XML_PROLOG = re.compile(
@@ -124,18 +77,6 @@ XML_PROLOG = re.compile(
 GZIP_MAGIC = b"\x1f\x8b"
 # The sitemaps protocol's limit on an uncompressed sitemap.
 MAX_GUNZIPPED_BYTES = 50 * 1024 * 1024
-JSON_FEED_REF = re.compile(r"""["']([^"'\s<>]+\.json)(?:\?[^"'\s<>]*)?["']""")
-MAX_HANWEB_GROUPS = 200
-
-
-@dataclass(frozen=True)
-class ListingRequest:
-    """A data request a listing page makes from script (e.g. Hanweb's dataproxy POST)."""
-
-    method: str
-    url: str
-    form: dict[str, str] = field(default_factory=dict)
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -163,8 +104,8 @@ def extract_listing(html: str | bytes, url: str, *, profile: SiteProfile | None 
     head = start[:400].lower()
     if head.startswith(("[", "{")):
         return _json_listing(text, url)
-    if "<html" not in head and ("<datastore" in head or "<recordset" in head or "<record>" in head):
-        return _hanweb_records(text, url)
+    if any(is_data_answer(head) for is_data_answer in families.DATA_ANSWERS):
+        return _records_answer(text, url)
     if FEED_ROOT.search(head) or (head.startswith("<") and _is_feed_after_prolog(start)):
         return _feed_listing(text, url)
     return _html_listing(text, url, profile.selectors if profile else None)
@@ -378,7 +319,7 @@ def _html_listing(text: str, url: str, selectors: Selectors | None) -> Listing:
     scripts = "\n".join(text_content(s) for s in root.iter("script"))
     listing = Listing()
 
-    records = HANWEB_RECORD.findall(text)
+    records = _listed_records(text)
     # One resolver for the pager and the main list: a pager's hrefs are resolved once.
     resolve = LinkResolver(base)
     if selectors and selectors.article_links:
@@ -397,8 +338,8 @@ def _html_listing(text: str, url: str, selectors: Selectors | None) -> Listing:
         further = _selected_list(root, selectors.next_page, resolve)[0]
         listing.next_pages = [page for page in further if page != here]
         return listing
-    listing.requests = _hanweb_requests(text, base, url)
-    feeds = _json_feeds(scripts, base)
+    listing.requests = _data_requests(text, base, url)
+    feeds = _script_feeds(scripts, base)
     if (
         feeds
         and not (selectors and selectors.article_links)
@@ -511,40 +452,27 @@ def _records_listing(records: list[str], base: str) -> Listing:
     return listing
 
 
-def _hanweb_records(text: str, url: str) -> Listing:
-    return _records_listing(HANWEB_RECORD.findall(text), url)
+def _records_answer(text: str, url: str) -> Listing:
+    """The articles of a data answer (a family's ``is_data_answer``: Hanweb's dataproxy XML)."""
+    return _records_listing(_listed_records(text), url)
 
 
-def _hanweb_requests(text: str, base: str, url: str) -> list[ListingRequest]:
-    """Dataproxy POSTs for the record groups after the first, built from ``var param_N = {…}``."""
-    # The proxy path first: it is rare and quick to rule out, the other two patterns scan slowly.
-    proxy = HANWEB_PROXY.search(text)
-    params = proxy and HANWEB_PARAM.search(text)
-    total_match = params and HANWEB_TOTAL.search(text)
-    if not (proxy and params and total_match):
-        return []
-    form: dict[str, str] = {}
-    for name in HANWEB_FIELDS:
-        value = re.search(rf"\b{name}\s*:\s*(?:'([^']*)'|\"([^\"]*)\"|([\w.-]+))", params.group(1))
-        if value:
-            form[name] = next(v for v in value.groups() if v is not None)
-    total = int(total_match.group(1) or total_match.group(2))
-    endpoint = urljoin(base, proxy.group(1))
-    headers = {"X-Requested-With": "XMLHttpRequest", "Referer": url}
-    requests = []
-    for start in range(HANWEB_GROUP + 1, total + 1, HANWEB_GROUP)[:MAX_HANWEB_GROUPS]:
-        query = urlencode(
-            {"startrecord": start, "endrecord": start + HANWEB_GROUP - 1, "perpage": HANWEB_PER_PAGE}
-        )
-        requests.append(ListingRequest("POST", f"{endpoint}?{query}", dict(form), dict(headers)))
-    return requests
+def _listed_records(text: str) -> list[str]:
+    """The HTML fragments, one per article, a page or data answer carries (a family's ``listed_records``)."""
+    for listed_records in families.LISTED_RECORDS:
+        if records := listed_records(text):
+            return records
+    return []
 
 
-def _json_feeds(scripts: str, base: str) -> list[str]:
-    if ".json" not in scripts:
-        # The pattern needs this literal; without it, it would still try every quote of the scripts.
-        return []
-    return _unique(u for m in JSON_FEED_REF.finditer(scripts) if (u := absolute_url(m.group(1), base)))
+def _data_requests(text: str, base: str, url: str) -> list[ListingRequest]:
+    """The data requests a listing page's script makes for more of its list (a family's ``data_requests``)."""
+    return [request for data_requests in families.DATA_REQUESTS for request in data_requests(text, base, url)]
+
+
+def _script_feeds(scripts: str, base: str) -> list[str]:
+    """The JSON feeds a listing page's scripts fill its list from (a family's ``script_feeds``)."""
+    return _unique(feed for script_feeds in families.SCRIPT_FEEDS for feed in script_feeds(scripts, base))
 
 
 def _json_listing(text: str, url: str) -> Listing:

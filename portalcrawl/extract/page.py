@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from lxml import etree
 
-from portalcrawl.extract import cms, content, metaline
+from portalcrawl.extract import content, families, metaline
 from portalcrawl.extract.attachments import find_attachments
 from portalcrawl.extract.body import (
     ORIGINAL_TITLE,
@@ -23,6 +23,7 @@ from portalcrawl.extract.body import (
 from portalcrawl.extract.boilerplate import strip_boilerplate
 from portalcrawl.extract.column import find_column
 from portalcrawl.extract.dates import DEFAULT_TIMEZONE, ParsedDate
+from portalcrawl.extract.documents import EXTENSION_ALTERNATION
 from portalcrawl.extract.encoding import decode_html
 from portalcrawl.extract.html import page_bytes, parse_tree
 from portalcrawl.extract.language import language
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 TRAILER_WINDOW = 12
 PROFILE_LABEL = re.compile(r"^(?:来源|信息来源|作者|记者|发布时间|发布日期|日期|时间)\s*[:：]\s*")
 ATTACHMENT_LINE = re.compile(
-    r"^\s*(?:相关)?附件\s*\d*\s*[:：]|\.(?:pdf|docx?|xlsx?|wps|et|dps|pptx?|ofd|ceb|txt|rtf|zip|rar|7z)\s*$",
+    rf"^\s*(?:相关)?附件\s*\d*\s*[:：]|\.(?:{EXTENSION_ALTERNATION})\s*$",
     re.IGNORECASE,
 )
 XXGK_SOURCE = ("发布机构", "责任部门", "发文机关")
@@ -105,8 +106,8 @@ class ArticlePage:
         return read_structured(self.tree, self.meta_tags)
 
     @cached_property
-    def family(self) -> cms.CmsFamily | None:
-        return cms.detect_family(self.encoded, self.url, self.profile.cms if self.profile else None)
+    def family(self) -> families.Family | None:
+        return families.detect_family(self.encoded, self.url, self.profile.cms if self.profile else None)
 
     @cached_property
     def body_candidates(self) -> dict[etree._Element, list[str]]:

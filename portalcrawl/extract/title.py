@@ -7,7 +7,7 @@ import sys
 
 from lxml import etree
 
-from portalcrawl.extract import cms, content
+from portalcrawl.extract import content, families
 from portalcrawl.extract.lines import LineKeys, squash
 from portalcrawl.extract.stages import Stage, cms_stage
 
@@ -35,7 +35,7 @@ def find_title(
     index: content.PageIndex,
     meta_title: str | None,
     meta_stage: str,
-    family: cms.CmsFamily | None,
+    family: families.Family | None,
     body_node: etree._Element | None,
     site_name: str | None,
     lines_before_body: list[str],
@@ -86,8 +86,8 @@ def find_title(
     return None, Stage.NONE
 
 
-def _family_title(index: content.PageIndex, family: cms.CmsFamily) -> str | None:
-    for element in cms.first_match(index, family.title):
+def _family_title(index: content.PageIndex, family: families.Family) -> str | None:
+    for element in families.first_match(index, family.title):
         text = cut_meta(element_text(element, index))
         if 4 <= len(text) <= 200:
             return text

@@ -23,7 +23,8 @@ from portalcrawl.crawl_args import CrawlArgumentError, crawl_arguments
 from portalcrawl.extensions.crawl_runs import dead_column_reason
 from portalcrawl.extract import article as article_extraction
 from portalcrawl.extract.dates import parse_date
-from portalcrawl.extract.listing import DOCUMENT_URL, Listing, ListingRequest, extract_listing
+from portalcrawl.extract.documents import DOCUMENT_URL
+from portalcrawl.extract.listing import Listing, ListingRequest, extract_listing
 from portalcrawl.extract.selectors import missed_selectors
 from portalcrawl.items import Article
 from portalcrawl.listing_resume import ResumePoint
