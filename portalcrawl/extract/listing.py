@@ -204,6 +204,16 @@ def _parse_html(text: str) -> lxml.etree._Element | None:
     return root
 
 
+# Lists and pagers inside HTML comments, written out by the page's script (``$("#list").html(…
+# .replace("<!--", ""))``, a walk over comment nodes): a comment holding links is read as the page's
+# markup when an inline script handles comments, and otherwise only for what the visible page lacks
+# (a pager; a main list: the best visible list has no article URL and no date), so commented-out old
+# markup never competes with a live list.
+COMMENT_RENDERING = re.compile(
+    r"""["'/|(]\s*<!--|<!--\s*["'/|)]|-->\s*["'/|)]|nodeType\s*[!=]==?\s*8|SHOW_COMMENT|COMMENT_NODE"""
+)
+# At most this much commented markup is parsed a page.
+MAX_COMMENTED_MARKUP = 200_000
 CONTAINER_TAGS = {"ul", "ol", "table", "tbody", "body", "html", "dl"}
 DIGITS = re.compile(r"\d+")
 
@@ -375,7 +385,8 @@ def _html_listing(text: str, url: str, selectors: Selectors | None) -> Listing:
         return Listing()
     base = base_url(root, url)
     # Read before _main_list drops the scripts from the tree.
-    scripts = "\n".join(text_content(s) for s in root.iter("script"))
+    inline_scripts = [text_content(s) for s in root.iter("script")]
+    scripts = "\n".join(inline_scripts)
     listing = Listing()
 
     records = HANWEB_RECORD.findall(text)
@@ -383,15 +394,24 @@ def _html_listing(text: str, url: str, selectors: Selectors | None) -> Listing:
     resolve = LinkResolver(base)
     if selectors and selectors.article_links:
         listing.article_links, listing.dates = _selected_list(root, selectors.article_links, resolve)
-        listing.next_pages = next_listing_pages(root, scripts, resolve, url)
+        listing.next_pages = next_listing_pages(root, inline_scripts, resolve, url)
     elif records:
         listing = _records_listing(records, base)
-        listing.next_pages = next_listing_pages(root, scripts, resolve, url)
+        listing.next_pages = next_listing_pages(root, inline_scripts, resolve, url)
     else:
         drop_trees(list(root.iter("script", "style", "noscript", "template")))
-        listing.next_pages = next_listing_pages(root, scripts, resolve, url)
+        commented = _commented_markup(root)
+        if commented and COMMENT_RENDERING.search(scripts):
+            _reveal(commented)
+            commented = []
+        listing.next_pages = next_listing_pages(root, inline_scripts, resolve, url)
         # A pager is never the article list, however many pages it numbers.
         listing.article_links, listing.dates = _main_list(root, resolve, set(listing.next_pages))
+        if commented and not listing.next_pages:
+            listing.next_pages = next_listing_pages(_fragments(commented), [], resolve, url)
+        if commented and _looks_unlike_articles(listing.article_links, listing.dates):
+            _reveal(commented)
+            listing.article_links, listing.dates = _main_list(root, resolve, set(listing.next_pages))
     if selectors and selectors.next_page:
         here = urlunsplit(urlsplit(url)._replace(fragment=""))
         further = _selected_list(root, selectors.next_page, resolve)[0]
@@ -408,6 +428,56 @@ def _html_listing(text: str, url: str, selectors: Selectors | None) -> Listing:
         listing.article_links, listing.dates = [], {}
         listing.child_listings = feeds
     return listing
+
+
+def _looks_unlike_articles(links: list[str], dates: dict[str, str]) -> bool:
+    """Whether a main list is no article list: under two links, none dated, none an article URL."""
+    return len(links) < 2 or not (
+        dates or any(ARTICLE_URL_PATTERNS.search(link) or DOCUMENT_URL.search(link) for link in links)
+    )
+
+
+def _commented_markup(root: lxml.etree._Element) -> list[lxml.etree._Element]:
+    """Comments holding links, up to ``MAX_COMMENTED_MARKUP`` characters of them in document order."""
+    found = []
+    total = 0
+    for comment in root.iter(lxml.etree.Comment):
+        text = comment.text or ""
+        if "<a" not in text or "href" not in text or comment.getparent() is None:
+            continue
+        total += len(text)
+        if total > MAX_COMMENTED_MARKUP:
+            break
+        found.append(comment)
+    return found
+
+
+def _parsed_comment(comment: lxml.etree._Element) -> lxml.etree._Element | None:
+    """A comment's markup parsed as a ``<div>`` (None when it parses to nothing)."""
+    tree = _parse_html(f"<html><body><div>{comment.text or ''}</div></body></html>")
+    body = tree.find("body") if tree is not None else None
+    return body[0] if body is not None and len(body) else None
+
+
+def _reveal(comments: list[lxml.etree._Element]) -> None:
+    """Put each comment's markup in its place, as the page's script does when it renders it."""
+    for comment in comments:
+        parent = comment.getparent()
+        fragment = _parsed_comment(comment)
+        if parent is None or fragment is None:
+            continue
+        fragment.tail = comment.tail
+        parent.replace(comment, fragment)
+
+
+def _fragments(comments: list[lxml.etree._Element]) -> lxml.etree._Element:
+    """The comments' markup parsed into one tree of its own (the page's tree unchanged)."""
+    root = lxml.etree.Element("html")
+    body = lxml.etree.SubElement(root, "body")
+    for comment in comments:
+        if (fragment := _parsed_comment(comment)) is not None:
+            body.append(fragment)
+    return root
 
 
 def _selected_list(
