@@ -16,6 +16,9 @@ The classes of pagers read, each stated once:
   location it sets is the page; a function that fills a GET form's field and submits it gives the form's
   URL; a function the page does not define (an external script) changes the page number in the
   listing's own query (``?page=1`` → ``?page=2``) when it has one.
+- **Page selects** (``<select onchange="location.href=this.value">`` of ``第2页`` options): the option
+  after the selected one (or after the one for this page), whatever its number: a reverse-numbered
+  column's page 2 is ``index_958_198.html``.
 - **Script page sequences** (``createPageHTML(count, current, name, ext)``, ``countPage`` with
   ``currentPage``): ``name_N.ext`` for the pages after the current one, both numbering bases; the name
   and extension those scripts write win over the page URL's.
@@ -82,6 +85,10 @@ PAGE_PARAMETER = re.compile(
     r"^(?:page|pageno|page_no|pagenum|pagenumber|pageindex|page_index|curpage|currpage|currentpage|cpage|pn|p)$",
     re.IGNORECASE,
 )
+# A page select's option: ``2``, ``第2页``, ``2/199``.
+PAGE_OPTION = re.compile(r"^(?:第\s*)?\d{1,5}(?:\s*页)?(?:\s*/\s*\d{1,5})?$")
+# Options of a page select read (the current page's is among the first on any page worth paging from).
+MAX_SELECT_OPTIONS = 5000
 # Distinct ``javascript:`` pager calls evaluated a page.
 MAX_PAGER_CALLS = 20
 # A script pager sequence's page name and extension, as its script writes them (``index_1.shtml``).
@@ -111,6 +118,8 @@ def next_listing_pages(
         *script_next,
         *calls.pages(texts),
         *calls.pages(written_texts),
+        *_select_pager_next(root, resolve, here),
+        *(_select_pager_next(written, resolve, here) if written is not None else []),
         *_script_pages("\n".join(scripts), url, script_next),
         *_numbered_links(texts, resolve),
     ]
@@ -129,6 +138,25 @@ def _written_pager(evaluated: PagerScripts) -> lxml.etree._Element | None:
     except ValueError:
         return None
     return written
+
+
+def _select_pager_next(
+    root: lxml.etree._Element, resolve: Callable[[str], str | None], here: str
+) -> list[str]:
+    """The page after the current one in each select whose options number the pages."""
+    found = []
+    for select in root.iter("select"):
+        options = list(islice((o for o in select.iter("option") if o.get("value")), MAX_SELECT_OPTIONS))
+        pages = [o for o in options if PAGE_OPTION.match(" ".join(text_content(o).split()))]
+        if len(pages) < 2 or len(pages) * 2 < len(options):
+            continue
+        links = [_link(o.get("value"), resolve) for o in pages]
+        current = next((i for i, o in enumerate(pages) if o.get("selected") is not None), None)
+        if current is None:
+            current = next((i for i, link in enumerate(links) if link == here), None)
+        if current is not None and current + 1 < len(links) and (link := links[current + 1]):
+            found.append(link)
+    return found
 
 
 def _without_fragment(url: str) -> str:
@@ -259,7 +287,7 @@ class _PagerCalls:
         self._opened: dict[tuple[str, tuple[Value, ...]], str | None] = {}
 
     def pages(self, texts: dict[lxml.etree._Element, str]) -> list[str]:
-        """Next links first, then numbered ones ascending."""
+        """Next links first, then numbered ones ascending from the second page."""
         next_pages: list[str] = []
         numbered: list[tuple[int, str]] = []
         for anchor, text in texts.items():
@@ -278,7 +306,11 @@ class _PagerCalls:
                 next_pages.append(page)
             elif page is not None and number:
                 numbered.append((int(number[1]), page))
-        return [*next_pages, *(page for _, page in sorted(numbered, key=lambda pair: pair[0]))]
+        numbered.sort(key=lambda pair: pair[0])
+        if numbered and numbered[0][0] <= 1:
+            # Page 1 (0 when counted from 0) numbered like the rest opens the first page, not a further one.
+            numbered = [pair for pair in numbered if pair[0] != numbered[0][0]]
+        return [*next_pages, *(page for _, page in numbered)]
 
     def opened_page(self, name: str, arguments: list[Value]) -> str | None:
         """The page a call opens: the location the page's function sets, else the GET form it fills
