@@ -72,6 +72,9 @@ DATE_TEXT = re.compile(
     r"|(?<![\d.])\d{1,2}[-/月]\d{1,2}日?(?:\s+\d{1,2}:\d{2})?(?![\d.])"
 )
 ITEM_TAGS = {"li", "tr", "dd", "dt", "article"}
+# A run of this many dated links loses at most this many undated ones at each end.
+MIN_DATED_RUN = 4
+MAX_UNDATED_EDGE = 2
 ROW_TAGS = {"li", "tr", "td", "th", "dd", "dt", "article"}
 # Tags whose classes vary between items of one list (odd/even rows, new/sticky markers).
 PLAIN_ITEM_TAGS = {
@@ -540,8 +543,25 @@ def _main_list(
     if len(articles) * 2 >= len(links):
         # Items that also link their column ("[社会] title") keep only the article.
         links = [u for u in links if not page.is_navigation(u)]
+    links = _without_undated_edges(links, best.dates)
     kept = set(links)
     return links, {u: d for u, d in best.dates.items() if u in kept}
+
+
+def _without_undated_edges(links: list[str], dates: Container[str]) -> list[str]:
+    """A dated list without the few undated links at its start and end.
+
+    When every item from the first dated link to the last shows its date, the one or two undated
+    links before or after them are furniture the same path reaches (a column tab or heading above the
+    list, a "more" link or a footer's record-number link below it), not items.
+    """
+    dated = [place for place, link in enumerate(links) if link in dates]
+    if len(dated) < MIN_DATED_RUN:
+        return links
+    first, last = dated[0], dated[-1]
+    if len(dated) != last - first + 1 or first > MAX_UNDATED_EDGE or len(links) - 1 - last > MAX_UNDATED_EDGE:
+        return links
+    return links[first : last + 1]
 
 
 def _best_group(groups: Iterable[_Group], page: _PageLinks) -> tuple[float, _Group]:
