@@ -21,7 +21,9 @@ a form), each at most ``MAX_SCRIPT_CHARS``, at most ``MAX_TOTAL_CHARS`` and ``MA
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # Stands for a value the page does not give; never part of a real href.
@@ -29,9 +31,10 @@ HOLE = "\ue000"
 MAX_SCRIPT_CHARS = 40_000
 MAX_TOTAL_CHARS = 120_000
 MAX_WRITTEN_CHARS = 60_000
-# A pager script mentions a page and writes a link, sets the location or submits a form.
+# A pager script mentions a page and writes a link, sets the location, submits a form or calls a pager
+# (``age`` for ``[Pp]age``: every branch opening with a literal lets the engine skip through the script).
 PAGER_SCRIPT = re.compile(r"page|Page|PAGE|fenye|gotoPage")
-LINK_WRITING = re.compile(r"href|location|window\.open|submit")
+LINK_WRITING = re.compile(r"href|location|window\.open|submit|age[\w$.]*\s*\(")
 TOKEN = re.compile(
     r"""(?P<skip>\s+|//[^\n]*|/\*.*?(?:\*/|$)|<!--|-->)"""
     r"""|(?P<string>"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`(?:[^`\\]|\\.)*`)"""
@@ -47,6 +50,8 @@ DECLARATIONS = {"var", "let", "const"}
 BRACKETS = {"(": ")", "{": "}", "[": "]"}
 CLOSERS = set(BRACKETS.values())
 LOOP_STEPS = {("op", "="), ("op", "++"), ("op", "+=")}
+SEQUENCE_NAME = re.compile(r"\w{1,40}")
+SEQUENCE_EXTENSION = re.compile(r"s?html?|jsp|aspx?|php", re.IGNORECASE)
 PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "%": 2}
 MAX_TOKENS = 40_000
 MAX_FUNCTIONS = 100
@@ -76,6 +81,11 @@ LOCATION_CALLS = {
     "window.open",
 }
 # Calls whose value is their (first) argument's, as far as a pager's numbers and strings go.
+ROUNDING_CALLS: dict[str, Callable[[float], int]] = {
+    "Math.ceil": math.ceil,
+    "Math.floor": math.floor,
+    "Math.round": round,
+}
 TRANSPARENT_CALLS = {"parseInt", "Number", "String", "escape", "encodeURI", "encodeURIComponent", "unescape"}
 
 Value = int | float | str | None
@@ -103,6 +113,16 @@ class _Tokens(list[Token]):
                     self.partners[open_brackets.pop()[0]] = index
 
 
+@dataclass(frozen=True)
+class PageSequence:
+    """Static pages ``name_N.extension`` of a pager script: ``count`` pages, ``current`` the page shown."""
+
+    count: int
+    current: int
+    name: str
+    extension: str
+
+
 @dataclass
 class _Function:
     params: list[str]
@@ -120,6 +140,7 @@ class PagerScripts:
     functions: dict[str, _Function] = field(default_factory=dict)
     written: list[str] = field(default_factory=list)
     written_chars: int = 0
+    sequence: PageSequence | None = None
 
     def navigation(self, name: str, arguments: list[Value]) -> list[str]:
         """What calling the page's function ``name`` with ``arguments`` assigns to the location (the
@@ -175,6 +196,7 @@ def pager_scripts(scripts: list[str]) -> PagerScripts:
     body_spans = sorted(f.body for f in found.functions.values())
     _walk(found, 0, len(found.tokens), found.globals, skip=body_spans)
     _bind_calls(found)
+    found.sequence = _sequence_call(found)
     for function in found.functions.values():
         scope = _scope(found.globals, function.params, function.call or [])
         _walk(found, *function.body, scope, skip=_nested(function.body, body_spans))
@@ -256,6 +278,33 @@ def _bind_calls(found: PagerScripts) -> None:
             arguments = _arguments(tokens, index + 1, found.globals)
             if arguments and all(a is not None and HOLE not in str(a) for a in arguments):
                 function.call = arguments
+
+
+def _sequence_call(found: PagerScripts) -> PageSequence | None:
+    """The first call of a pager function the page does not define (an external script's
+    ``createPageHTML(countPage, currentPage, "index", "shtml")``, ``showPage('pages', 12, 0, 'list',
+    'htm')``) whose arguments, as the page gives them, are a page count, the current page, a page name
+    and an HTML extension."""
+    tokens = found.tokens
+    inside = _inside_bodies(len(tokens), [f.body for f in found.functions.values()])
+    for index, (kind, text) in enumerate(tokens[:-1]):
+        if kind != "name" or text in found.functions or inside[index] or "page" not in text.lower():
+            continue
+        if tokens[index + 1] != ("op", "(") or (index and tokens[index - 1] == ("name", "function")):
+            continue
+        arguments = _arguments(tokens, index + 1, found.globals)
+        for start in range(len(arguments) - 3):
+            count, current, name, extension = arguments[start : start + 4]
+            if (
+                isinstance(count, int)
+                and isinstance(current, int)
+                and isinstance(name, str)
+                and isinstance(extension, str)
+                and SEQUENCE_NAME.fullmatch(name)
+                and SEQUENCE_EXTENSION.fullmatch(extension)
+            ):
+                return PageSequence(count, current, name, extension)
+    return None
 
 
 def _inside_bodies(count: int, spans: list[tuple[int, int]]) -> list[bool]:
@@ -414,6 +463,8 @@ class _Expression:
                 self.position = min(close + 1, self.end)
                 if text in TRANSPARENT_CALLS and arguments:
                     return arguments[0]
+                if text in ROUNDING_CALLS and arguments and isinstance(arguments[0], int | float):
+                    return ROUNDING_CALLS[text](arguments[0])
                 return None
             if self._peek() == ("op", "["):
                 self.position = min(_closing(self.tokens, self.position, "[", "]") + 1, self.end)

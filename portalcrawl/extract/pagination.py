@@ -19,7 +19,8 @@ The classes of pagers read, each stated once:
 - **Page selects** (``<select onchange="location.href=this.value">`` of ``第2页`` options): the option
   after the selected one (or after the one for this page), whatever its number: a reverse-numbered
   column's page 2 is ``index_958_198.html``.
-- **Script page sequences** (``createPageHTML(count, current, name, ext)``, ``countPage`` with
+- **Script page sequences** (``createPageHTML(count, current, name, ext)``, any call of a pager
+  function an external script defines with such arguments as the page gives them, ``countPage`` with
   ``currentPage``): ``name_N.ext`` for the pages after the current one, both numbering bases; the name
   and extension those scripts write win over the page URL's.
 - **Numbered pagers**: page-number links inside a pager container or next to other numbers, ascending.
@@ -120,7 +121,7 @@ def next_listing_pages(
         *calls.pages(written_texts),
         *_select_pager_next(root, resolve, here),
         *(_select_pager_next(written, resolve, here) if written is not None else []),
-        *_script_pages("\n".join(scripts), url, script_next),
+        *_script_pages("\n".join(scripts), url, script_next, evaluated),
         *_numbered_links(texts, resolve),
     ]
     return [p for p in dict.fromkeys(pages) if p != here]
@@ -247,10 +248,12 @@ def _next_two(
     return anchors[place + 1 : place + 3]
 
 
-def _script_pages(scripts: str, url: str, written_next: list[str]) -> list[str]:
+def _script_pages(scripts: str, url: str, written_next: list[str], evaluated: PagerScripts) -> list[str]:
     match = CREATE_PAGE_HTML.search(scripts)
     if match:
         count, current, name, extension = int(match[1]), int(match[2]), match[3], match[4]
+    elif sequence := evaluated.sequence:
+        count, current, name, extension = sequence.count, sequence.current, sequence.name, sequence.extension
     else:
         count_match, current_match = COUNT_PAGE.search(scripts), CURRENT_PAGE.search(scripts)
         if not (count_match and current_match):
