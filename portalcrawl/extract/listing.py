@@ -474,13 +474,10 @@ def _reveal(comments: list[lxml.etree._Element]) -> None:
 
 
 def _fragments(comments: list[lxml.etree._Element]) -> lxml.etree._Element:
-    """The comments' markup parsed into one tree of its own (the page's tree unchanged)."""
-    root = lxml.etree.Element("html")
-    body = lxml.etree.SubElement(root, "body")
-    for comment in comments:
-        if (fragment := _parsed_comment(comment)) is not None:
-            body.append(fragment)
-    return root
+    """The comments' markup parsed together into a tree of its own (the page's tree unchanged)."""
+    markup = "".join(f"<div>{comment.text or ''}</div>" for comment in comments)
+    tree = _parse_html(f"<html><body>{markup}</body></html>")
+    return tree if tree is not None else lxml.etree.Element("html")
 
 
 def _selected_list(

@@ -14,9 +14,9 @@ does not give (a loop variable, a call's result) stays a hole (``HOLE``), so an 
 never taken for a page. Functions called from links (``javascript:gotoPage(2)``) are evaluated the same
 way with the link's arguments, and what they assign to ``location`` is the page they open.
 
-Bounded: only scripts that mention a page (and only when one writes an href, sets the location or submits
-a form), each at most ``MAX_SCRIPT_CHARS``, at most ``MAX_TOTAL_CHARS`` and ``MAX_TOKENS`` a page,
-``MAX_FUNCTIONS`` functions, and at most ``MAX_WRITTEN_CHARS`` of written text kept.
+Bounded: only scripts that name a pager (and only when one writes an href, sets the location, submits
+a form or calls a pager function), each at most ``MAX_SCRIPT_CHARS``, at most ``MAX_TOTAL_CHARS`` and
+``MAX_TOKENS`` a page, ``MAX_FUNCTIONS`` functions, and at most ``MAX_WRITTEN_CHARS`` of written text.
 """
 
 from __future__ import annotations
@@ -28,12 +28,17 @@ from dataclasses import dataclass, field
 
 # Stands for a value the page does not give; never part of a real href.
 HOLE = "\ue000"
-MAX_SCRIPT_CHARS = 40_000
+MAX_SCRIPT_CHARS = 20_000
 MAX_TOTAL_CHARS = 120_000
 MAX_WRITTEN_CHARS = 60_000
-# A pager script mentions a page and writes a link, sets the location, submits a form or calls a pager
-# (``age`` for ``[Pp]age``: every branch opening with a literal lets the engine skip through the script).
-PAGER_SCRIPT = re.compile(r"page|Page|PAGE|fenye|gotoPage")
+# A pager script names its pager (its words below, lowercased) and writes a link, sets the location,
+# submits a form or calls a pager (``age`` for ``[Pp]age``: a pattern whose every branch opens with a
+# literal lets the engine skip through the script).
+PAGER_WORDS = re.compile(
+    "下一页|下页|上一页|fenye|countpage|createpagehtml|nextpage|prevpage|gopage|gotopage|topage|showpage"
+    "|turnpage|jumppage|pagecount|pagetotal|totalpage|maxpage|pageno|pagenum|pageindex|curpage|currpage"
+    "|currentpage|pagenav"
+)
 LINK_WRITING = re.compile(r"href|location|window\.open|submit|age[\w$.]*\s*\(")
 TOKEN = re.compile(
     r"""(?P<skip>\s+|//[^\n]*|/\*.*?(?:\*/|$)|<!--|-->)"""
@@ -181,7 +186,8 @@ def pager_scripts(scripts: list[str]) -> PagerScripts:
     chosen: list[str] = []
     total = 0
     for script in scripts:
-        if len(script) > MAX_SCRIPT_CHARS or not PAGER_SCRIPT.search(script):
+        # Lowercased first: a case-insensitive pattern could not skip through the script.
+        if len(script) > MAX_SCRIPT_CHARS or not PAGER_WORDS.search(script.lower()):
             continue
         total += len(script)
         if total > MAX_TOTAL_CHARS:

@@ -109,19 +109,24 @@ def next_listing_pages(
     """
     here = _without_fragment(url)
     texts = {anchor: _text(anchor) for anchor in root.iter("a")}
-    evaluated = pager_scripts(scripts)
+    static_next = [page for page in _next_links(root, texts, resolve) if page != here]
+    joined = "\n".join(scripts)
+    literal_sequence = CREATE_PAGE_HTML.search(joined)
+    # A page whose own markup links its next page, or whose createPageHTML call spells out its
+    # sequence, needs no script read (most pages: that keeps them cheap).
+    evaluated = PagerScripts() if static_next or literal_sequence else pager_scripts(scripts)
     written = _written_pager(evaluated)
     written_texts = {anchor: _text(anchor) for anchor in written.iter("a")} if written is not None else {}
     script_next = _next_links(written, written_texts, resolve) if written is not None else []
     calls = _PagerCalls(root, evaluated, resolve, url)
     pages = [
-        *_next_links(root, texts, resolve),
+        *static_next,
         *script_next,
-        *calls.pages(texts),
+        *(calls.pages(texts) if not static_next else []),
         *calls.pages(written_texts),
         *_select_pager_next(root, resolve, here),
         *(_select_pager_next(written, resolve, here) if written is not None else []),
-        *_script_pages("\n".join(scripts), url, script_next, evaluated),
+        *_script_pages(joined, literal_sequence, url, script_next, evaluated),
         *_numbered_links(texts, resolve),
     ]
     return [p for p in dict.fromkeys(pages) if p != here]
@@ -248,8 +253,10 @@ def _next_two(
     return anchors[place + 1 : place + 3]
 
 
-def _script_pages(scripts: str, url: str, written_next: list[str], evaluated: PagerScripts) -> list[str]:
-    match = CREATE_PAGE_HTML.search(scripts)
+def _script_pages(
+    scripts: str, match: re.Match[str] | None, url: str, written_next: list[str], evaluated: PagerScripts
+) -> list[str]:
+    """The pages of a script pager's sequence: ``match`` is the page's literal createPageHTML call."""
     if match:
         count, current, name, extension = int(match[1]), int(match[2]), match[3], match[4]
     elif sequence := evaluated.sequence:
@@ -294,15 +301,16 @@ class _PagerCalls:
         next_pages: list[str] = []
         numbered: list[tuple[int, str]] = []
         for anchor, text in texts.items():
+            # The text first: most anchors are neither next links nor numbers, and it is known.
+            says_next = _says_next(text)
+            number = None if says_next else PAGE_NUMBER.match(text)
+            if not (says_next or number):
+                continue
             href = anchor.get("href") or ""
             call = SCRIPT_CALL.match(anchor.get("onclick") or "") or (
                 SCRIPT_CALL.match(href) if href.lstrip()[:11].lower() == "javascript:" else None
             )
-            if call is None:
-                continue
-            says_next = _says_next(text)
-            number = None if says_next else PAGE_NUMBER.match(text)
-            if not (says_next or number) or not (arguments := _call_arguments(call[2])):
+            if call is None or not (arguments := _call_arguments(call[2])):
                 continue
             page = self.opened_page(call[1].rpartition(".")[2], arguments)
             if page is not None and says_next:
