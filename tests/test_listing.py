@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from portalcrawl.extract.content import text_content
 from portalcrawl.extract.links import LinkResolver, absolute_url
 from portalcrawl.extract.listing import Listing, extract_listing
+from portalcrawl.extract.pager_scripts import HOLE, pager_scripts
 from tests.conftest import CrawlRunner
 from tests.pageserver import PageServer, article_page
 from tests.shared import CORPUS, needs_corpus
@@ -57,6 +58,37 @@ def test_query_pagination_next_link() -> None:
     ]
     assert listing.next_pages == ["http://www.example.com/news/list.php?catid=3&page=2"]
     assert listing.dates["http://www.example.com/news/show.php?itemid=4"] == "2026-01-04"
+
+
+def test_pager_scripts_join_pieces_with_the_values_the_page_gives() -> None:
+    script = """var currentPage = 0; var nextPage = currentPage+1//下一页
+    var countPage = 5
+    document.write("<a href=\\"index"+"_" + nextPage + "."+"shtml\\">下一页</a>");"""
+    assert pager_scripts([script], "http://a.gov.cn/").written == ['<a href="index_1.shtml">下一页</a>']
+
+
+def test_a_loop_variable_or_unknown_value_stays_a_hole() -> None:
+    script = """var countPage = 5;
+    for (var i = 1; i < countPage; i++) document.write('<a href="index_' + i + '.html">' + (i + 1) + '</a>');
+    document.write('<a href="list_' + getPage() + '.html">下一页</a>');"""
+    written = pager_scripts([script], "http://a.gov.cn/").written
+    assert written == [f'<a href="index_{HOLE}.html">{HOLE}</a>', f'<a href="list_{HOLE}.html">下一页</a>']
+    # No page is read from a hole.
+    listing = extract_listing(
+        f"<ul><li><a href='/a/1.html'>一</a></li></ul><script>{script}</script>", "http://a.gov.cn/"
+    )
+    assert listing.next_pages == []
+
+
+def test_a_function_is_read_with_its_first_call_and_a_link_call_with_its_arguments() -> None:
+    scripts = [
+        "function pager(total, current, name, ext) { document.write('<a href=\"' + name + '_' + (current + 1)"
+        " + '.' + ext + '\">下一页</a>'); }\nfunction goPage(n) { location.href = '?page=' + n; }",
+        "pager(9, 0, 'list', 'htm');",
+    ]
+    evaluated = pager_scripts(scripts, "http://a.gov.cn/col/")
+    assert evaluated.written == ['<a href="list_1.htm">下一页</a>']
+    assert evaluated.navigation("goPage", [3]) == ["?page=3"]
 
 
 def test_empty_and_garbage_pages() -> None:

@@ -25,6 +25,7 @@ import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 # Stands for a value the page does not give; never part of a real href.
 HOLE = "\ue000"
@@ -37,7 +38,7 @@ MAX_WRITTEN_CHARS = 60_000
 PAGER_WORDS = re.compile(
     "下一页|下页|上一页|fenye|countpage|createpagehtml|nextpage|prevpage|gopage|gotopage|topage|showpage"
     "|turnpage|jumppage|pagecount|pagetotal|totalpage|maxpage|pageno|pagenum|pageindex|curpage|currpage"
-    "|currentpage|pagenav"
+    "|currentpage|pagenav|pager"
 )
 LINK_WRITING = re.compile(r"href|location|window\.open|submit|age[\w$.]*\s*\(")
 TOKEN = re.compile(
@@ -181,8 +182,9 @@ class PagerScripts:
         return None
 
 
-def pager_scripts(scripts: list[str]) -> PagerScripts:
-    """The page's pager scripts (see the module docstring for which, and the bounds) evaluated."""
+def pager_scripts(scripts: list[str], url: str) -> PagerScripts:
+    """The page's pager scripts (see the module docstring for which, and the bounds) evaluated; the
+    page's own address ``url`` is what they read from ``location``."""
     chosen: list[str] = []
     total = 0
     for script in scripts:
@@ -197,6 +199,7 @@ def pager_scripts(scripts: list[str]) -> PagerScripts:
     # The call (``createPageHTML(21, 0, …)``) and the function writing the links may be two scripts.
     if not any(LINK_WRITING.search(script) for script in chosen):
         return found
+    found.globals.update(_location_values(url))
     found.tokens = _tokens("\n;\n".join(chosen))
     found.functions = _functions(found.tokens)
     body_spans = sorted(f.body for f in found.functions.values())
@@ -207,6 +210,26 @@ def pager_scripts(scripts: list[str]) -> PagerScripts:
         scope = _scope(found.globals, function.params, function.call or [])
         _walk(found, *function.body, scope, skip=_nested(function.body, body_spans))
     return found
+
+
+def _location_values(url: str) -> dict[str, Value]:
+    """``location.pathname`` and the like as the page at ``url`` reads them (``goPage(n)`` functions
+    build the next page's address from them)."""
+    parts = urlsplit(url)
+    search = f"?{parts.query}" if parts.query else ""
+    values: dict[str, Value] = {}
+    for owner in ("location", "window.location", "document.location", "self.location"):
+        values |= {
+            f"{owner}.href": url,
+            f"{owner}.pathname": parts.path or "/",
+            f"{owner}.search": search,
+            f"{owner}.host": parts.netloc,
+            f"{owner}.hostname": parts.hostname or "",
+            f"{owner}.protocol": f"{parts.scheme}:",
+            f"{owner}.origin": f"{parts.scheme}://{parts.netloc}",
+        }
+    values["document.URL"] = url
+    return values
 
 
 def _scope(globals_: dict[str, Value], params: list[str], arguments: list[Value]) -> dict[str, Value]:
@@ -409,7 +432,8 @@ def _joined(tokens: _Tokens, start: int, end: int) -> bool:
 
 
 def _write(found: PagerScripts, text: str) -> None:
-    if found.written_chars + len(text) <= MAX_WRITTEN_CHARS:
+    # Only markup can write a link; other strings (a URL being built, a message) are left out.
+    if "<" in text and found.written_chars + len(text) <= MAX_WRITTEN_CHARS:
         found.written.append(text)
         found.written_chars += len(text)
 

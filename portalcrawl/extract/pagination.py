@@ -114,7 +114,7 @@ def next_listing_pages(
     literal_sequence = CREATE_PAGE_HTML.search(joined)
     # A page whose own markup links its next page, or whose createPageHTML call spells out its
     # sequence, needs no script read (most pages: that keeps them cheap).
-    evaluated = PagerScripts() if static_next or literal_sequence else pager_scripts(scripts)
+    evaluated = PagerScripts() if static_next or literal_sequence else pager_scripts(scripts, url)
     written = _written_pager(evaluated)
     written_texts = {anchor: _text(anchor) for anchor in written.iter("a")} if written is not None else {}
     script_next = _next_links(written, written_texts, resolve) if written is not None else []
