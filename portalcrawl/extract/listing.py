@@ -76,6 +76,12 @@ ITEM_TAGS = {"li", "tr", "dd", "dt", "article"}
 MIN_DATED_RUN = 4
 MAX_UNDATED_EDGE = 2
 ROW_TAGS = {"li", "tr", "td", "th", "dd", "dt", "article"}
+# Classes that mark one item's place or state in its list, not the list it belongs to: items
+# ``div.item.odd`` and ``div.item.even`` (or a ``first``/``last``/``new`` one) are one list.
+ITEM_STATE_CLASSES = {
+    *("odd", "even", "alt", "alternate", "first", "last", "first-child", "last-child"),
+    *("active", "current", "cur", "on", "selected", "new", "hot"),
+}
 # Tags whose classes vary between items of one list (odd/even rows, new/sticky markers).
 PLAIN_ITEM_TAGS = {
     "li",
@@ -227,7 +233,8 @@ def _step(element: lxml.etree._Element) -> str:
     if tag in PLAIN_ITEM_TAGS or tag in ("html", "body"):
         return tag
     ident = DIGITS.sub("N", element.get("id") or "")
-    classes = DIGITS.sub("N", " ".join(sorted((element.get("class") or "").split())))
+    tokens = (element.get("class") or "").split()
+    classes = DIGITS.sub("N", " ".join(sorted(t for t in tokens if t.lower() not in ITEM_STATE_CLASSES)))
     return f"{tag}#{ident}.{classes}"
 
 
