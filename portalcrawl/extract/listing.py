@@ -80,7 +80,7 @@ ROW_TAGS = {"li", "tr", "td", "th", "dd", "dt", "article"}
 # ``div.item.odd`` and ``div.item.even`` (or a ``first``/``last``/``new`` one) are one list.
 ITEM_STATE_CLASSES = {
     *("odd", "even", "alt", "alternate", "first", "last", "first-child", "last-child"),
-    *("active", "current", "cur", "on", "selected", "new", "hot"),
+    *("active", "current", "cur", "on", "selected", "new"),
 }
 # Tags whose classes vary between items of one list (odd/even rows, new/sticky markers).
 PLAIN_ITEM_TAGS = {
