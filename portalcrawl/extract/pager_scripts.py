@@ -58,7 +58,12 @@ CLOSERS = set(BRACKETS.values())
 LOOP_STEPS = {("op", "="), ("op", "++"), ("op", "+=")}
 SEQUENCE_NAME = re.compile(r"\w{1,40}")
 SEQUENCE_EXTENSION = re.compile(r"s?html?|jsp|aspx?|php", re.IGNORECASE)
-PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "%": 2}
+# Comparisons and logic (level 0) only matter for where an expression ends: their value is not given,
+# but for ``a || b`` (``a`` when the page gives it).
+PRECEDENCE = {
+    **dict.fromkeys(("==", "===", "!=", "!==", "<", ">", "<=", ">=", "&&", "||"), 0),
+    **{"+": 1, "-": 1, "*": 2, "/": 2, "%": 2},
+}
 MAX_TOKENS = 40_000
 MAX_FUNCTIONS = 100
 # Where a script sends the browser: assignments to these and the first argument of these calls.
@@ -138,13 +143,15 @@ class _Function:
 
 @dataclass
 class PagerScripts:
-    """The pager scripts of one page, evaluated once: ``written`` is what they could write (pieces in
-    source order, holes for unknown values), ``functions`` the functions they define."""
+    """The pager scripts of one page, evaluated once: ``written`` is the markup they could write (pieces
+    in source order, holes for unknown values), ``joined`` the other strings they join (addresses being
+    built), ``functions`` the functions they define."""
 
     tokens: _Tokens = field(default_factory=lambda: _Tokens([]))
     globals: dict[str, Value] = field(default_factory=dict)
     functions: dict[str, _Function] = field(default_factory=dict)
     written: list[str] = field(default_factory=list)
+    joined: list[str] = field(default_factory=list)
     written_chars: int = 0
     sequence: PageSequence | None = None
 
@@ -400,7 +407,11 @@ def _walk(
             position = header_end + 1
             continue
         if kind == "name" and following in (("op", "="), ("op", "+=")):
-            value, after = _Expression(tokens, position + 2, end, scope).parse()
+            expression = _Expression(tokens, position + 2, end, scope)
+            value, after = expression.parse()
+            if navigations is None:
+                for branch in expression.branches:
+                    _write(found, branch)
             if navigations is not None and text in LOCATION_TARGETS and isinstance(value, str):
                 navigations.append(value)
             elif following == ("op", "="):
@@ -416,7 +427,11 @@ def _walk(
             if arguments and isinstance(arguments[0], str):
                 navigations.append(arguments[0])
         if kind == "string" or (kind == "op" and text == "("):
-            value, after = _Expression(tokens, position, end, scope).parse()
+            expression = _Expression(tokens, position, end, scope)
+            value, after = expression.parse()
+            if navigations is None:
+                for branch in expression.branches:
+                    _write(found, branch)
             if navigations is None and isinstance(value, str) and _joined(tokens, position, after):
                 _write(found, value)
             if after > position:
@@ -432,9 +447,9 @@ def _joined(tokens: _Tokens, start: int, end: int) -> bool:
 
 
 def _write(found: PagerScripts, text: str) -> None:
-    # Only markup can write a link; other strings (a URL being built, a message) are left out.
-    if "<" in text and found.written_chars + len(text) <= MAX_WRITTEN_CHARS:
-        found.written.append(text)
+    # Only markup can write a link; other joined strings (an address being built) are kept apart.
+    if found.written_chars + len(text) <= MAX_WRITTEN_CHARS:
+        (found.written if "<" in text else found.joined).append(text)
         found.written_chars += len(text)
 
 
@@ -445,10 +460,29 @@ class _Expression:
 
     def __init__(self, tokens: _Tokens, start: int, end: int, scope: dict[str, Value]) -> None:
         self.tokens, self.position, self.end, self.scope = tokens, start, end, scope
+        self.branches: list[str] = []
 
     def parse(self) -> tuple[Value, int]:
-        value = self._binary(1)
+        value = self._conditional()
         return value, self.position
+
+    def _conditional(self) -> Value:
+        """``condition ? a : b``: the value both branches agree on, else not given."""
+        condition = self._binary(0)
+        if self._peek() != ("op", "?"):
+            return condition
+        self.position += 1
+        when_true = self._conditional()
+        if self._peek() != ("op", ":"):
+            return None
+        self.position += 1
+        when_false = self._conditional()
+        if when_true == when_false:
+            return when_true
+        # Neither branch is the value, yet each may be a page's address (``n == 0 ? "list.htm" :
+        # "list_" + n + ".htm"``).
+        self.branches += [branch for branch in (when_true, when_false) if isinstance(branch, str)]
+        return None
 
     def _peek(self) -> Token:
         return self.tokens[self.position] if self.position < self.end else ("", "")
@@ -482,7 +516,7 @@ class _Expression:
         if kind == "number":
             return float(text) if "." in text else int(text)
         if kind == "op" and text == "(":
-            value = self._binary(1)
+            value = self._conditional()
             if self._peek() == ("op", ")"):
                 self.position += 1
             return value
@@ -505,6 +539,10 @@ class _Expression:
 
 
 def _apply(operator: str, left: Value, right: Value) -> Value:
+    if operator == "||":
+        return left if left not in (None, "", 0) else right
+    if PRECEDENCE[operator] == 0:
+        return None
     if operator == "+" and (isinstance(left, str) or isinstance(right, str)):
         return _piece(left) + _piece(right)
     if not (isinstance(left, int | float) and isinstance(right, int | float)):

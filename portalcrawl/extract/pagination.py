@@ -22,7 +22,8 @@ The classes of pagers read, each stated once:
 - **Script page sequences** (``createPageHTML(count, current, name, ext)``, any call of a pager
   function an external script defines with such arguments as the page gives them, ``countPage`` with
   ``currentPage``): ``name_N.ext`` for the pages after the current one, both numbering bases; the name
-  and extension those scripts write win over the page URL's.
+  and extension the script writes (its next link, or the ``"list" + "_" + n + "." + "htm"`` of its
+  numbered links) win over the page URL's.
 - **Numbered pagers**: page-number links inside a pager container or next to other numbers, ascending.
 """
 
@@ -94,6 +95,7 @@ MAX_SELECT_OPTIONS = 5000
 MAX_PAGER_CALLS = 20
 # A script pager sequence's page name and extension, as its script writes them (``index_1.shtml``).
 SEQUENCE_PAGE = re.compile(r"(?:^|/)(\w+)_\d+\.(s?html?|jsp|aspx?|php)$", re.IGNORECASE)
+SEQUENCE_TEMPLATE = re.compile(rf"(\w+)_{HOLE}\.(s?html?|jsp|aspx?|php)\b", re.IGNORECASE)
 
 
 def next_listing_pages(
@@ -267,8 +269,10 @@ def _script_pages(
             return []
         count, current, name = int(count_match[1]), int(current_match[1]), "index"
         extension = _extension_of(url)
-    # The page the script writes as next names the sequence (``index_1.shtml``): no guessed extension.
+    # The page the script writes as next, else the pages it writes in a loop (``index_1.shtml``,
+    # ``"index_" + i + ".shtml"``), name the sequence: no guessed extension.
     shape = next((m for link in written_next if (m := SEQUENCE_PAGE.search(urlsplit(link).path))), None)
+    shape = shape or SEQUENCE_TEMPLATE.search(" ".join([*evaluated.written, *evaluated.joined]))
     if shape:
         name, extension = shape[1], shape[2]
     directory = urljoin(url, "./")
