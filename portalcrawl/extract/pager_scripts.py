@@ -65,6 +65,8 @@ PRECEDENCE = {
     **{"+": 1, "-": 1, "*": 2, "/": 2, "%": 2},
 }
 MAX_TOKENS = 40_000
+# A link's own script (its onclick or javascript: href) is read up to this length.
+MAX_INLINE_CHARS = 1_000
 MAX_FUNCTIONS = 100
 # Where a script sends the browser: assignments to these and the first argument of these calls.
 LOCATION_TARGETS = {
@@ -165,6 +167,14 @@ class PagerScripts:
         found: list[str] = []
         spans = [f.body for f in self.functions.values()]
         _walk(self, *function.body, scope, skip=_nested(function.body, spans), navigations=found)
+        return found
+
+    def inline_navigation(self, code: str) -> list[str]:
+        """What a link's own script (``onclick="location.href='list_2.html'"``) assigns to the location,
+        with the page's values."""
+        link = PagerScripts(tokens=_tokens(code[:MAX_INLINE_CHARS]), globals=self.globals)
+        found: list[str] = []
+        _walk(link, 0, len(link.tokens), dict(self.globals), navigations=found)
         return found
 
     def submitted_field(self, name: str) -> str | None:

@@ -11,9 +11,10 @@ The classes of pagers read, each stated once:
   (``extract.pager_scripts``), read as the page's own HTML; so the name and extension of
   ``index_1.shtml`` come from the script. Reverse-numbered pagers (``index_958_198.html`` after
   ``index_958.html``) are read the same way: what the links say is followed, never a guessed number.
-- **``javascript:`` pager links** (``javascript:gotoPage('2')``, ``onclick="goto(2)"``) that say next
-  page (or number the pages): the page's function is evaluated with the link's arguments and the
-  location it sets is the page; a function that fills a GET form's field and submits it gives the form's
+- **``javascript:`` pager links** (``javascript:gotoPage('2')``, ``onclick="goto(2)"``,
+  ``onclick="location.href='list_2.html'"``) that say next page (or number the pages): the link's own
+  script, or the page's function evaluated with the link's arguments, and the location it sets is the
+  page; a function that fills a GET form's field and submits it gives the form's
   URL; a function the page does not define (an external script) changes the page number in the
   listing's own query (``?page=1`` → ``?page=2``) when it has one.
 - **Page selects** (``<select onchange="location.href=this.value">`` of ``第2页`` options): the option
@@ -311,12 +312,13 @@ class _PagerCalls:
             if not (says_next or number):
                 continue
             href = anchor.get("href") or ""
-            call = SCRIPT_CALL.match(anchor.get("onclick") or "") or (
-                SCRIPT_CALL.match(href) if href.lstrip()[:11].lower() == "javascript:" else None
-            )
-            if call is None or not (arguments := _call_arguments(call[2])):
+            code = anchor.get("onclick") or (href if href.lstrip()[:11].lower() == "javascript:" else "")
+            if "location" in code or "window.open" in code:
+                page = self.inline_page(code)
+            elif (call := SCRIPT_CALL.match(code)) and (arguments := _call_arguments(call[2])):
+                page = self.opened_page(call[1].rpartition(".")[2], arguments)
+            else:
                 continue
-            page = self.opened_page(call[1].rpartition(".")[2], arguments)
             if page is not None and says_next:
                 next_pages.append(page)
             elif page is not None and number:
@@ -326,6 +328,16 @@ class _PagerCalls:
             # Page 1 (0 when counted from 0) numbered like the rest opens the first page, not a further one.
             numbered = [pair for pair in numbered if pair[0] != numbered[0][0]]
         return [*next_pages, *(page for _, page in numbered)]
+
+    def inline_page(self, code: str) -> str | None:
+        """The page a link's own script opens (``onclick="location.href='list_2.html'"``)."""
+        key = ("", (code,))
+        if key not in self._opened:
+            if len(self._opened) >= MAX_PAGER_CALLS:
+                return None
+            pages = (_link(target, self.resolve) for target in self.evaluated.inline_navigation(code))
+            self._opened[key] = next(filter(None, pages), None)
+        return self._opened[key]
 
     def opened_page(self, name: str, arguments: list[Value]) -> str | None:
         """The page a call opens: the location the page's function sets, else the GET form it fills
