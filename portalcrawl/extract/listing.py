@@ -395,8 +395,10 @@ def _html_listing(text: str, url: str, selectors: Selectors | None) -> Listing:
         return Listing()
     base = base_url(root, url)
     # Read before _main_list drops the scripts from the tree.
-    inline_scripts = [text_content(s) for s in root.iter("script")]
-    scripts = "\n".join(inline_scripts)
+    script_elements = list(root.iter("script"))
+    scripts = "\n".join(text_content(s) for s in script_elements)
+    # What a pager script could be: a data block (``type="text/xml"`` records, JSON) writes no pager.
+    inline_scripts = [text_content(s) for s in script_elements if _is_javascript(s)]
     listing = Listing()
 
     records = HANWEB_RECORD.findall(text)
@@ -438,6 +440,11 @@ def _html_listing(text: str, url: str, selectors: Selectors | None) -> Listing:
         listing.article_links, listing.dates = [], {}
         listing.child_listings = feeds
     return listing
+
+
+def _is_javascript(script: lxml.etree._Element) -> bool:
+    kind = (script.get("type") or "").strip().lower()
+    return not kind or "javascript" in kind or "ecmascript" in kind or kind == "module"
 
 
 def _looks_unlike_articles(links: list[str], dates: dict[str, str]) -> bool:
