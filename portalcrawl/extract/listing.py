@@ -234,7 +234,9 @@ def _step(element: lxml.etree._Element) -> str:
         return tag
     ident = DIGITS.sub("N", element.get("id") or "")
     tokens = (element.get("class") or "").split()
-    classes = DIGITS.sub("N", " ".join(sorted(t for t in tokens if t.lower() not in ITEM_STATE_CLASSES)))
+    if not ITEM_STATE_CLASSES.isdisjoint(tokens):
+        tokens = [token for token in tokens if token not in ITEM_STATE_CLASSES]
+    classes = DIGITS.sub("N", " ".join(sorted(tokens)))
     return f"{tag}#{ident}.{classes}"
 
 

@@ -64,6 +64,7 @@ NEXT_TEXTS = {
 }
 # Next-page words once their decoration (brackets, arrows, guillemets) is stripped.
 NEXT_WORDS = {"下一页", "下页", "下一頁", "后页", "後頁", "next", "next page", "nextpage"}
+MAX_NEXT_TEXT = 16
 NEXT_DECORATION = "[]【】()（）<>《》«»‹›〉〈>→ \u00a0·.。:："
 NEXT_MARKER = re.compile(r"\bnext\b|\bnxt\b|next[-_]?page|pagenext|page[-_]next", re.IGNORECASE)
 PAGE_NUMBER = re.compile(r"^\[?\s*(\d{1,5})\s*\]?$")
@@ -190,7 +191,8 @@ def _text(anchor: lxml.etree._Element) -> str:
 
 
 def _says_next(text: str) -> bool:
-    return text in NEXT_TEXTS or text.strip(NEXT_DECORATION) in NEXT_WORDS
+    # A next link's text is short: a title is never stripped and looked up.
+    return text in NEXT_TEXTS or (len(text) <= MAX_NEXT_TEXT and text.strip(NEXT_DECORATION) in NEXT_WORDS)
 
 
 def _next_links(
