@@ -91,6 +91,28 @@ def test_a_function_is_read_with_its_first_call_and_a_link_call_with_its_argumen
     assert evaluated.navigation("goPage", [3]) == ["?page=3"]
 
 
+# Pieces of pager scripts, to be put together in any order.
+SCRIPT_PIECES = [
+    *("var", "countPage", "currentPage", "i", "f", "goPage", "pageNo", "=", "==", "+", "-", "*", "/", "++"),
+    *(";", ",", ".", "(", ")", "{", "}", "[", "]", "?", ":", "||", "&&", "<", ">", "0", "5", "1.5"),
+    *('"', "'", "`", "\\", "\n", "//", "/*", "*/", "<!--", '"<a href=\\"index_"', '"下一页"', "'.shtml'"),
+    *("function", "return", "for", "document.write", "location.href", "window.open", "submit", "value"),
+    *("Math.ceil", "parseInt", "getElementById", '"#p"', "val", "createPageHTML"),
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(SCRIPT_PIECES), max_size=60).map(" ".join))
+def test_any_pager_script_is_read_without_error(script: str) -> None:
+    evaluated = pager_scripts([script, "createPageHTML(3, 0, 'index', 'shtml');"], "http://a.gov.cn/x/")
+    for name in list(evaluated.functions)[:3]:
+        evaluated.navigation(name, [2])
+        evaluated.submitted_field(name)
+    evaluated.inline_navigation(script)
+    page = f"<a href='javascript:{script}'>下一页</a><a onclick='{script}'>2</a><script>{script}</script>"
+    extract_listing(page, "http://a.gov.cn/x/list.jsp?page=1")
+
+
 def test_empty_and_garbage_pages() -> None:
     assert extract_listing("", "http://a.gov.cn/").article_links == []
     assert extract_listing(b"\x00\xff\xfe", "http://a.gov.cn/").article_links == []
