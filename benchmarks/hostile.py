@@ -3,7 +3,9 @@
 The shapes are those that froze a crawl before (issue 16): a listing with a numbered pager of 40,000
 links, an article of 8,000 body blocks each holding a share widget, a listing of 60,000 inline scripts
 in one ``<div>`` (their dropped tails), a JSON feed whose records follow 340,000 values and an RSS
-item of 20,000 links. Each page is built once and extracted ``--repeat`` times with the caches emptied;
+item of 20,000 links; and the bounds of the pager classes: 20,000 commented links, pager scripts
+of 20,000 functions, a pager of 40,000 ``javascript:`` links beside a select of as many pages.
+Each page is built once and extracted ``--repeat`` times with the caches emptied;
 the median CPU time (``time.process_time``) is printed with the page size and the ratio to the smaller
 size of the same shape (2.0 is linear, 4.0 quadratic).
 
@@ -27,10 +29,13 @@ from portalcrawl.extract.article import extract_article  # noqa: E402  (after th
 from portalcrawl.extract.content import clear_caches  # noqa: E402
 from portalcrawl.extract.listing import extract_listing  # noqa: E402
 from tests.hostile import (  # noqa: E402
+    commented_links_listing,
     crowded_feed_item,
     drop_heavy_listing,
+    javascript_pager_listing,
     nested_json_feed,
     pager_listing,
+    pager_script_listing,
     widget_article,
 )
 
@@ -43,6 +48,14 @@ SHAPES: list[tuple[str, Callable[[int], str], int, Callable[[str], object]]] = [
     ("dropped scripts", drop_heavy_listing, 60_000, lambda page: extract_listing(page, LISTING_URL)),
     ("JSON values", nested_json_feed, 340_000, lambda page: extract_listing(page, FEED_URL)),
     ("links of one feed item", crowded_feed_item, 20_000, lambda page: extract_listing(page, FEED_URL)),
+    ("commented links", commented_links_listing, 20_000, lambda page: extract_listing(page, LISTING_URL)),
+    ("pager script functions", pager_script_listing, 20_000, lambda page: extract_listing(page, LISTING_URL)),
+    (
+        "javascript: pager links",
+        javascript_pager_listing,
+        40_000,
+        lambda page: extract_listing(page, LISTING_URL),
+    ),
 ]
 
 

@@ -2,7 +2,8 @@
 
 Starts ``portalcrawl.demo.server.PortalServer`` on 127.0.0.1 for each single-family fixture portal under
 tests/portals/, fetches each column's first listing pages (following the next pages and data requests
-``extract_listing`` itself finds), reads the corpus pages of kind ``listing``, then prints the median
+``extract_listing`` itself finds), reads the saved fixture listings (tests/fixtures/listings/: one page
+per pager class and CMS family) and the corpus pages of kind ``listing``, then prints the median
 milliseconds per page (best of ``--repeat`` runs of each page) per source and overall.
 
 ``--dump PATH`` also writes every page's extracted listing (all fields) as JSON, with the portal servers'
@@ -29,6 +30,7 @@ from portalcrawl.extract.listing import ListingRequest, extract_listing
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PORTALS_DIR = REPO_ROOT / "tests" / "portals"
+FIXTURES_DIR = REPO_ROOT / "tests" / "fixtures" / "listings"
 DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus"
 
 Page = tuple[str, str, bytes]  # (source, url, body)
@@ -71,6 +73,18 @@ def portal_pages(family: str, per_column: int) -> tuple[int, list[Page]]:
         return server.port, pages
 
 
+def fixture_pages() -> list[Page]:
+    """Each saved fixture listing with the URL its expected output names."""
+    pages = []
+    for expected in sorted(FIXTURES_DIR.glob("*/*.json")):
+        page = next((p for p in expected.parent.glob(f"{expected.stem}.*") if p.suffix != ".json"), None)
+        if page is not None:
+            pages.append(
+                ("fixtures", json.loads(expected.read_text(encoding="utf-8"))["url"], page.read_bytes())
+            )
+    return pages
+
+
 def corpus_pages(corpus: Path) -> list[Page]:
     pages = []
     for line in (corpus / "manifest.jsonl").read_text(encoding="utf-8").splitlines():
@@ -104,6 +118,7 @@ def main() -> int:
         port, family_pages = portal_pages(family, args.pages)
         ports.append(port)
         pages += family_pages
+    pages += fixture_pages()
     if (args.corpus / "manifest.jsonl").is_file():
         pages += corpus_pages(args.corpus)
 
@@ -111,7 +126,12 @@ def main() -> int:
     for source, url, body in pages:
         timings.setdefault(source, []).append(best_ms(body, url, args.repeat))
     print(f"{'source':<12} {'pages':>5} {'median ms':>10} {'max ms':>8}")
-    portals = [value for source, values in timings.items() if source != "corpus" for value in values]
+    portals = [
+        value
+        for source, values in timings.items()
+        if source not in ("corpus", "fixtures")
+        for value in values
+    ]
     everything = [value for values in timings.values() for value in values]
     for source, values in [*timings.items(), ("portals", portals), ("overall", everything)]:
         print(f"{source:<12} {len(values):>5} {statistics.median(values):>10.2f} {max(values):>8.2f}")

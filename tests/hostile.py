@@ -48,6 +48,41 @@ def drop_heavy_listing(scripts: int = 60_000) -> str:
     )
 
 
+def _listing_with(extra: str) -> str:
+    """A listing of five article links, followed by ``extra``."""
+    items = "".join(
+        f'<li><a href="{ARTICLE_PATH.format(id=n)}">第{n}号测试文章：城市更新项目推进情况通报</a>'
+        f"<span>2026-01-16</span></li>"
+        for n in range(1, 6)
+    )
+    return (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>新闻动态</title></head><body>'
+        f'<div class="news-list"><ul>{items}</ul></div>{extra}</body></html>'
+    )
+
+
+def commented_links_listing(comments: int = 20_000) -> str:
+    """A listing followed by ``comments`` HTML comments, each holding a link, and no pager."""
+    return _listing_with("".join(f'<!--<a href="/old/{n}.html">旧版链接{n}</a>-->' for n in range(comments)))
+
+
+def pager_script_listing(functions: int = 20_000) -> str:
+    """A listing whose pager scripts define ``functions`` functions, each writing a joined next link:
+    in scripts of 200 functions each and all again in one script."""
+    write = 'document.write("<a href=\\"index_" + (p + {n}) + ".shtml\\">下一页</a>");'
+    defined = [f"function showPage{n}(p) {{ {write.format(n=n)} }}" for n in range(functions)]
+    scripts = "".join(f"<script>{''.join(defined[i : i + 200])}</script>" for i in range(0, functions, 200))
+    return _listing_with(f"{scripts}<script>{''.join(defined)}</script>")
+
+
+def javascript_pager_listing(links: int = 40_000) -> str:
+    """A listing with a pager of ``links`` ``javascript:gotoPage(n)`` links and the function they call."""
+    pager = " ".join(f'<a href="javascript:gotoPage({n})">{n}</a>' for n in range(1, links + 1))
+    select = "".join(f'<option value="index_{n}.html">第{n}页</option>' for n in range(1, links + 1))
+    script = '<script>function gotoPage(n) { window.location.href = "list.jsp?page=" + n; }</script>'
+    return _listing_with(f'{script}<div class="page">{pager}</div><select>{select}</select>')
+
+
 def serve(routes: dict[str, str | bytes], *, host: str = "127.0.0.1", content_type: str = "") -> FaultSite:
     """A started loopback site answering each path of ``routes`` with its page (404 elsewhere)."""
     site = FaultSite(host)

@@ -21,10 +21,13 @@ from tests.conftest import CrawlRunner, run_cli
 from tests.faultserver import FaultSite, article_html, listing_html
 from tests.hostile import (
     ARTICLE_PATH,
+    commented_links_listing,
     crowded_feed_item,
     drop_heavy_listing,
+    javascript_pager_listing,
     nested_json_feed,
     pager_listing,
+    pager_script_listing,
     serve,
     widget_article,
 )
@@ -49,6 +52,34 @@ def test_a_numbered_pager_of_40000_links_is_cheap_and_no_article_list() -> None:
     assert listing.next_pages[:2] == [
         "http://127.0.0.1/list/index_1.html",
         "http://127.0.0.1/list/index_2.html",
+    ]
+
+
+def test_20000_commented_links_are_read_within_a_bound() -> None:
+    page = commented_links_listing(20_000)
+    assert len(page.encode()) > 1_000_000
+    seconds, listing = _cpu_seconds(lambda: extract_listing(page, LISTING_URL))
+    assert seconds < CPU_SECONDS
+    # The visible list is an article list: commented-out links never join it.
+    assert listing.article_links == [f"http://127.0.0.1{ARTICLE_PATH.format(id=n)}" for n in range(1, 6)]
+
+
+def test_pager_scripts_of_20000_functions_are_read_within_a_bound() -> None:
+    page = pager_script_listing(20_000)
+    assert len(page.encode()) > 1_000_000
+    seconds, listing = _cpu_seconds(lambda: extract_listing(page, LISTING_URL))
+    assert seconds < CPU_SECONDS
+    assert len(listing.article_links) == 5
+
+
+def test_a_javascript_pager_of_40000_links_is_cheap() -> None:
+    page = javascript_pager_listing(40_000)
+    assert len(page.encode()) > 1_000_000
+    seconds, listing = _cpu_seconds(lambda: extract_listing(page, LISTING_URL))
+    assert seconds < CPU_SECONDS
+    assert listing.next_pages[:2] == [
+        "http://127.0.0.1/list/list.jsp?page=2",
+        "http://127.0.0.1/list/list.jsp?page=3",
     ]
 
 

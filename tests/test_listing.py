@@ -9,12 +9,16 @@ from urllib.parse import urljoin
 
 import lxml.etree
 import pytest
+import sqlite_utils
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from portalcrawl.extract.content import text_content
 from portalcrawl.extract.links import LinkResolver, absolute_url
 from portalcrawl.extract.listing import Listing, extract_listing
+from portalcrawl.extract.pager_scripts import HOLE, pager_scripts
+from tests.conftest import CrawlRunner
+from tests.pageserver import PageServer, article_page
 from tests.shared import CORPUS, needs_corpus
 
 FIXTURES = Path(__file__).parent / "fixtures" / "listings"
@@ -54,6 +58,59 @@ def test_query_pagination_next_link() -> None:
     ]
     assert listing.next_pages == ["http://www.example.com/news/list.php?catid=3&page=2"]
     assert listing.dates["http://www.example.com/news/show.php?itemid=4"] == "2026-01-04"
+
+
+def test_pager_scripts_join_pieces_with_the_values_the_page_gives() -> None:
+    script = """var currentPage = 0; var nextPage = currentPage+1//下一页
+    var countPage = 5
+    document.write("<a href=\\"index"+"_" + nextPage + "."+"shtml\\">下一页</a>");"""
+    assert pager_scripts([script], "http://a.gov.cn/").written == ['<a href="index_1.shtml">下一页</a>']
+
+
+def test_a_loop_variable_or_unknown_value_stays_a_hole() -> None:
+    script = """var countPage = 5;
+    for (var i = 1; i < countPage; i++) document.write('<a href="index_' + i + '.html">' + (i + 1) + '</a>');
+    document.write('<a href="list_' + getPage() + '.html">下一页</a>');"""
+    written = pager_scripts([script], "http://a.gov.cn/").written
+    assert written == [f'<a href="index_{HOLE}.html">{HOLE}</a>', f'<a href="list_{HOLE}.html">下一页</a>']
+    # No page is read from a hole.
+    listing = extract_listing(
+        f"<ul><li><a href='/a/1.html'>一</a></li></ul><script>{script}</script>", "http://a.gov.cn/"
+    )
+    assert listing.next_pages == []
+
+
+def test_a_function_is_read_with_its_first_call_and_a_link_call_with_its_arguments() -> None:
+    scripts = [
+        "function pager(total, current, name, ext) { document.write('<a href=\"' + name + '_' + (current + 1)"
+        " + '.' + ext + '\">下一页</a>'); }\nfunction goPage(n) { location.href = '?page=' + n; }",
+        "pager(9, 0, 'list', 'htm');",
+    ]
+    evaluated = pager_scripts(scripts, "http://a.gov.cn/col/")
+    assert evaluated.written == ['<a href="list_1.htm">下一页</a>']
+    assert evaluated.navigation("goPage", [3]) == ["?page=3"]
+
+
+# Pieces of pager scripts, to be put together in any order.
+SCRIPT_PIECES = [
+    *("var", "countPage", "currentPage", "i", "f", "goPage", "pageNo", "=", "==", "+", "-", "*", "/", "++"),
+    *(";", ",", ".", "(", ")", "{", "}", "[", "]", "?", ":", "||", "&&", "<", ">", "0", "5", "1.5"),
+    *('"', "'", "`", "\\", "\n", "//", "/*", "*/", "<!--", '"<a href=\\"index_"', '"下一页"', "'.shtml'"),
+    *("function", "return", "for", "document.write", "location.href", "window.open", "submit", "value"),
+    *("Math.ceil", "parseInt", "getElementById", '"#p"', "val", "createPageHTML"),
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(SCRIPT_PIECES), max_size=60).map(" ".join))
+def test_any_pager_script_is_read_without_error(script: str) -> None:
+    evaluated = pager_scripts([script, "createPageHTML(3, 0, 'index', 'shtml');"], "http://a.gov.cn/x/")
+    for name in list(evaluated.functions)[:3]:
+        evaluated.navigation(name, [2])
+        evaluated.submitted_field(name)
+    evaluated.inline_navigation(script)
+    page = f"<a href='javascript:{script}'>下一页</a><a onclick='{script}'>2</a><script>{script}</script>"
+    extract_listing(page, "http://a.gov.cn/x/list.jsp?page=1")
 
 
 def test_empty_and_garbage_pages() -> None:
@@ -145,3 +202,82 @@ def test_text_content_is_the_string_value() -> None:
     string_value = lxml.etree.XPath("string()")
     for element in root.iter(lxml.etree.Element):
         assert text_content(element) == string_value(element)
+
+
+# Columns whose only way to page 2 is one pager class: page 1's path, page 2's path, and page 1's
+# markup around its list (``{list}``). Page 2 has no pager of its own.
+PAGER_COLUMNS = {
+    # A TRS countPage template assembling index_1.shtml from string pieces (no .html page exists).
+    "script_pieces": (
+        "/zwgk/xzdt/",
+        "/zwgk/xzdt/index_1.shtml",
+        """{list}<script>var currentPage = 0;//所在页从0开始
+var nextPage = currentPage+1//下一页
+var countPage = 2//共多少页
+if(countPage>1&&currentPage!=(countPage-1))
+  document.write("<a href=\\"index"+"_" + nextPage + "."+"shtml\\" >下一页</a>&nbsp;");
+</script>""",
+    ),
+    # Reverse-numbered static pages, reached through the page select only.
+    "reverse_numbered": (
+        "/html/index_958.html",
+        "/html/index_958_198.html",
+        """{list}<select onchange="location.href=this.value">
+<option value="index_958.html" selected>第1页</option>
+<option value="index_958_198.html">第2页</option></select>""",
+    ),
+    # A javascript:gotoPage('2') query pager whose function sets the location.
+    "goto_query": (
+        "/jcms/list.jsp?columnid=31",
+        "/jcms/list.jsp?columnid=31&pagenum=2",
+        """{list}<script>function gotoPage(n) {
+  window.location.href = "list.jsp?columnid=31&pagenum=" + n;
+}</script><div class="page_nav"><a href="javascript:gotoPage('2')">下一页</a></div>""",
+    ),
+    # A list and pager inside HTML comments that the page's script renders.
+    "commented": (
+        "/tpxw/",
+        "/tpxw/index_1.html",
+        """<div id="list"><!--{list}--></div><div id="pages"><!--<a href="index_1.html">下一页</a>--></div>
+<script>$("#list, #pages").each(function () {
+  $(this).html($(this).html().replace("<!--", "").replace("-->", ""));
+});</script>""",
+    ),
+}
+
+
+def _pager_column(server: PageServer, name: str) -> tuple[str, list[str]]:
+    """Serve a column of two pages of two articles each; its start URL and its article paths."""
+    first, second, page_one = PAGER_COLUMNS[name]
+    directory = first.split("?")[0].rsplit("/", 1)[0]
+    articles = [f"{directory}/202602/t2026021{n}_{name}{n}.html" for n in range(1, 5)]
+    for page, (path, items) in enumerate([(first, articles[:2]), (second, articles[2:])], start=1):
+        rows = "".join(
+            f'<li><a href="{href}">{name}栏目第{page}页的第{n}条新闻标题</a><span>2026-02-1{n}</span></li>'
+            for n, href in enumerate(items, start=1)
+        )
+        listing = f"<ul class='list'>{rows}</ul>"
+        body = page_one.replace("{list}", listing) if page == 1 else listing
+        server.html(
+            path, f"<html><head><meta charset='utf-8'><title>{name}</title></head><body>{body}</body>"
+        )
+    for href in articles:
+        server.html(href, article_page(f"{name}：{href.rsplit('_', 1)[1]}号文章"))
+    return server.base + first, articles
+
+
+def test_the_crawl_reaches_page_2_through_each_pager_class(tmp_db: Path, run_crawl: CrawlRunner) -> None:
+    server = PageServer().start()
+    try:
+        columns = {name: _pager_column(server, name) for name in PAGER_COLUMNS}
+        start_urls = ",".join(url for url, _ in columns.values())
+        result = run_crawl(["-a", f"url={start_urls}"], tmp_db)
+        assert result.returncode == 0, result.stderr[-2000:]
+    finally:
+        server.stop()
+    with sqlite_utils.Database(tmp_db) as archive:
+        stored = {row["url"].removeprefix(server.base) for row in archive["articles"].rows}
+    missed = {name: set(articles) - stored for name, (_, articles) in columns.items()}
+    assert missed == {name: set() for name in columns}
+    # The extension came from the script: no guessed .html page was asked for.
+    assert "/zwgk/xzdt/index_1.html" not in server.requests

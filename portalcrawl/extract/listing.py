@@ -44,7 +44,16 @@ DATE_TEXT = re.compile(
     r"|(?<![\d.])\d{1,2}[-/月]\d{1,2}日?(?:\s+\d{1,2}:\d{2})?(?![\d.])"
 )
 ITEM_TAGS = {"li", "tr", "dd", "dt", "article"}
+# A run of this many dated links loses at most this many undated ones at each end.
+MIN_DATED_RUN = 4
+MAX_UNDATED_EDGE = 2
 ROW_TAGS = {"li", "tr", "td", "th", "dd", "dt", "article"}
+# Classes that mark one item's place or state in its list, not the list it belongs to: items
+# ``div.item.odd`` and ``div.item.even`` (or a ``first``/``last``/``new`` one) are one list.
+ITEM_STATE_CLASSES = {
+    *("odd", "even", "alt", "alternate", "first", "last", "first-child", "last-child"),
+    *("active", "current", "cur", "on", "selected", "new"),
+}
 # Tags whose classes vary between items of one list (odd/even rows, new/sticky markers).
 PLAIN_ITEM_TAGS = {
     "li",
@@ -145,6 +154,16 @@ def _parse_html(text: str) -> lxml.etree._Element | None:
     return root
 
 
+# Lists and pagers inside HTML comments, written out by the page's script (``$("#list").html(…
+# .replace("<!--", ""))``, a walk over comment nodes): a comment holding links is read as the page's
+# markup when an inline script handles comments, and otherwise only for what the visible page lacks
+# (a pager; a main list: the best visible list has no article URL and no date), so commented-out old
+# markup never competes with a live list.
+COMMENT_RENDERING = re.compile(
+    r"""["'/|(]\s*<!--|<!--\s*["'/|)]|-->\s*["'/|)]|nodeType\s*[!=]==?\s*8|SHOW_COMMENT|COMMENT_NODE"""
+)
+# At most this much commented markup is parsed a page.
+MAX_COMMENTED_MARKUP = 200_000
 CONTAINER_TAGS = {"ul", "ol", "table", "tbody", "body", "html", "dl"}
 DIGITS = re.compile(r"\d+")
 
@@ -155,7 +174,10 @@ def _step(element: lxml.etree._Element) -> str:
     if tag in PLAIN_ITEM_TAGS or tag in ("html", "body"):
         return tag
     ident = DIGITS.sub("N", element.get("id") or "")
-    classes = DIGITS.sub("N", " ".join(sorted((element.get("class") or "").split())))
+    tokens = (element.get("class") or "").split()
+    if not ITEM_STATE_CLASSES.isdisjoint(tokens):
+        tokens = [token for token in tokens if token not in ITEM_STATE_CLASSES]
+    classes = DIGITS.sub("N", " ".join(sorted(tokens)))
     return f"{tag}#{ident}.{classes}"
 
 
@@ -316,7 +338,10 @@ def _html_listing(text: str, url: str, selectors: Selectors | None) -> Listing:
         return Listing()
     base = base_url(root, url)
     # Read before _main_list drops the scripts from the tree.
-    scripts = "\n".join(text_content(s) for s in root.iter("script"))
+    script_elements = list(root.iter("script"))
+    scripts = "\n".join(text_content(s) for s in script_elements)
+    # What a pager script could be: a data block (``type="text/xml"`` records, JSON) writes no pager.
+    inline_scripts = [text_content(s) for s in script_elements if _is_javascript(s)]
     listing = Listing()
 
     records = _listed_records(text)
@@ -324,15 +349,24 @@ def _html_listing(text: str, url: str, selectors: Selectors | None) -> Listing:
     resolve = LinkResolver(base)
     if selectors and selectors.article_links:
         listing.article_links, listing.dates = _selected_list(root, selectors.article_links, resolve)
-        listing.next_pages = next_listing_pages(root, scripts, resolve, url)
+        listing.next_pages = next_listing_pages(root, inline_scripts, resolve, url)
     elif records:
         listing = _records_listing(records, base)
-        listing.next_pages = next_listing_pages(root, scripts, resolve, url)
+        listing.next_pages = next_listing_pages(root, inline_scripts, resolve, url)
     else:
         drop_trees(list(root.iter("script", "style", "noscript", "template")))
-        listing.next_pages = next_listing_pages(root, scripts, resolve, url)
+        commented = _commented_markup(root)
+        if commented and COMMENT_RENDERING.search(scripts):
+            _reveal(commented)
+            commented = []
+        listing.next_pages = next_listing_pages(root, inline_scripts, resolve, url)
         # A pager is never the article list, however many pages it numbers.
         listing.article_links, listing.dates = _main_list(root, resolve, set(listing.next_pages))
+        if commented and not listing.next_pages:
+            listing.next_pages = next_listing_pages(_fragments(commented), [], resolve, url)
+        if commented and _looks_unlike_articles(listing.article_links, listing.dates):
+            _reveal(commented)
+            listing.article_links, listing.dates = _main_list(root, resolve, set(listing.next_pages))
     if selectors and selectors.next_page:
         here = urlunsplit(urlsplit(url)._replace(fragment=""))
         further = _selected_list(root, selectors.next_page, resolve)[0]
@@ -349,6 +383,58 @@ def _html_listing(text: str, url: str, selectors: Selectors | None) -> Listing:
         listing.article_links, listing.dates = [], {}
         listing.child_listings = feeds
     return listing
+
+
+def _is_javascript(script: lxml.etree._Element) -> bool:
+    kind = (script.get("type") or "").strip().lower()
+    return not kind or "javascript" in kind or "ecmascript" in kind or kind == "module"
+
+
+def _looks_unlike_articles(links: list[str], dates: dict[str, str]) -> bool:
+    """Whether a main list is no article list: under two links, none dated, none an article URL."""
+    return len(links) < 2 or not (
+        dates or any(ARTICLE_URL_PATTERNS.search(link) or DOCUMENT_URL.search(link) for link in links)
+    )
+
+
+def _commented_markup(root: lxml.etree._Element) -> list[lxml.etree._Element]:
+    """Comments holding links, up to ``MAX_COMMENTED_MARKUP`` characters of them in document order."""
+    found = []
+    total = 0
+    for comment in root.iter(lxml.etree.Comment):
+        text = comment.text or ""
+        if "<a" not in text or "href" not in text or comment.getparent() is None:
+            continue
+        total += len(text)
+        if total > MAX_COMMENTED_MARKUP:
+            break
+        found.append(comment)
+    return found
+
+
+def _parsed_comment(comment: lxml.etree._Element) -> lxml.etree._Element | None:
+    """A comment's markup parsed as a ``<div>`` (None when it parses to nothing)."""
+    tree = _parse_html(f"<html><body><div>{comment.text or ''}</div></body></html>")
+    body = tree.find("body") if tree is not None else None
+    return body[0] if body is not None and len(body) else None
+
+
+def _reveal(comments: list[lxml.etree._Element]) -> None:
+    """Put each comment's markup in its place, as the page's script does when it renders it."""
+    for comment in comments:
+        parent = comment.getparent()
+        fragment = _parsed_comment(comment)
+        if parent is None or fragment is None:
+            continue
+        fragment.tail = comment.tail
+        parent.replace(comment, fragment)
+
+
+def _fragments(comments: list[lxml.etree._Element]) -> lxml.etree._Element:
+    """The comments' markup parsed together into a tree of its own (the page's tree unchanged)."""
+    markup = "".join(f"<div>{comment.text or ''}</div>" for comment in comments)
+    tree = _parse_html(f"<html><body>{markup}</body></html>")
+    return tree if tree is not None else lxml.etree.Element("html")
 
 
 def _selected_list(
@@ -411,8 +497,25 @@ def _main_list(
     if len(articles) * 2 >= len(links):
         # Items that also link their column ("[社会] title") keep only the article.
         links = [u for u in links if not page.is_navigation(u)]
+    links = _without_undated_edges(links, best.dates)
     kept = set(links)
     return links, {u: d for u, d in best.dates.items() if u in kept}
+
+
+def _without_undated_edges(links: list[str], dates: Container[str]) -> list[str]:
+    """A dated list without the few undated links at its start and end.
+
+    When every item from the first dated link to the last shows its date, the one or two undated
+    links before or after them are furniture the same path reaches (a column tab or heading above the
+    list, a "more" link or a footer's record-number link below it), not items.
+    """
+    dated = [place for place, link in enumerate(links) if link in dates]
+    if len(dated) < MIN_DATED_RUN:
+        return links
+    first, last = dated[0], dated[-1]
+    if len(dated) != last - first + 1 or first > MAX_UNDATED_EDGE or len(links) - 1 - last > MAX_UNDATED_EDGE:
+        return links
+    return links[first : last + 1]
 
 
 def _best_group(groups: Iterable[_Group], page: _PageLinks) -> tuple[float, _Group]:
