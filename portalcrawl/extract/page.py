@@ -268,6 +268,7 @@ class ArticlePage:
             trailer_fields=self.trailer_fields,
             government=self.gov_meta,
             structured_published=self.structured.published,
+            title=self.title(),
         )
 
     def published(self) -> ParsedDate | None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import sys
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from lxml import etree
 
@@ -13,10 +15,20 @@ from portalcrawl.extract.meta import published_candidate
 from portalcrawl.extract.stages import Stage
 from portalcrawl.extract.title import HEADER_WINDOW
 
+# A publication time in a script variable or a JSON state object (``var pubtime='…'``,
+# ``"publishTime": 1716193501000``, WeChat's ``var ct = "1659274471"``): a date string, or a Unix
+# timestamp in seconds or milliseconds. Fetch and render times (``svr_time``, ``updateTime``) are not
+# publication times and have no key here.
 SCRIPT_DATE = re.compile(
-    r"""(?:pubtime|publishtime|pubTime|publish_time|pubDate|publishDate|releaseTime)["']?\s*[=:]\s*["']"""
-    r"""(?P<value>(?:19|20)\d\d[-/.年][^"']{3,30})["']"""
+    r"""(?:pubtime|pubTime|PubTime|pub_time|publishtime|publishTime|PublishTime|publish_time|"""
+    r"""pubDate|pubdate|publishDate|publish_date|releaseTime|datePublished|ptime|var ct)"""
+    r"""["']?\s*[=:]\s*(?:["'](?P<text>(?:19|20)\d\d[-/.年][^"'\n]{3,30})["']"""
+    r"""|["']?(?P<stamp>1\d{9}(?:\d{3})?)(?![\d.]))"""
 )
+# Every SCRIPT_DATE key contains one of these; most scripts contain none.
+SCRIPT_DATE_HINTS = ("pub", "Pub", "releaseTime", "ptime", "var ct")
+# A JSON state lists other articles with their own times: the one nearest the headline is the page's.
+SCRIPT_DATES_READ = 50
 DATE_LINE_EXTRA_CHARS = 24
 XXGK_PUBLISHED = ("发布日期", "生成日期", "发文日期")
 
@@ -38,6 +50,7 @@ def find_published(
     trailer_fields: metaline.MetaLine,
     government: dict[str, str],
     structured_published: str | None,
+    title: str | None,
 ) -> tuple[ParsedDate | None, str]:
     """Publication date and the stage that produced it.
 
@@ -51,10 +64,11 @@ def find_published(
         (published_candidate(government), Stage.GOV_META),
         (structured_published, Stage.STRUCTURED_DATA),
         (_hidden_pubtime(index), Stage.HIDDEN_META),
-        (_script_date(tree), Stage.SCRIPT),
     ):
         if parsed := date_of(text, now, tz):
             machine.append((parsed, stage))
+    if script_date := _script_date(tree, title, now, tz):
+        machine.append((script_date, Stage.SCRIPT))
     visible: tuple[ParsedDate, str] | None = None
     xxgk_date = next((d for label in XXGK_PUBLISHED if (d := date_of(xxgk.get(label), now, tz))), None)
     if xxgk_date:
@@ -102,9 +116,36 @@ def _hidden_pubtime(index: content.PageIndex) -> str | None:
     return None
 
 
-def _script_date(tree: etree._Element) -> str | None:
+def _script_date(tree: etree._Element, title: str | None, now: datetime | None, tz: str) -> ParsedDate | None:
+    """The publication time a script holds; of several, the one written nearest the headline."""
+    found: list[tuple[int, re.Match[str], str]] = []
     for text in content.inline_scripts(tree):
-        # Every SCRIPT_DATE variable name contains one of these; most scripts contain neither.
-        if ("pub" in text or "releaseTime" in text) and (match := SCRIPT_DATE.search(text)):
-            return match["value"]
-    return None
+        if not any(hint in text for hint in SCRIPT_DATE_HINTS):
+            continue
+        for match in SCRIPT_DATE.finditer(text):
+            if match.start() and (text[match.start() - 1].isalnum() or text[match.start() - 1] == "_"):
+                continue  # the end of a longer name (``uptime``)
+            found.append((len(found), match, text))
+            if len(found) == SCRIPT_DATES_READ:
+                break
+    if not found:
+        return None
+    if title and len(found) > 1:
+        found.sort(key=lambda f: (_distance(f[2], title, f[1].start()), f[0]))
+    return _script_value(found[0][1], now, tz)
+
+
+def _distance(script: str, title: str, at: int) -> int:
+    """How far ``at`` lies from the nearest place the headline is written in ``script``."""
+    window = script[max(0, at - 2000) : at + 2000]
+    before, after = window.rfind(title, 0, min(at, 2000)), window.find(title, min(at, 2000))
+    distances = [abs(place - min(at, 2000)) for place in (before, after) if place >= 0]
+    return min(distances, default=sys.maxsize)
+
+
+def _script_value(match: re.Match[str], now: datetime | None, tz: str) -> ParsedDate | None:
+    if match["text"]:
+        return date_of(match["text"], now, tz)
+    stamp = match["stamp"]
+    moment = datetime.fromtimestamp(int(stamp[:10]), ZoneInfo(tz))
+    return ParsedDate(moment, "second", stamp)
