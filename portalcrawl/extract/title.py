@@ -19,6 +19,8 @@ TITLE_SEPARATORS = re.compile(r"\s*(?:[_|｜]|\s[-–—]\s|--)\s*")
 HEADER_WINDOW = 15
 # A <title> segment shorter than this (a site's initials) confirms no heading.
 MIN_SEGMENT_CHARS = 8
+# How many lines before the body a split headline is looked for in.
+SPLIT_LOOKBACK = 40
 # Column names are short (工作动态, 政府信息公开目录); a headline that is also a link text is longer.
 MAX_COLUMN_CHARS = 12
 KICKER_TAGS = frozenset(("span", "em", "i", "b", "strong", "small", "font", "label"))
@@ -100,11 +102,12 @@ def find_title(
         return above, Stage.GENERIC
     if confirmed is not None:
         text = _without_kicker(confirmed, cut_meta(element_text(confirmed, index)), page_title_key, segments)
+        text = _whole_headline(text, lines_before_body, page_title_key)
         return text, meta_stage if meta_key and title_key(text) == meta_key else Stage.GENERIC
     if page_title_key:
         starts = [
-            line
-            for line in lines_before_body
+            _whole_headline(line, lines_before_body[at:], page_title_key)
+            for at, line in enumerate(lines_before_body)
             if len(squash(line)) >= 6 and page_title_key.startswith(title_key(line))
         ]
         if starts:
@@ -139,6 +142,40 @@ def _without_kicker(heading: etree._Element, text: str, page_title_key: str, seg
     if len(rest_key) < 4 or not (rest_key in page_title_key or any(s in rest_key for s in segments)):
         return text
     return rest
+
+
+def _whole_headline(text: str, lines: list[str], page_title_key: str) -> str:
+    """A headline split over lines or elements (``XX市人民政府办公室`` / ``关于印发…的通知``) joined
+    into one: its neighbouring lines before the body, as long as the ``<title>`` holds them together."""
+    key = title_key(text)
+    if not page_title_key or key not in page_title_key:
+        return text
+    keys = [title_key(line) for line in lines[-SPLIT_LOOKBACK:]]
+    lines = lines[-SPLIT_LOOKBACK:]
+    at = next(
+        (i for i in range(len(keys) - 1, -1, -1) if len(keys[i]) >= min(4, len(key)) and keys[i] in key), -1
+    )
+    if at < 0:
+        return text
+    first = last = at
+    joined = keys[at]
+    while first > 0 and keys[first - 1] and keys[first - 1] + joined in page_title_key:
+        first -= 1
+        joined = keys[first] + joined
+    while last + 1 < len(keys) and keys[last + 1] and joined + keys[last + 1] in page_title_key:
+        last += 1
+        joined += keys[last]
+    if len(joined) <= len(key) or _is_meta_line(lines[last]):
+        return text
+    return _joined(lines[first : last + 1])
+
+
+def _joined(parts: list[str]) -> str:
+    """Lines joined as one headline: no space between CJK, one between words."""
+    text = parts[0]
+    for part in parts[1:]:
+        text += part if text[-1:] > "\u2e7f" or part[:1] > "\u2e7f" else f" {part}"
+    return text
 
 
 def _is_column_heading(
