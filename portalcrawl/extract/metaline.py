@@ -53,7 +53,9 @@ NAME_LIST = rf"{CJK_NAME}(?:[\s、，,和]+{CJK_NAME})*"
 # Organisations, not people: a name ending like these is a unit or a publication.
 ORG_SUFFIX = re.compile(
     r"(?:局|委|办|厅|院|部|会|中心|处|所|站|队|组|社|报|网|台|司|府|馆|校|区|县|市|省|镇|乡|村|室|科|团|支部|"
-    r"公司|集团|协会|学会|大学|学院|医院|银行|政府|整理|综合|编译|供稿|报道)$"
+    r"公司|集团|协会|学会|大学|学院|医院|银行|政府|整理|综合|编译|供稿|报道|"
+    # Publications and accounts (国际在线, 参考消息, 中国广州发布): a source, never a person.
+    r"在线|新闻|消息|频道|客户端|传媒|媒体|杂志|周刊|资讯|发布|视点|观察)$"
 )
 NOT_NAMES = frozenset(
     (
@@ -76,7 +78,7 @@ NOT_NAMES = frozenset(
     )
 )
 REPORTER_BYLINE = re.compile(
-    rf"[（(]\s*(?:本报|本台|特约|职工|见习)?(?:记者|通讯员)(?:\s*[/、]\s*(?:记者|通讯员))?\s*"
+    rf"[（(]\s*(?:[\u4e00-\u9fa5]{{0,6}}?(?:记者|通讯员))(?:\s*[/、]\s*(?:记者|通讯员))?\s*"
     rf"(?P<names>{NAME_LIST})(?:\s*(?:整合|报道|摄影?|整理|编译))?[^）)]{{0,20}}[）)]"
 )
 DATELINE_BYLINE = re.compile(rf"电\s*[（(]\s*(?:记者\s*)?(?P<names>{NAME_LIST})\s*[）)]")
@@ -84,6 +86,17 @@ PHOTO_BYLINE = re.compile(
     rf"[（(]\s*(?:文\s*/\s*图|文图|图\s*/\s*文|文|撰稿|作者)\s*[/／:：\s]\s*(?P<names>{NAME_LIST})\s*[）)]"
 )
 LOOSE_REPORTER = re.compile(rf"(?:^|[\s·])(?:\S{{0,8}})?记者\s*(?P<names>{NAME_LIST})")
+# 杰西卡 发自 凹非寺 (tech media), 新华社记者 张三 发自 北京: a byline line of its own.
+SENT_FROM_BYLINE = re.compile(rf"^(?:\S{{0,8}}记者\s*)?(?P<names>{NAME_LIST})\s+发自\s*\S{{2,10}}$")
+# A role before the name: 文丨XX特约评论员 韩涵, 作者：…研究部部长、研究员徐占忱）
+ROLE_WORDS = r"评论员|记者|通讯员|研究员|撰稿人|主笔|教授|主任|部长|院长|所长|会长|博士"
+ROLE_NAME_BYLINE = re.compile(
+    rf"(?:^|[（(]|\s)(?:文|作者|撰文|撰稿)\s*[丨｜|:：/／]\s*(?:[^）)]{{0,60}}?(?:{ROLE_WORDS}))\s*"
+    rf"(?P<names>[\u4e00-\u9fa5·]{{2,3}})\s*(?:[）)]|$)"
+)
+CREDIT_CHARS = 120
+# （作者韩涵系政邦智库研究员）, （作者：南帆，系福建师范大学…）: the name before 系.
+AUTHOR_IS_BYLINE = re.compile(r"[（(]\s*作者\s*[:：]?\s*(?P<names>[\u4e00-\u9fa5·]{2,3}?)\s*[，,]?\s*系")
 NAME_SUFFIX = re.compile(r"(?:整合|报道|摄影|摄|整理|编译|供稿|发)$")
 # (作者：方敏北京大学经济学院教授): a name followed by an academic affiliation.
 AFFILIATED_BYLINE = re.compile(
@@ -92,6 +105,8 @@ AFFILIATED_BYLINE = re.compile(
 )
 # A signature line: a Latin-script personal name alone on the last lines (German/English pages).
 LATIN_NAME = re.compile(r"[A-ZÄÖÜ][\w'.-]+(?: [A-ZÄÖÜ][\w'.-]+){1,3}")
+LATIN_NAMES = re.compile(rf"{LATIN_NAME.pattern}(?:(?:, | and | & ){LATIN_NAME.pattern})*")
+CJK_CHAR = re.compile(r"[\u4e00-\u9fa5]")
 TRAILING_NAMES = re.compile(rf"[（(]\s*(?P<names>{NAME_LIST})\s*[）)]\s*$")
 
 XXGK_LABELS = (
@@ -169,6 +184,9 @@ def clean_source(value: str) -> str:
 
 def clean_person(value: str) -> str:
     value = value.strip(" ：:|｜,，;；)）]】")
+    if not CJK_CHAR.search(value):
+        # Latin names keep their own separators: ``Jane Doe and John Smith``.
+        return " ".join(value.split()).rstrip(".")
     names = (NAME_SUFFIX.sub("", n) if len(n) > 3 else n for n in re.split(r"[\s、，,和]+", value) if n)
     return " ".join(n for n in names if n and n not in NOT_NAMES and not LABEL_WORD.fullmatch(n))
 
@@ -180,7 +198,37 @@ def looks_like_person(value: str) -> bool:
     if re.fullmatch(NAME_LIST, value):
         # Units are long (德清县发改局); two- and three-character names may end like one (刘会).
         return all(not (len(n) >= 4 and ORG_SUFFIX.search(n)) and n not in NOT_NAMES for n in value.split())
-    return LATIN_NAME.fullmatch(value) is not None
+    return LATIN_NAMES.fullmatch(value) is not None
+
+
+# A user name as portals and blogs show it (maomaobear, li_wei88); not a CMS account or an editor code.
+PEN_NAME = re.compile(r"[A-Za-z][a-z0-9_.-]*[a-z][A-Za-z0-9_.-]*")
+CMS_ACCOUNTS = frozenset(("admin", "administrator", "root", "system", "editor", "webmaster", "guest", "user"))
+
+
+def is_pen_name(value: str) -> bool:
+    return (
+        3 <= len(value) <= 30 and PEN_NAME.fullmatch(value) is not None and value.lower() not in CMS_ACCOUNTS
+    )
+
+
+def name_before_date(lines: list[str], labelled_author: str | None) -> str | None:
+    """The name in front of the date on the header's meta line (``杰西卡 2025-04-21 13:09:10 来源：量子位``,
+    ``maomaobear 2015-06-19 11:20`` signed ``作者 maomaobear`` below the body): a byline when the line's
+    other field is labelled 来源 (an unlabelled name there is otherwise the publishing account) or the
+    name is the 作者 the page names elsewhere."""
+    for line in lines[:HEADER_LINES]:
+        if len(line) > 80 or not (match := DATE_TIME.search(line)):
+            continue
+        tokens = [t for t in MEDIA_SPLIT.split(line[: match.start()]) if t]
+        if len(tokens) != 1:
+            continue
+        name = normalise(tokens[0])
+        if name == labelled_author and (looks_like_person(name) or is_pen_name(name)):
+            return name
+        if SOURCE_RE.search(normalise(line[match.end() :])) and looks_like_person(name):
+            return name
+    return None
 
 
 def parse_meta_lines(lines: list[str]) -> MetaLine:
@@ -249,7 +297,7 @@ def byline_author(
     for raw in first_lines:
         line = normalise(raw)
         patterns = [REPORTER_BYLINE, DATELINE_BYLINE] + (
-            [LOOSE_REPORTER, AUTHOR_RE] if len(line) <= 40 else []
+            [SENT_FROM_BYLINE, ROLE_NAME_BYLINE, LOOSE_REPORTER, AUTHOR_RE] if len(line) <= 40 else []
         )
         for pattern in patterns:
             match = pattern.search(line[:120])
@@ -260,15 +308,19 @@ def byline_author(
             return normalise(line)
     for raw in reversed(last_lines):
         line = normalise(raw)
-        patterns = [PHOTO_BYLINE, AFFILIATED_BYLINE, REPORTER_BYLINE, TRAILING_NAMES]
+        patterns = [PHOTO_BYLINE, AFFILIATED_BYLINE, AUTHOR_IS_BYLINE, REPORTER_BYLINE, TRAILING_NAMES]
         patterns += [LOOSE_REPORTER] if len(line) <= 60 else []
+        # A closing credit names the author's post first: the name ends it, the label is further back.
+        patterns += [ROLE_NAME_BYLINE]
         for pattern in patterns:
-            match = pattern.search(line[-60:])
+            match = pattern.search(line[-CREDIT_CHARS:] if pattern is ROLE_NAME_BYLINE else line[-60:])
             if match and looks_like_person(clean_person(match["names"])):
                 return clean_person(match["names"])
     return None
 
 
+# How many header lines a date line is looked for in.
+HEADER_LINES = 15
 DATE_HINT = re.compile(r"(?:19|20)\d\d\s*[-年./]\s*\d{1,2}")
 MEDIA_NAME = re.compile(
     r"^[\u4e00-\u9fa5A-Za-z0-9《》·\-]{2,20}?(?:网|报|社|台|刊|科技|新闻|财经|日报|时报|晚报|在线|频道|客户端)"

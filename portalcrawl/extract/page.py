@@ -303,6 +303,7 @@ class ArticlePage:
         byline = metaline.byline_author(
             layout.spaced_body[: len(layout.leading_meta) + 6], closing + layout.trailer[:4], closing
         )
+        header = self.layout.header
         for value, stage, may_be_editor in (
             (
                 self.selected_text(self.profile.selectors.author) if self.profile else None,
@@ -311,11 +312,17 @@ class ArticlePage:
             ),
             (self.header_fields.author, Stage.META_LINE, False),
             (byline, Stage.BYLINE, True),
+            (metaline.name_before_date(header, self.trailer_fields.author), Stage.META_LINE, False),
             (self.trailer_fields.author, Stage.META_LINE, False),
             (self.structured.author, Stage.STRUCTURED_DATA, False),
         ):
             # A CMS 作者 field that repeats the editor is the editor; a byline in the text is not.
-            if value and metaline.looks_like_person(value) and (may_be_editor or value != editor):
+            if not value or (value == editor and not may_be_editor):
+                continue
+            # A pen name in Latin letters counts where a 作者 label names it (作者 maomaobear).
+            if metaline.looks_like_person(value) or (
+                stage == Stage.META_LINE and metaline.is_pen_name(value)
+            ):
                 return value, stage
         return None, None
 

@@ -98,14 +98,18 @@ def find_published(
 
 
 def is_date_line(line: str, now: datetime | None, tz: str) -> bool:
-    """A date with little else (a source name, a counter) or beside labelled meta fields, not a sentence
-    that cites a date."""
+    """A date with little else (a source name, a counter) or beside labelled meta fields or a byline, not
+    a sentence that cites a date."""
     if len(line) > 100 or line.endswith("。"):
         return False
     parsed = date_of(line, now, tz)
     if parsed is None:
         return False
-    return len(line) - len(parsed.raw) <= DATE_LINE_EXTRA_CHARS or metaline.has_meta_label(line)
+    if len(line) - len(parsed.raw) <= DATE_LINE_EXTRA_CHARS or metaline.has_meta_label(line):
+        return True
+    # ``By Jane Doe and John Smith | January 16, 2026``: a byline beside the date.
+    byline = metaline.AUTHOR_RE.search(line)
+    return byline is not None and metaline.looks_like_person(metaline.clean_person(byline["value"]))
 
 
 def _hidden_pubtime(index: content.PageIndex) -> str | None:
