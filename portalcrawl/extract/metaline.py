@@ -333,6 +333,30 @@ DATE_TIME = re.compile(
 )
 
 
+PUBLICATION = re.compile(
+    r"^[\u4e00-\u9fa5A-Za-z0-9《》·]{2,20}?(?:网|报|社|台|刊|在线|新闻|消息|频道|客户端|传媒|媒体|杂志|周刊|资讯|发布"
+    r"|融媒体中心)$"
+)
+
+
+def publication(value: str | None) -> str | None:
+    """``value`` if it names a publication or a publishing account, not a person (国际在线, 掌上XX)."""
+    if not value or looks_like_person(value):
+        return None
+    return value if PUBLICATION.match(value) else None
+
+
+def publication_beside_date(value: str | None, lines: list[str]) -> str | None:
+    """A publication (from the page's meta author) that the date line of the header also shows."""
+    name = publication(value)
+    if name is None:
+        return None
+    for line in lines[:HEADER_LINES]:
+        if len(line) <= 80 and DATE_HINT.search(line) and name in MEDIA_SPLIT.split(line):
+            return name
+    return None
+
+
 def media_name_near_date(lines: list[str]) -> str | None:
     """An unlabelled publication name beside the date (``凤凰网科技·2025年04月22日``, ``证券时报网``
     below it), else the account name right before the date on a short date line

@@ -283,6 +283,13 @@ class ArticlePage:
             (next((xxgk[k] for k in XXGK_SOURCE if xxgk.get(k)), None), Stage.XXGK),
             (self.gov_meta.get("contentsource"), Stage.GOV_META),
             (self.trailer_fields.source, Stage.META_LINE),
+            # A republished article names its publication where a person's name would go, beside the
+            # host's own name (``新浪网 作者 国际在线``, ``18:57 参考消息`` with meta author 参考消息).
+            (metaline.publication(self.header_fields.author), Stage.META_LINE),
+            (
+                metaline.publication_beside_date(self.structured.author, self.layout.header),
+                Stage.STRUCTURED_DATA,
+            ),
             (metaline.media_name_near_date(self.layout.header), Stage.META_LINE),
         ):
             if value is not None:
