@@ -91,7 +91,14 @@ def find_title(
         for segment in TITLE_SEPARATORS.split(page_title)
         if len(key := title_key(segment)) >= MIN_SEGMENT_CHARS and key != site_key
     ]
-    confirmed = _confirmed_heading(candidates, nearest, page_title_key, meta_key, segments)
+    confirmed = _confirmed_heading(
+        candidates,
+        nearest=nearest,
+        page_title_key=page_title_key,
+        meta_key=meta_key,
+        title_segments=segments,
+        site_and_column_names=_site_and_column_names(page_title),
+    )
     if (
         confirmed is not None
         and _is_column_heading(tree, confirmed, candidates, page_title)
@@ -113,6 +120,9 @@ def find_title(
         if starts:
             return max(starts, key=len), Stage.GENERIC
     nearest_key = next((key for _, element, key in candidates if element is nearest), "")
+    if nearest_key and _is_link_text(tree, nearest_key):
+        # A column menu's heading, repeated by its links: no headline a subtitle could be under.
+        nearest_key = ""
     if (above := _line_above_meta_line(lines_before_body, nearest_key)) is not None:
         return above, Stage.GENERIC
     if nearest is not None:
@@ -142,6 +152,16 @@ def _without_kicker(heading: etree._Element, text: str, page_title_key: str, seg
     if len(rest_key) < 4 or not (rest_key in page_title_key or any(s in rest_key for s in segments)):
         return text
     return rest
+
+
+def _site_and_column_names(page_title: str) -> set[str]:
+    """The ``<title>``'s segments after the first that are not its longest: in ``标题_部门动态_XX县人民政府``
+    they name the column and the site, and a heading that repeats one is no headline."""
+    keys = [key for segment in TITLE_SEPARATORS.split(page_title) if (key := title_key(segment))]
+    if len(keys) < 2:
+        return set()
+    longest = max(len(key) for key in keys)
+    return {key for key in keys[1:] if len(key) < longest}
 
 
 def _whole_headline(text: str, lines: list[str], page_title_key: str) -> str:
@@ -189,6 +209,10 @@ def _is_column_heading(
     key = next(key for _, element, key in candidates if element is heading)
     if len(key) > MAX_COLUMN_CHARS or key not in (title_key(s) for s in TITLE_SEPARATORS.split(page_title)):
         return False
+    return _is_link_text(tree, key)
+
+
+def _is_link_text(tree: etree._Element, key: str) -> bool:
     return any(title_key(content.text_content(anchor)) == key for anchor in tree.iter("a"))
 
 
@@ -202,7 +226,7 @@ def _line_above_meta_line(lines_before_body: list[str], nearest_key: str) -> str
     if at == 0:
         return None
     line, key = tail[at - 1], title_key(tail[at - 1])
-    if nearest_key and any(nearest_key == title_key(above) for above in tail[max(0, at - 3) : at]):
+    if nearest_key and any(nearest_key == title_key(above) for above in tail[max(0, at - 2) : at]):
         return None
     if not 6 <= len(key) <= 100 or line.endswith(("。", ":", "：")) or BREADCRUMB_START.match(key):
         return None
@@ -241,10 +265,12 @@ def _visible_headings(index: content.PageIndex, site_key: str) -> list[tuple[etr
 
 def _confirmed_heading(
     candidates: list[tuple[int, etree._Element, str]],
+    *,
     nearest: etree._Element | None,
     page_title_key: str,
     meta_key: str,
     title_segments: list[str],
+    site_and_column_names: set[str],
 ) -> etree._Element | None:
     """The heading the ``<title>`` or the meta title confirms best (nearest the body, h1, longer).
 
@@ -253,7 +279,9 @@ def _confirmed_heading(
     best: tuple[float, etree._Element] | None = None
     for _, element, key in candidates:
         score = 0.0
-        if page_title_key and key in page_title_key:
+        if key in site_and_column_names:
+            pass
+        elif page_title_key and key in page_title_key:
             score += 2 + (1 if page_title_key.startswith(key) else 0)
         elif any(2 * len(segment) >= len(key) and segment in key for segment in title_segments):
             score += 2
