@@ -23,7 +23,7 @@ LABEL_WORD = re.compile(ANY_LABEL)
 # label patterns, whose look-behinds and IGNORECASE keep the engine from skipping ahead.
 ANY_LABEL_LOWER = re.compile(ANY_LABEL.lower())
 # A value runs to the next label, a separator or a run of spaces.
-VALUE_STOP = rf"(?=\s*(?:(?:{ANY_LABEL})\s*[:：]|[|｜【\[，,;；。]|\s{{2,}}|$))"
+VALUE_STOP = rf"(?=\s*(?:(?:{ANY_LABEL})\s*[:：]|(?:{EDITOR_LABELS})\s*[/／]|[|｜【\[，,;；。]|\s{{2,}}|$))"
 LABEL_START = r"(?:^|(?<=[\s|｜【\[（(\d，,》]))"
 
 # Where a date starts inside a labelled value (``By Jane Doe January 16, 2026``): the value ends there.
@@ -88,6 +88,8 @@ PHOTO_BYLINE = re.compile(
 LOOSE_REPORTER = re.compile(rf"(?:^|[\s·])(?:\S{{0,8}})?记者\s*(?P<names>{NAME_LIST})")
 # 杰西卡 发自 凹非寺 (tech media), 新华社记者 张三 发自 北京: a byline line of its own.
 SENT_FROM_BYLINE = re.compile(rf"^(?:\S{{0,8}}记者\s*)?(?P<names>{NAME_LIST})\s+发自\s*\S{{2,10}}$")
+# 文 | 张三, 作者丨李四: a byline line of its own, the label set off by a bar.
+BAR_BYLINE = re.compile(rf"^(?:文|作者|撰文|撰稿)\s*[丨｜|]\s*(?P<names>{NAME_LIST})$")
 # A role before the name: 文丨XX特约评论员 韩涵, 作者：…研究部部长、研究员徐占忱）
 ROLE_WORDS = r"评论员|记者|通讯员|研究员|撰稿人|主笔|教授|主任|部长|院长|所长|会长|博士"
 ROLE_NAME_BYLINE = re.compile(
@@ -297,7 +299,9 @@ def byline_author(
     for raw in first_lines:
         line = normalise(raw)
         patterns = [REPORTER_BYLINE, DATELINE_BYLINE] + (
-            [SENT_FROM_BYLINE, ROLE_NAME_BYLINE, LOOSE_REPORTER, AUTHOR_RE] if len(line) <= 40 else []
+            [SENT_FROM_BYLINE, BAR_BYLINE, ROLE_NAME_BYLINE, LOOSE_REPORTER, AUTHOR_RE]
+            if len(line) <= 40
+            else []
         )
         for pattern in patterns:
             match = pattern.search(line[:120])
