@@ -48,6 +48,21 @@ BARE_LABEL_LINE = re.compile(rf"^(?:{ANY_LABEL})\s*[:：]?$", re.IGNORECASE)
 # Words that make a labelled date something other than the publication date.
 NOT_PUBLISHED = re.compile(r"成文日期|最后更新|更新时间|修改时间|截止|有效期|印发日期|实施日期|施行")
 
+# A date that is not the publication date, with its label, taken out of a line that also shows the
+# publication date (``发布时间：2024-05-13 更新时间：2024-05-14 08:00``).
+OTHER_DATE = re.compile(
+    rf"(?:{NOT_PUBLISHED.pattern})[\u4e00-\u9fa5]{{0,4}}\s*[:：]\s*[\d年月日时分秒:/.\-]*(?:\s\d{{1,2}}:\d\d(?::\d\d)?)?"
+)
+
+
+def without_other_dates(line: str) -> str | None:
+    """The line without its other dates, if a publication-date label is left; else ``None``."""
+    if not NOT_PUBLISHED.search(line):
+        return line
+    rest = OTHER_DATE.sub(" ", line)
+    return rest if not NOT_PUBLISHED.search(rest) and labelled_date_text(rest) is not None else None
+
+
 CJK_NAME = r"[\u4e00-\u9fa5·]{2,5}"
 NAME_LIST = rf"{CJK_NAME}(?:[\s、，,和]+{CJK_NAME})*"
 # Organisations, not people: a name ending like these is a unit or a publication.
@@ -249,8 +264,8 @@ def parse_meta_lines(lines: list[str]) -> MetaLine:
                     continue
                 found.author = clean_person(DATE_IN_VALUE.split(match["value"], maxsplit=1)[0])
                 break
-        if DATE_LABEL_RE.search(line) and not NOT_PUBLISHED.search(line):
-            found.date_lines.append(line)
+        if DATE_LABEL_RE.search(line) and (dated := without_other_dates(line)):
+            found.date_lines.append(dated)
     return found
 
 
