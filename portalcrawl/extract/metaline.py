@@ -13,8 +13,8 @@ DATE_LABELS = (
     "发布时间|发布日期|发布于|发表时间|发表于|发文日期|发文时间|信息时间|信息日期|公告时间|公开日期|"
     "生成日期|更新时间|日期|时间|发表|Veröffentlicht am|Published|Datum"
 )
-SOURCE_LABELS = "信息来源|文章来源|稿件来源|本文来源|新闻来源|来源于|来源|出处"
-AUTHOR_LABELS = "作者|记者|撰稿|撰文|文|Autor|Author|By"
+SOURCE_LABELS = "信息来源|文章来源|稿件来源|本文来源|新闻来源|来源于|来源|稿源|转载自|供稿单位|发布单位|出处"
+AUTHOR_LABELS = "作者|记者|通讯员|撰稿|撰文|文|Autor|Author|By"
 EDITOR_LABELS = "责任编辑|编辑|责编|选稿|审核|校对|编审"
 VIEW_LABELS = "浏览次数|浏览量|浏览|访问量|访问次数|点击数|点击量|点击|阅读数|阅读量|阅读|字号|分享到"
 ANY_LABEL = f"{DATE_LABELS}|{SOURCE_LABELS}|{AUTHOR_LABELS}|{EDITOR_LABELS}|{VIEW_LABELS}"
@@ -259,11 +259,14 @@ def parse_meta_lines(lines: list[str]) -> MetaLine:
         if found.editor is None and (match := EDITOR_RE.search(line)):
             found.editor = clean_person(match["value"]) or None
         if found.author is None:
-            for match in AUTHOR_RE.finditer(line):
-                if line[max(0, match.start() - 2) : match.start()].endswith(("责任", "编")):
-                    continue
-                found.author = clean_person(DATE_IN_VALUE.split(match["value"], maxsplit=1)[0])
-                break
+            # Every byline field of the line: ``记者：张三 通讯员：李四``.
+            names = [
+                clean_person(DATE_IN_VALUE.split(match["value"], maxsplit=1)[0])
+                for match in AUTHOR_RE.finditer(line)
+                if not line[max(0, match.start() - 2) : match.start()].endswith(("责任", "编"))
+            ]
+            if names:
+                found.author = " ".join(dict.fromkeys(filter(None, names)))
         if DATE_LABEL_RE.search(line) and (dated := without_other_dates(line)):
             found.date_lines.append(dated)
     return found
