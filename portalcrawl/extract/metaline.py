@@ -139,7 +139,12 @@ XXGK_LABELS = (
     "生成日期",
     "主题分类",
     "有效性",
+    "文件名称",
+    "名称",
+    "标题",
 )
+# The document's name in an xxgk table: its headline.
+XXGK_TITLES = ("文件名称", "名称", "标题")
 
 XXGK_ONLY = frozenset(
     ("索引号", "发布机构", "发文机关", "责任部门", "文号", "发文字号", "成文日期", "主题分类")

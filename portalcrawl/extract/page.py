@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from portalcrawl.profiles import SiteProfile
 
 TRAILER_WINDOW = 12
+# The page's last lines, where a footer names the site's owner.
+FOOTER_LINES = 12
 PROFILE_LABEL = re.compile(r"^(?:来源|信息来源|作者|记者|发布时间|发布日期|日期|时间)\s*[:：]\s*")
 ATTACHMENT_LINE = re.compile(
     r"^\s*(?:相关)?附件\s*\d*\s*[:：]|\.(?:pdf|docx?|xlsx?|wps|et|dps|pptx?|ofd|ceb|txt|rtf|zip|rar|7z)\s*$",
@@ -232,6 +234,7 @@ class ArticlePage:
             body_node=self.body_node,
             site_name=government.get("sitename"),
             lines_before_body=self.page_lines[: first + 1 if first >= 0 else len(self.page_lines)],
+            closing_lines=self.page_lines[-FOOTER_LINES:],
         )
 
     def title(self) -> str | None:

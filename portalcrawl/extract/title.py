@@ -19,6 +19,10 @@ TITLE_SEPARATORS = re.compile(r"\s*(?:[_|｜]|\s[-–—]\s|--)\s*")
 HEADER_WINDOW = 15
 # A <title> segment shorter than this (a site's initials) confirms no heading.
 MIN_SEGMENT_CHARS = 8
+# A footer line that names who runs the site.
+OWNER_LINE = re.compile(r"主办|版权所有|Copyright|©|承办|网站标识码")
+# How many lines before the body an xxgk table (名称：…) is read from.
+XXGK_LINES = 40
 # How many lines before the body a split headline is looked for in.
 SPLIT_LOOKBACK = 40
 # Column names are short (工作动态, 政府信息公开目录); a headline that is also a link text is longer.
@@ -56,15 +60,17 @@ def find_title(
     body_node: etree._Element | None,
     site_name: str | None,
     lines_before_body: list[str],
+    closing_lines: list[str],
 ) -> tuple[str | None, str]:
     """The headline, in order of evidence:
 
     1. the CMS family's title selectors;
     2. a visible heading (h1–h3, ``*title*`` class/id) that the ``<title>`` or the meta title confirms,
        the one nearest before the body winning ties (a kicker the ``<title>`` lacks dropped) — unless it
-       names the column (``<h2>工作动态</h2>`` under ``<title>工作动态 - XX县人民政府``) and a longer
-       line sits above the meta line, the 4th evidence;
-    3. a visible line before the body that starts the ``<title>`` (headlines in unmarked elements);
+       names the column (``<h2>工作动态</h2>`` under ``<title>工作动态 - XX县人民政府``) and an xxgk
+       名称 or a longer line above the meta line (the 3rd and 4th evidence) is there;
+    3. the 名称/标题 of an xxgk table, then a visible line before the body that starts the ``<title>``
+       (headlines in unmarked elements);
     4. the line right above the meta line that opens the body, unless the heading nearest before the
        body is just above it (a subtitle between them);
     5. the heading nearest before the body;
@@ -73,7 +79,7 @@ def find_title(
     title_tag = next(tree.iter("title"), None)
     page_title = content.clean_line(content.text_content(title_tag)) if title_tag is not None else ""
     page_title_key = title_key(page_title)
-    site_key = title_key(site_name or "")
+    site_key = title_key(site_name or "") or _owner_in_title(page_title, closing_lines)
     if page_title_key == site_key:
         # A <title> that is just the site name confirms nothing.
         page_title_key = ""
@@ -99,18 +105,21 @@ def find_title(
         title_segments=segments,
         site_and_column_names=_site_and_column_names(page_title),
     )
-    if (
-        confirmed is not None
-        and _is_column_heading(tree, confirmed, candidates, page_title)
-        and (above := _line_above_meta_line(lines_before_body, "")) is not None
-        and len(title_key(above)) > len(title_key(element_text(confirmed)))
-    ):
+    xxgk = metaline.xxgk_fields(lines_before_body[-XXGK_LINES:])
+    named = next((xxgk[k] for k in metaline.XXGK_TITLES if len(xxgk.get(k, "")) >= 4), None)
+    if confirmed is not None and _is_column_heading(tree, confirmed, candidates, page_title):
         # ``<h2>工作动态</h2>`` confirmed by ``<title>工作动态 - XX县人民政府</title>``.
-        return above, Stage.GENERIC
+        if named is not None:
+            return named, Stage.XXGK
+        above = _line_above_meta_line(lines_before_body, "")
+        if above is not None and len(title_key(above)) > len(title_key(element_text(confirmed))):
+            return above, Stage.GENERIC
     if confirmed is not None:
         text = _without_kicker(confirmed, cut_meta(element_text(confirmed, index)), page_title_key, segments)
         text = _whole_headline(text, lines_before_body, page_title_key)
         return text, meta_stage if meta_key and title_key(text) == meta_key else Stage.GENERIC
+    if named is not None:
+        return named, Stage.XXGK
     if page_title_key:
         starts = [
             _whole_headline(line, lines_before_body[at:], page_title_key)
@@ -129,6 +138,8 @@ def find_title(
         return cut_meta(element_text(nearest, index)), Stage.GENERIC
     if meta_title:
         return content.clean_line(meta_title), meta_stage
+    if not page_title_key and (above := _line_above_body(lines_before_body, site_key)) is not None:
+        return above, Stage.GENERIC
     if page_title:
         segments = [s for s in TITLE_SEPARATORS.split(page_title) if s]
         return (segments[0] if segments else page_title), Stage.TITLE_TAG
@@ -152,6 +163,29 @@ def _without_kicker(heading: etree._Element, text: str, page_title_key: str, seg
     if len(rest_key) < 4 or not (rest_key in page_title_key or any(s in rest_key for s in segments)):
         return text
     return rest
+
+
+def _owner_in_title(page_title: str, closing_lines: list[str]) -> str:
+    """The ``<title>`` segment that the footer names as the site's owner (``主办：平阳县人民政府办公室``)."""
+    owners = [line for line in closing_lines if OWNER_LINE.search(line)]
+    for segment in TITLE_SEPARATORS.split(page_title):
+        key = title_key(segment)
+        if len(key) >= 4 and any(key in title_key(line) for line in owners):
+            return key
+    return ""
+
+
+def _line_above_body(lines_before_body: list[str], site_key: str) -> str | None:
+    """With no ``<title>`` to go by, a headline-shaped line right above the body's first line."""
+    if len(lines_before_body) < 2:
+        return None
+    line = lines_before_body[-2]
+    key = title_key(line)
+    if not 6 <= len(key) <= 100 or key == site_key or line.endswith(("。", ":", "：")):
+        return None
+    return (
+        None if metaline.LABELLED.match(line) or _is_meta_line(line) or BREADCRUMB_START.match(key) else line
+    )
 
 
 def _site_and_column_names(page_title: str) -> set[str]:
