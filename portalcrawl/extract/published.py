@@ -22,7 +22,7 @@ from portalcrawl.extract.title import HEADER_WINDOW
 SCRIPT_DATE = re.compile(
     r"""(?:pubtime|pubTime|PubTime|pub_time|publishtime|publishTime|PublishTime|publish_time|"""
     r"""pubDate|pubdate|publishDate|publish_date|releaseTime|datePublished|ptime|var ct)"""
-    r"""["']?\s*[=:]\s*(?:["'](?P<text>(?:19|20)\d\d[-/.年][^"'\n]{3,30})["']"""
+    r"""["']?\s*[=:]\s*(?:new Date\()?(?:["'](?P<text>(?:19|20)\d\d[-/.年][^"'\n]{3,30})["']"""
     r"""|["']?(?P<stamp>1\d{9}(?:\d{3})?)(?![\d.]))"""
 )
 # Every SCRIPT_DATE key contains one of these; most scripts contain none.
@@ -30,6 +30,8 @@ SCRIPT_DATE_HINTS = ("pub", "Pub", "releaseTime", "ptime", "var ct")
 # A JSON state lists other articles with their own times: the one nearest the headline is the page's.
 SCRIPT_DATES_READ = 50
 DATE_LINE_EXTRA_CHARS = 24
+# A script that writes a date into the meta line is a line or two, not a library.
+WRITER_CHARS = 300
 XXGK_PUBLISHED = ("发布日期", "生成日期", "发文日期")
 
 
@@ -78,6 +80,8 @@ def find_published(
             break
         if parsed := date_of(metaline.labelled_date_text(line), now, tz):
             visible = (parsed, Stage.META_LINE)
+    if not visible and (written := _written_date(tree, now, tz)):
+        visible = (written, Stage.META_LINE)
     for line in header[:HEADER_WINDOW]:
         if visible:
             break
@@ -117,6 +121,22 @@ def _hidden_pubtime(index: content.PageIndex) -> str | None:
         text = content.clean_line(content.text_content(element))
         if text and len(text) <= 40:
             return text
+    return None
+
+
+def _written_date(tree: etree._Element, now: datetime | None, tz: str) -> ParsedDate | None:
+    """A date a script writes after a date label (``发布时间：<script>document.write('2024-05-13')``):
+    shown on the page, though not in its HTML text."""
+    for script in tree.iter("script"):
+        text = script.text
+        if not text or "write" not in text or script.get("src") is not None or len(text) > WRITER_CHARS:
+            continue
+        previous = script.getprevious()
+        before = (previous.tail if previous is not None else script.getparent().text) or ""
+        label = before.strip()[-12:]
+        labelled = metaline.DATE_LABEL_RE.search(label) and not metaline.NOT_PUBLISHED.search(label)
+        if labelled and (parsed := date_of(text, now, tz)):
+            return parsed
     return None
 
 
