@@ -128,6 +128,7 @@ def find_title(
         ]
         if starts:
             return max(starts, key=len), Stage.GENERIC
+    nearest = _over_subtitle(nearest, candidates, lines_before_body)
     nearest_key = next((key for _, element, key in candidates if element is nearest), "")
     if nearest_key and _is_link_text(tree, nearest_key):
         # A column menu's heading, repeated by its links: no headline a subtitle could be under.
@@ -163,6 +164,22 @@ def _without_kicker(heading: etree._Element, text: str, page_title_key: str, seg
     if len(rest_key) < 4 or not (rest_key in page_title_key or any(s in rest_key for s in segments)):
         return text
     return rest
+
+
+def _over_subtitle(
+    nearest: etree._Element | None,
+    candidates: list[tuple[int, etree._Element, str]],
+    lines_before_body: list[str],
+) -> etree._Element | None:
+    """The ``<h1>`` right above the nearest heading when that is a lesser one: a headline and its
+    subtitle (``<h1>主标题</h1><h2>副标题</h2>``)."""
+    if nearest is None or nearest.tag == "h1":
+        return nearest
+    keys = {element: key for _, element, key in candidates}
+    tail = [title_key(line) for line in lines_before_body[-SPLIT_LOOKBACK:]]
+    at = next((i for i in range(len(tail) - 1, 0, -1) if tail[i] == keys[nearest]), 0)
+    above = tail[at - 1] if at else ""
+    return next((e for e, key in keys.items() if e.tag == "h1" and key == above and above), nearest)
 
 
 def _owner_in_title(page_title: str, closing_lines: list[str]) -> str:
