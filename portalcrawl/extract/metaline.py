@@ -112,6 +112,8 @@ ROLE_NAME_BYLINE = re.compile(
     rf"(?P<names>[\u4e00-\u9fa5·]{{2,3}})\s*(?:[）)]|$)"
 )
 CREDIT_CHARS = 120
+# A two-character name padded to the width of three (``王乐文 方 敏``): one name.
+PADDED_NAME = re.compile(r"(?<![\u4e00-\u9fa5])([\u4e00-\u9fa5]) ([\u4e00-\u9fa5])(?![\u4e00-\u9fa5])")
 # （作者韩涵系政邦智库研究员）, （作者：南帆，系福建师范大学…）: the name before 系.
 AUTHOR_IS_BYLINE = re.compile(r"[（(]\s*作者\s*[:：]?\s*(?P<names>[\u4e00-\u9fa5·]{2,3}?)\s*[，,]?\s*系")
 NAME_SUFFIX = re.compile(r"(?:整合|报道|摄影|摄|整理|编译|供稿|发)$")
@@ -313,19 +315,26 @@ def xxgk_fields(lines: list[str]) -> dict[str, str]:
 
 
 def byline_author(
-    first_lines: list[str], last_lines: list[str], signature_lines: Sequence[str] = ()
+    first_lines: list[str],
+    last_lines: list[str],
+    signature_lines: Sequence[str] = (),
+    header_lines: Sequence[str] = (),
 ) -> str | None:
-    """A reporter byline in the opening paragraphs or a trailing ``（张巨峰）``/``(文/图 …)`` credit.
+    """A reporter byline in the header block or the opening paragraphs, or a trailing
+    ``（张巨峰）``/``(文/图 …)`` credit.
 
     The lines must keep the spaces between CJK words: they separate the names of several reporters.
+    Header lines are read for unlabelled bylines only: their labelled fields are ``parse_meta_lines``'.
     """
-    for raw in first_lines:
-        line = normalise(raw)
-        patterns = [REPORTER_BYLINE, DATELINE_BYLINE] + (
-            [SENT_FROM_BYLINE, BAR_BYLINE, ROLE_NAME_BYLINE, LOOSE_REPORTER, AUTHOR_RE]
-            if len(line) <= 40
-            else []
-        )
+    unlabelled = [REPORTER_BYLINE, DATELINE_BYLINE, SENT_FROM_BYLINE, LOOSE_REPORTER]
+    labelled = [BAR_BYLINE, ROLE_NAME_BYLINE, AUTHOR_RE]
+    lines = [(raw, False) for raw in header_lines] + [(raw, True) for raw in first_lines]
+    for raw, in_body in lines:
+        line = PADDED_NAME.sub(r"\1\2", normalise(raw))
+        if len(line) <= 40:
+            patterns = unlabelled + labelled if in_body else unlabelled
+        else:
+            patterns = [REPORTER_BYLINE, DATELINE_BYLINE]
         for pattern in patterns:
             match = pattern.search(line[:120])
             if match and looks_like_person(clean_person(match[match.lastindex or 0])):

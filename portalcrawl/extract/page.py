@@ -311,7 +311,10 @@ class ArticlePage:
         # Attachment links often close the body; the byline is the last line before them.
         closing = [line for line in layout.spaced_body if not ATTACHMENT_LINE.search(line)][-2:]
         byline = metaline.byline_author(
-            layout.spaced_body[: len(layout.leading_meta) + 6], closing + layout.trailer[:4], closing
+            layout.spaced_body[: len(layout.leading_meta) + 6],
+            closing + layout.trailer[:4],
+            closing,
+            header_lines=layout.header[:HEADER_WINDOW],
         )
         header = self.layout.header
         for value, stage, may_be_editor in (
