@@ -221,7 +221,13 @@ def looks_like_person(value: str) -> bool:
         return False
     if re.fullmatch(NAME_LIST, value):
         # Units are long (德清县发改局); two- and three-character names may end like one (刘会).
-        return all(not (len(n) >= 4 and ORG_SUFFIX.search(n)) and n not in NOT_NAMES for n in value.split())
+        # 人民网, 中新社: three characters, yet a publication.
+        return all(
+            not (len(n) >= 4 and ORG_SUFFIX.search(n))
+            and not (len(n) == 3 and n[-1] in "网报社台刊")
+            and n not in NOT_NAMES
+            for n in value.split()
+        )
     return LATIN_NAMES.fullmatch(value) is not None
 
 

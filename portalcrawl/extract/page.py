@@ -327,7 +327,7 @@ class ArticlePage:
             (byline, Stage.BYLINE, True),
             (metaline.name_before_date(header, self.trailer_fields.author), Stage.META_LINE, False),
             (self.trailer_fields.author, Stage.META_LINE, False),
-            (self.structured.author, Stage.STRUCTURED_DATA, False),
+            (metaline.clean_person(self.structured.author or ""), Stage.STRUCTURED_DATA, False),
         ):
             # A CMS 作者 field that repeats the editor is the editor; a byline in the text is not.
             if not value or (value == editor and not may_be_editor):
