@@ -310,6 +310,9 @@ SCRIPT_DATE_PAGE = (
         # Server, update and uptime counters are not publication times.
         ("", 'var svr_time = "1716193501"; var uptime = 1716193501; "updateTime": 1716193501000', None),
         ("", '{"publishTime": "2024-05-20 16:25"}', "2024-05-20T16:25+08:00"),
+        ("", 'var publishdate = "2024-05-20 16:25";', "2024-05-20T16:25+08:00"),
+        ("", '{"first_publish_time": 1716193501, "release_time": "2024-05-21"}', "2024-05-20T16:25:01+08:00"),
+        ("", "var pubDate = new Date(1716193501000);", "2024-05-20T16:25:01+08:00"),
     ],
 )
 def test_script_dates_stand_in_only_for_a_date_not_shown(

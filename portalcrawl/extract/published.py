@@ -21,12 +21,13 @@ from portalcrawl.extract.title import HEADER_WINDOW
 # publication times and have no key here.
 SCRIPT_DATE = re.compile(
     r"""(?:pubtime|pubTime|PubTime|pub_time|publishtime|publishTime|PublishTime|publish_time|"""
-    r"""pubDate|pubdate|publishDate|publish_date|releaseTime|datePublished|ptime|var ct)"""
+    r"""pubDate|pubdate|PubDate|publishDate|publishdate|PublishDate|publish_date|releaseTime|"""
+    r"""release_time|datePublished|ptime|var ct)"""
     r"""["']?\s*[=:]\s*(?:new Date\()?(?:["'](?P<text>(?:19|20)\d\d[-/.年][^"'\n]{3,30})["']"""
     r"""|["']?(?P<stamp>1\d{9}(?:\d{3})?)(?![\d.]))"""
 )
 # Every SCRIPT_DATE key contains one of these; most scripts contain none.
-SCRIPT_DATE_HINTS = ("pub", "Pub", "releaseTime", "ptime", "var ct")
+SCRIPT_DATE_HINTS = ("pub", "Pub", "release", "ptime", "var ct")
 # A JSON state lists other articles with their own times: the one nearest the headline is the page's.
 SCRIPT_DATES_READ = 50
 DATE_LINE_EXTRA_CHARS = 24
@@ -147,8 +148,8 @@ def _script_date(tree: etree._Element, title: str | None, now: datetime | None, 
         if not any(hint in text for hint in SCRIPT_DATE_HINTS):
             continue
         for match in SCRIPT_DATE.finditer(text):
-            if match.start() and (text[match.start() - 1].isalnum() or text[match.start() - 1] == "_"):
-                continue  # the end of a longer name (``uptime``)
+            if match.start() and text[match.start() - 1].isalnum():
+                continue  # the end of a longer word (``uptime``); ``first_publish_time`` is one
             found.append((len(found), match, text))
             if len(found) == SCRIPT_DATES_READ:
                 break
