@@ -32,7 +32,7 @@ from portalcrawl.extract.multipage import continuation_links
 from portalcrawl.extract.published import date_of, find_published
 from portalcrawl.extract.selectors import select
 from portalcrawl.extract.stages import Stage
-from portalcrawl.extract.structured import StructuredData, read_structured
+from portalcrawl.extract.structured import StructuredData, account_name, read_structured
 from portalcrawl.extract.title import HEADER_WINDOW, element_text, find_title, title_index
 from portalcrawl.items import Article
 
@@ -294,10 +294,24 @@ class ArticlePage:
                 Stage.STRUCTURED_DATA,
             ),
             (metaline.media_name_near_date(self.layout.header), Stage.META_LINE),
+            (self._header_account(), Stage.META_LINE),
         ):
             if value is not None:
                 return (value or None), stage
         return None, None
+
+    def _header_account(self) -> str | None:
+        """The publishing account the header shows, as the page's scripts name it (WeChat pages: no
+        来源, the account under the headline)."""
+        name = account_name(self.tree)
+        if name is None:
+            return None
+        shown = (
+            metaline.MEDIA_SPLIT.split(metaline.normalise(line))
+            for line in self.layout.header
+            if len(line) <= 40
+        )
+        return name if any(metaline.normalise(name) in tokens for tokens in shown) else None
 
     def source(self) -> str | None:
         return self.source_stage[0]
