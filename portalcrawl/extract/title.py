@@ -66,15 +66,18 @@ def find_title(
 
     1. the CMS family's title selectors;
     2. a visible heading (h1–h3, ``*title*`` class/id) that the ``<title>`` or the meta title confirms,
-       the one nearest before the body winning ties (a kicker the ``<title>`` lacks dropped) — unless it
-       names the column (``<h2>工作动态</h2>`` under ``<title>工作动态 - XX县人民政府``) and an xxgk
-       名称 or a longer line above the meta line (the 3rd and 4th evidence) is there;
-    3. the 名称/标题 of an xxgk table, then a visible line before the body that starts the ``<title>``
-       (headlines in unmarked elements);
+       the one nearest before the body winning ties, without a kicker the ``<title>`` lacks and joined
+       with the lines it was split over. A heading that repeats the site's name (``SiteName`` meta, or
+       the ``<title>`` segment the footer names as owner) or another lesser ``<title>`` segment is
+       confirmed by nothing; one naming the column (``<h2>工作动态</h2>`` under ``<title>工作动态 -
+       XX县人民政府``) gives way to an xxgk 名称 or a longer line above the meta line;
+    3. the 名称/标题 of an xxgk table, then the visible line(s) before the body that start the
+       ``<title>`` (headlines in unmarked elements);
     4. the line right above the meta line that opens the body, unless the heading nearest before the
        body is just above it (a subtitle between them);
-    5. the heading nearest before the body;
-    6. the meta title, then the ``<title>``'s first segment.
+    5. the heading nearest before the body (the ``<h1>`` over it, if it is that h1's subtitle);
+    6. the meta title; with no ``<title>`` to go by, a headline-shaped line right above the body; the
+       ``<title>``'s first segment.
     """
     title_tag = next(tree.iter("title"), None)
     page_title = content.clean_line(content.text_content(title_tag)) if title_tag is not None else ""
