@@ -14,16 +14,21 @@ DATE_LABELS = (
     "生成日期|更新时间|日期|时间|发表|Veröffentlicht am|Published|Datum"
 )
 SOURCE_LABELS = "信息来源|文章来源|稿件来源|本文来源|新闻来源|来源于|来源|稿源|转载自|供稿单位|发布单位|出处"
-AUTHOR_LABELS = "作者|记者|通讯员|撰稿|撰文|文|Autor|Author|By"
+AUTHOR_LABELS = "作者|记者|通讯员|撰稿|撰文|文字|文|Autor|Author|By"
+# Photo credits end a byline's value (``文/张三 图/李四``, ``文字：张三 摄影：李四``) and name no author.
+PHOTO_LABELS = "摄影|图片|图"
 EDITOR_LABELS = "责任编辑|编辑|责编|选稿|审核|校对|编审"
 VIEW_LABELS = "浏览次数|浏览量|浏览|访问量|访问次数|点击数|点击量|点击|阅读数|阅读量|阅读|字号|分享到"
-ANY_LABEL = f"{DATE_LABELS}|{SOURCE_LABELS}|{AUTHOR_LABELS}|{EDITOR_LABELS}|{VIEW_LABELS}"
+ANY_LABEL = f"{DATE_LABELS}|{SOURCE_LABELS}|{AUTHOR_LABELS}|{EDITOR_LABELS}|{VIEW_LABELS}|{PHOTO_LABELS}"
 LABEL_WORD = re.compile(ANY_LABEL)
 # Any label in any case, searched in a lower-cased line: lines without one (most of them) skip the
 # label patterns, whose look-behinds and IGNORECASE keep the engine from skipping ahead.
 ANY_LABEL_LOWER = re.compile(ANY_LABEL.lower())
 # A value runs to the next label, a separator or a run of spaces.
-VALUE_STOP = rf"(?=\s*(?:(?:{ANY_LABEL})\s*[:：]|(?:{EDITOR_LABELS})\s*[/／]|[|｜【\[，,;；。]|\s{{2,}}|$))"
+VALUE_STOP = (
+    rf"(?=\s*(?:(?:{ANY_LABEL})\s*[:：]|(?:{EDITOR_LABELS}|{PHOTO_LABELS})\s*[/／]"
+    rf"|[|｜【\[，,;；。]|\s{{2,}}|$))"
+)
 LABEL_START = r"(?:^|(?<=[\s|｜【\[（(\d，,》]))"
 
 # Where a date starts inside a labelled value (``By Jane Doe January 16, 2026``): the value ends there.
@@ -90,6 +95,7 @@ NOT_NAMES = frozenset(
         "摄影",
         "整理",
         "编译",
+        "实习生",
     )
 )
 REPORTER_BYLINE = re.compile(
@@ -98,7 +104,8 @@ REPORTER_BYLINE = re.compile(
 )
 DATELINE_BYLINE = re.compile(rf"电\s*[（(]\s*(?:记者\s*)?(?P<names>{NAME_LIST})\s*[）)]")
 PHOTO_BYLINE = re.compile(
-    rf"[（(]\s*(?:文\s*/\s*图|文图|图\s*/\s*文|文|撰稿|作者)\s*[/／:：\s]\s*(?P<names>{NAME_LIST})\s*[）)]"
+    rf"[（(]\s*(?:文\s*/\s*图|文图|图\s*/\s*文|文|撰稿|作者)\s*[/／:：\s]\s*(?P<names>{NAME_LIST})"
+    rf"(?:\s+(?:{PHOTO_LABELS}|摄)\s*[/／:：]\s*{NAME_LIST})?\s*[）)]"
 )
 LOOSE_REPORTER = re.compile(rf"(?:^|[\s·])(?:\S{{0,8}})?记者\s*(?P<names>{NAME_LIST})")
 # 杰西卡 发自 凹非寺 (tech media), 新华社记者 张三 发自 北京: a byline line of its own.
