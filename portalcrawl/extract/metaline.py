@@ -37,7 +37,9 @@ DATE_IN_VALUE = re.compile(
 )
 
 SOURCE_RE = re.compile(
-    rf"{LABEL_START}(?:{SOURCE_LABELS})(?:\s*[:：]\s*|\s+)(?P<value>[^\s|｜【\[\]】)）]*?)"
+    rf"{LABEL_START}(?:{SOURCE_LABELS})(?:\s*[:：]\s*|\s+)"
+    # ``人民网 - 人民日报``: a publication and its paper, one value across a spaced dash.
+    rf"(?P<value>[^\s|｜【\[\]】)）]*?(?:\s[-—－]\s(?!\d|(?:{ANY_LABEL})(?:\s|$))[^\s|｜【\[\]】)）:：]{{2,}})?)"
     rf"(?=\s|[|｜【\[\]】)）]|(?:{ANY_LABEL})\s*[:：]|(?:19|20)\d\d[-/.年]|$)"
 )
 AUTHOR_RE = re.compile(
