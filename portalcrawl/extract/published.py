@@ -132,8 +132,8 @@ def _written_date(tree: etree._Element, now: datetime | None, tz: str) -> Parsed
         text = script.text
         if not text or "write" not in text or script.get("src") is not None or len(text) > WRITER_CHARS:
             continue
-        previous = script.getprevious()
-        before = (previous.tail if previous is not None else script.getparent().text) or ""
+        previous, parent = script.getprevious(), script.getparent()
+        before = (previous.tail if previous is not None else parent.text if parent is not None else "") or ""
         label = before.strip()[-12:]
         labelled = metaline.DATE_LABEL_RE.search(label) and not metaline.NOT_PUBLISHED.search(label)
         if labelled and (parsed := date_of(text, now, tz)):
