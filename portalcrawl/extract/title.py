@@ -328,8 +328,9 @@ def _confirmed_heading(
 ) -> etree._Element | None:
     """The heading the ``<title>`` or the meta title confirms best (nearest the body, h1, longer).
 
-    A heading confirms by being (the start of) the ``<title>``, or by holding most of one of its
-    segments (``BMJV | Transparenz bei Preisanpassungen`` for a heading with a kicker before it)."""
+    A heading confirms by being (the start of) the ``<title>``, or by ending in most of one of its
+    segments (``BMJV | Transparenz bei Preisanpassungen`` for a heading with a kicker before it; a
+    heading that starts with one holds a subtitle after it)."""
     best: tuple[float, etree._Element] | None = None
     for _, element, key in candidates:
         score = 0.0
@@ -337,7 +338,7 @@ def _confirmed_heading(
             pass
         elif page_title_key and key in page_title_key:
             score += 2 + (1 if page_title_key.startswith(key) else 0)
-        elif any(2 * len(segment) >= len(key) and segment in key for segment in title_segments):
+        elif any(2 * len(segment) >= len(key) and key.endswith(segment) for segment in title_segments):
             score += 2
         if meta_key and key == meta_key:
             score += 3
