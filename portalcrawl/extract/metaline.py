@@ -134,6 +134,12 @@ AFFILIATED_BYLINE = re.compile(
 # A signature line: a Latin-script personal name alone on the last lines (German/English pages).
 LATIN_NAME = re.compile(r"[A-ZÄÖÜ][\w'.-]+(?: [A-ZÄÖÜ][\w'.-]+){1,3}")
 LATIN_NAMES = re.compile(rf"{LATIN_NAME.pattern}(?:(?:, | and | & ){LATIN_NAME.pattern})*")
+# ``By Communications Team``, ``Posted by Public Information Office``: a unit, not a person.
+LATIN_ORGANISATION = re.compile(
+    r"\b(?:Office|Department|Dept|Council|Team|Staff|Communications|News|Press|Media|Service|Services|"
+    r"Agency|Ministry|Bureau|Committee|Government|City|County|Administration|Desk|Editorial|Redaktion|"
+    r"Pressestelle|Referat|Amt)\b"
+)
 CJK_CHAR = re.compile(r"[\u4e00-\u9fa5]")
 TRAILING_NAMES = re.compile(rf"[（(]\s*(?P<names>{NAME_LIST})\s*[）)]\s*$")
 
@@ -237,7 +243,7 @@ def looks_like_person(value: str) -> bool:
             and n not in NOT_NAMES
             for n in value.split()
         )
-    return LATIN_NAMES.fullmatch(value) is not None
+    return LATIN_NAMES.fullmatch(value) is not None and not LATIN_ORGANISATION.search(value)
 
 
 # A user name as portals and blogs show it (maomaobear, li_wei88); not a CMS account or an editor code.

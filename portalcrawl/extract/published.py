@@ -112,9 +112,12 @@ def is_date_line(line: str, now: datetime | None, tz: str) -> bool:
         return False
     if len(line) - len(parsed.raw) <= DATE_LINE_EXTRA_CHARS or metaline.has_meta_label(line):
         return True
-    # ``By Jane Doe and John Smith | January 16, 2026``: a byline beside the date.
-    byline = metaline.AUTHOR_RE.search(line)
-    return byline is not None and metaline.looks_like_person(metaline.clean_person(byline["value"]))
+    # ``By Jane Doe and John Smith | January 16, 2026``, ``Posted by Public Information Office | …``: a
+    # byline (a person's or a unit's) beside the date.
+    if (byline := metaline.AUTHOR_RE.search(line)) is None:
+        return False
+    name = metaline.clean_person(byline["value"])
+    return metaline.looks_like_person(name) or metaline.LATIN_NAMES.fullmatch(name) is not None
 
 
 def _hidden_pubtime(index: content.PageIndex) -> str | None:
