@@ -289,3 +289,34 @@ def test_profile_selectors_override_detection() -> None:
     assert article.field_stages["author"] == "profile"
     assert article.field_stages["body_text"] == "profile"
     assert article.source == "长江网"
+
+
+SCRIPT_DATE_PAGE = (
+    "<html><head><title>{title}</title></head><body><h1>{title}</h1>{shown}"
+    "<div class='content'><p>城区夜市开展专项整治，重点整治占道经营、油烟扰民、乱扔垃圾等问题，"
+    "现场清理摊点二十余处。</p>"
+    "<p>下一步将建立常态化巡查机制，持续巩固整治成果，为市民营造整洁有序的夜间消费环境。</p></div>"
+    "<script>{script}</script></body></html>"
+)
+
+
+@pytest.mark.parametrize(
+    ("shown", "script", "published"),
+    [
+        # A date the page shows wins over a script's that disagrees.
+        ("<p class='info'>发布时间：2024-05-19</p>", 'var pubTime = "2024-05-20 16:25:01";', "2024-05-19"),
+        # ... and is refined by one that agrees.
+        ("<p class='info'>发布时间：2024-05-20</p>", "var ct = '1716193501';", "2024-05-20T16:25:01+08:00"),
+        # Server, update and uptime counters are not publication times.
+        ("", 'var svr_time = "1716193501"; var uptime = 1716193501; "updateTime": 1716193501000', None),
+        ("", '{"publishTime": "2024-05-20 16:25"}', "2024-05-20T16:25+08:00"),
+        ("", 'var publishdate = "2024-05-20 16:25";', "2024-05-20T16:25+08:00"),
+        ("", '{"first_publish_time": 1716193501, "release_time": "2024-05-21"}', "2024-05-20T16:25:01+08:00"),
+        ("", "var pubDate = new Date(1716193501000);", "2024-05-20T16:25:01+08:00"),
+    ],
+)
+def test_script_dates_stand_in_only_for_a_date_not_shown(
+    shown: str, script: str, published: str | None
+) -> None:
+    page = SCRIPT_DATE_PAGE.format(title="县城管局开展夜市占道经营专项整治", shown=shown, script=script)
+    assert extract_article(page, "http://www.example.cn/a/b").published_at == published

@@ -13,17 +13,22 @@ DATE_LABELS = (
     "发布时间|发布日期|发布于|发表时间|发表于|发文日期|发文时间|信息时间|信息日期|公告时间|公开日期|"
     "生成日期|更新时间|日期|时间|发表|Veröffentlicht am|Published|Datum"
 )
-SOURCE_LABELS = "信息来源|文章来源|稿件来源|本文来源|新闻来源|来源于|来源|出处"
-AUTHOR_LABELS = "作者|记者|撰稿|撰文|文|Autor|Author|By"
+SOURCE_LABELS = "信息来源|文章来源|稿件来源|本文来源|新闻来源|来源于|来源|稿源|转载自|供稿单位|发布单位|出处"
+AUTHOR_LABELS = "作者|记者|通讯员|撰稿|撰文|文字|文|Autor|Author|By"
+# Photo credits end a byline's value (``文/张三 图/李四``, ``文字：张三 摄影：李四``) and name no author.
+PHOTO_LABELS = "摄影|图片|图"
 EDITOR_LABELS = "责任编辑|编辑|责编|选稿|审核|校对|编审"
 VIEW_LABELS = "浏览次数|浏览量|浏览|访问量|访问次数|点击数|点击量|点击|阅读数|阅读量|阅读|字号|分享到"
-ANY_LABEL = f"{DATE_LABELS}|{SOURCE_LABELS}|{AUTHOR_LABELS}|{EDITOR_LABELS}|{VIEW_LABELS}"
+ANY_LABEL = f"{DATE_LABELS}|{SOURCE_LABELS}|{AUTHOR_LABELS}|{EDITOR_LABELS}|{VIEW_LABELS}|{PHOTO_LABELS}"
 LABEL_WORD = re.compile(ANY_LABEL)
 # Any label in any case, searched in a lower-cased line: lines without one (most of them) skip the
 # label patterns, whose look-behinds and IGNORECASE keep the engine from skipping ahead.
 ANY_LABEL_LOWER = re.compile(ANY_LABEL.lower())
 # A value runs to the next label, a separator or a run of spaces.
-VALUE_STOP = rf"(?=\s*(?:(?:{ANY_LABEL})\s*[:：]|[|｜【\[，,;；。]|\s{{2,}}|$))"
+VALUE_STOP = (
+    rf"(?=\s*(?:(?:{ANY_LABEL})\s*[:：]|(?:{EDITOR_LABELS}|{PHOTO_LABELS})\s*[/／]"
+    rf"|[|｜【\[，,;；。]|\s{{2,}}|$))"
+)
 LABEL_START = r"(?:^|(?<=[\s|｜【\[（(\d，,》]))"
 
 # Where a date starts inside a labelled value (``By Jane Doe January 16, 2026``): the value ends there.
@@ -32,7 +37,9 @@ DATE_IN_VALUE = re.compile(
 )
 
 SOURCE_RE = re.compile(
-    rf"{LABEL_START}(?:{SOURCE_LABELS})(?:\s*[:：]\s*|\s+)(?P<value>[^\s|｜【\[\]】)）]*?)"
+    rf"{LABEL_START}(?:{SOURCE_LABELS})(?:\s*[:：]\s*|\s+)"
+    # ``人民网 - 人民日报``: a publication and its paper, one value across a spaced dash.
+    rf"(?P<value>[^\s|｜【\[\]】)）]*?(?:\s[-—－]\s(?!\d|(?:{ANY_LABEL})(?:\s|$))[^\s|｜【\[\]】)）:：]{{2,}})?)"
     rf"(?=\s|[|｜【\[\]】)）]|(?:{ANY_LABEL})\s*[:：]|(?:19|20)\d\d[-/.年]|$)"
 )
 AUTHOR_RE = re.compile(
@@ -48,12 +55,29 @@ BARE_LABEL_LINE = re.compile(rf"^(?:{ANY_LABEL})\s*[:：]?$", re.IGNORECASE)
 # Words that make a labelled date something other than the publication date.
 NOT_PUBLISHED = re.compile(r"成文日期|最后更新|更新时间|修改时间|截止|有效期|印发日期|实施日期|施行")
 
+# A date that is not the publication date, with its label, taken out of a line that also shows the
+# publication date (``发布时间：2024-05-13 更新时间：2024-05-14 08:00``).
+OTHER_DATE = re.compile(
+    rf"(?:{NOT_PUBLISHED.pattern})[\u4e00-\u9fa5]{{0,4}}\s*[:：]\s*[\d年月日时分秒:/.\-]*(?:\s\d{{1,2}}:\d\d(?::\d\d)?)?"
+)
+
+
+def without_other_dates(line: str) -> str | None:
+    """The line without its other dates, if a publication-date label is left; else ``None``."""
+    if not NOT_PUBLISHED.search(line):
+        return line
+    rest = OTHER_DATE.sub(" ", line)
+    return rest if not NOT_PUBLISHED.search(rest) and labelled_date_text(rest) is not None else None
+
+
 CJK_NAME = r"[\u4e00-\u9fa5·]{2,5}"
 NAME_LIST = rf"{CJK_NAME}(?:[\s、，,和]+{CJK_NAME})*"
 # Organisations, not people: a name ending like these is a unit or a publication.
 ORG_SUFFIX = re.compile(
     r"(?:局|委|办|厅|院|部|会|中心|处|所|站|队|组|社|报|网|台|司|府|馆|校|区|县|市|省|镇|乡|村|室|科|团|支部|"
-    r"公司|集团|协会|学会|大学|学院|医院|银行|政府|整理|综合|编译|供稿|报道)$"
+    r"公司|集团|协会|学会|大学|学院|医院|银行|政府|整理|综合|编译|供稿|报道|"
+    # Publications and accounts (国际在线, 参考消息, 中国广州发布): a source, never a person.
+    r"在线|新闻|消息|频道|客户端|传媒|媒体|杂志|周刊|资讯|发布|视点|观察)$"
 )
 NOT_NAMES = frozenset(
     (
@@ -73,17 +97,34 @@ NOT_NAMES = frozenset(
         "摄影",
         "整理",
         "编译",
+        "实习生",
     )
 )
 REPORTER_BYLINE = re.compile(
-    rf"[（(]\s*(?:本报|本台|特约|职工|见习)?(?:记者|通讯员)(?:\s*[/、]\s*(?:记者|通讯员))?\s*"
+    rf"[（(]\s*(?:[\u4e00-\u9fa5]{{0,6}}?(?:记者|通讯员))(?:\s*[/、]\s*(?:记者|通讯员))?\s*"
     rf"(?P<names>{NAME_LIST})(?:\s*(?:整合|报道|摄影?|整理|编译))?[^）)]{{0,20}}[）)]"
 )
 DATELINE_BYLINE = re.compile(rf"电\s*[（(]\s*(?:记者\s*)?(?P<names>{NAME_LIST})\s*[）)]")
 PHOTO_BYLINE = re.compile(
-    rf"[（(]\s*(?:文\s*/\s*图|文图|图\s*/\s*文|文|撰稿|作者)\s*[/／:：\s]\s*(?P<names>{NAME_LIST})\s*[）)]"
+    rf"[（(]\s*(?:文\s*/\s*图|文图|图\s*/\s*文|文|撰稿|作者)\s*[/／:：\s]\s*(?P<names>{NAME_LIST})"
+    rf"(?:\s+(?:{PHOTO_LABELS}|摄)\s*[/／:：]\s*{NAME_LIST})?\s*[）)]"
 )
 LOOSE_REPORTER = re.compile(rf"(?:^|[\s·])(?:\S{{0,8}})?记者\s*(?P<names>{NAME_LIST})")
+# 杰西卡 发自 凹非寺 (tech media), 新华社记者 张三 发自 北京: a byline line of its own.
+SENT_FROM_BYLINE = re.compile(rf"^(?:\S{{0,8}}记者\s*)?(?P<names>{NAME_LIST})\s+发自\s*\S{{2,10}}$")
+# 文 | 张三, 作者丨李四: a byline line of its own, the label set off by a bar.
+BAR_BYLINE = re.compile(rf"^(?:文|作者|撰文|撰稿)\s*[丨｜|]\s*(?P<names>{NAME_LIST})$")
+# A role before the name: 文丨XX特约评论员 韩涵, 作者：…研究部部长、研究员徐占忱）
+ROLE_WORDS = r"评论员|记者|通讯员|研究员|撰稿人|主笔|教授|主任|部长|院长|所长|会长|博士"
+ROLE_NAME_BYLINE = re.compile(
+    rf"(?:^|[（(]|\s)(?:文|作者|撰文|撰稿)\s*[丨｜|:：/／]\s*(?:[^）)]{{0,60}}?(?:{ROLE_WORDS}))\s*"
+    rf"(?P<names>[\u4e00-\u9fa5·]{{2,3}})\s*(?:[）)]|$)"
+)
+CREDIT_CHARS = 120
+# A two-character name padded to the width of three (``王乐文 方 敏``): one name.
+PADDED_NAME = re.compile(r"(?<![\u4e00-\u9fa5])([\u4e00-\u9fa5]) ([\u4e00-\u9fa5])(?![\u4e00-\u9fa5])")
+# （作者韩涵系政邦智库研究员）, （作者：南帆，系福建师范大学…）: the name before 系.
+AUTHOR_IS_BYLINE = re.compile(r"[（(]\s*作者\s*[:：]?\s*(?P<names>[\u4e00-\u9fa5·]{2,3}?)\s*[，,]?\s*系")
 NAME_SUFFIX = re.compile(r"(?:整合|报道|摄影|摄|整理|编译|供稿|发)$")
 # (作者：方敏北京大学经济学院教授): a name followed by an academic affiliation.
 AFFILIATED_BYLINE = re.compile(
@@ -92,6 +133,14 @@ AFFILIATED_BYLINE = re.compile(
 )
 # A signature line: a Latin-script personal name alone on the last lines (German/English pages).
 LATIN_NAME = re.compile(r"[A-ZÄÖÜ][\w'.-]+(?: [A-ZÄÖÜ][\w'.-]+){1,3}")
+LATIN_NAMES = re.compile(rf"{LATIN_NAME.pattern}(?:(?:, | and | & ){LATIN_NAME.pattern})*")
+# ``By Communications Team``, ``Posted by Public Information Office``: a unit, not a person.
+LATIN_ORGANISATION = re.compile(
+    r"\b(?:Office|Department|Dept|Council|Team|Staff|Communications|News|Press|Media|Service|Services|"
+    r"Agency|Ministry|Bureau|Committee|Government|City|County|Administration|Desk|Editorial|Redaktion|"
+    r"Pressestelle|Referat|Amt)\b"
+)
+CJK_CHAR = re.compile(r"[\u4e00-\u9fa5]")
 TRAILING_NAMES = re.compile(rf"[（(]\s*(?P<names>{NAME_LIST})\s*[）)]\s*$")
 
 XXGK_LABELS = (
@@ -107,7 +156,12 @@ XXGK_LABELS = (
     "生成日期",
     "主题分类",
     "有效性",
+    "文件名称",
+    "名称",
+    "标题",
 )
+# The document's name in an xxgk table: its headline.
+XXGK_TITLES = ("文件名称", "名称", "标题")
 
 XXGK_ONLY = frozenset(
     ("索引号", "发布机构", "发文机关", "责任部门", "文号", "发文字号", "成文日期", "主题分类")
@@ -169,6 +223,9 @@ def clean_source(value: str) -> str:
 
 def clean_person(value: str) -> str:
     value = value.strip(" ：:|｜,，;；)）]】")
+    if not CJK_CHAR.search(value):
+        # Latin names keep their own separators: ``Jane Doe and John Smith``.
+        return " ".join(value.split()).rstrip(".")
     names = (NAME_SUFFIX.sub("", n) if len(n) > 3 else n for n in re.split(r"[\s、，,和]+", value) if n)
     return " ".join(n for n in names if n and n not in NOT_NAMES and not LABEL_WORD.fullmatch(n))
 
@@ -179,8 +236,44 @@ def looks_like_person(value: str) -> bool:
         return False
     if re.fullmatch(NAME_LIST, value):
         # Units are long (德清县发改局); two- and three-character names may end like one (刘会).
-        return all(not (len(n) >= 4 and ORG_SUFFIX.search(n)) and n not in NOT_NAMES for n in value.split())
-    return LATIN_NAME.fullmatch(value) is not None
+        # 人民网, 中新社: three characters, yet a publication.
+        return all(
+            not (len(n) >= 4 and ORG_SUFFIX.search(n))
+            and not (len(n) == 3 and n[-1] in "网报社台刊")
+            and n not in NOT_NAMES
+            for n in value.split()
+        )
+    return LATIN_NAMES.fullmatch(value) is not None and not LATIN_ORGANISATION.search(value)
+
+
+# A user name as portals and blogs show it (maomaobear, li_wei88); not a CMS account or an editor code.
+PEN_NAME = re.compile(r"[A-Za-z][a-z0-9_.-]*[a-z][A-Za-z0-9_.-]*")
+CMS_ACCOUNTS = frozenset(("admin", "administrator", "root", "system", "editor", "webmaster", "guest", "user"))
+
+
+def is_pen_name(value: str) -> bool:
+    return (
+        3 <= len(value) <= 30 and PEN_NAME.fullmatch(value) is not None and value.lower() not in CMS_ACCOUNTS
+    )
+
+
+def name_before_date(lines: list[str], labelled_author: str | None) -> str | None:
+    """The name in front of the date on the header's meta line (``杰西卡 2025-04-21 13:09:10 来源：量子位``,
+    ``maomaobear 2015-06-19 11:20`` signed ``作者 maomaobear`` below the body): a byline when the line's
+    other field is labelled 来源 (an unlabelled name there is otherwise the publishing account) or the
+    name is the 作者 the page names elsewhere."""
+    for line in lines[:HEADER_LINES]:
+        if len(line) > 80 or not (match := DATE_TIME.search(line)):
+            continue
+        tokens = [t for t in MEDIA_SPLIT.split(line[: match.start()]) if t]
+        if len(tokens) != 1:
+            continue
+        name = normalise(tokens[0])
+        if name == labelled_author and (looks_like_person(name) or is_pen_name(name)):
+            return name
+        if SOURCE_RE.search(normalise(line[match.end() :])) and looks_like_person(name):
+            return name
+    return None
 
 
 def parse_meta_lines(lines: list[str]) -> MetaLine:
@@ -194,13 +287,16 @@ def parse_meta_lines(lines: list[str]) -> MetaLine:
         if found.editor is None and (match := EDITOR_RE.search(line)):
             found.editor = clean_person(match["value"]) or None
         if found.author is None:
-            for match in AUTHOR_RE.finditer(line):
-                if line[max(0, match.start() - 2) : match.start()].endswith(("责任", "编")):
-                    continue
-                found.author = clean_person(DATE_IN_VALUE.split(match["value"], maxsplit=1)[0])
-                break
-        if DATE_LABEL_RE.search(line) and not NOT_PUBLISHED.search(line):
-            found.date_lines.append(line)
+            # Every byline field of the line: ``记者：张三 通讯员：李四``.
+            names = [
+                clean_person(DATE_IN_VALUE.split(match["value"], maxsplit=1)[0])
+                for match in AUTHOR_RE.finditer(line)
+                if not line[max(0, match.start() - 2) : match.start()].endswith(("责任", "编"))
+            ]
+            if names:
+                found.author = " ".join(dict.fromkeys(filter(None, names)))
+        if DATE_LABEL_RE.search(line) and (dated := without_other_dates(line)):
+            found.date_lines.append(dated)
     return found
 
 
@@ -240,17 +336,26 @@ def xxgk_fields(lines: list[str]) -> dict[str, str]:
 
 
 def byline_author(
-    first_lines: list[str], last_lines: list[str], signature_lines: Sequence[str] = ()
+    first_lines: list[str],
+    last_lines: list[str],
+    signature_lines: Sequence[str] = (),
+    header_lines: Sequence[str] = (),
 ) -> str | None:
-    """A reporter byline in the opening paragraphs or a trailing ``（张巨峰）``/``(文/图 …)`` credit.
+    """A reporter byline in the header block or the opening paragraphs, or a trailing
+    ``（张巨峰）``/``(文/图 …)`` credit.
 
     The lines must keep the spaces between CJK words: they separate the names of several reporters.
+    Header lines are read for unlabelled bylines only: their labelled fields are ``parse_meta_lines``'.
     """
-    for raw in first_lines:
-        line = normalise(raw)
-        patterns = [REPORTER_BYLINE, DATELINE_BYLINE] + (
-            [LOOSE_REPORTER, AUTHOR_RE] if len(line) <= 40 else []
-        )
+    unlabelled = [REPORTER_BYLINE, DATELINE_BYLINE, SENT_FROM_BYLINE, LOOSE_REPORTER]
+    labelled = [BAR_BYLINE, ROLE_NAME_BYLINE, AUTHOR_RE]
+    lines = [(raw, False) for raw in header_lines] + [(raw, True) for raw in first_lines]
+    for raw, in_body in lines:
+        line = PADDED_NAME.sub(r"\1\2", normalise(raw))
+        if len(line) <= 40:
+            patterns = unlabelled + labelled if in_body else unlabelled
+        else:
+            patterns = [REPORTER_BYLINE, DATELINE_BYLINE]
         for pattern in patterns:
             match = pattern.search(line[:120])
             if match and looks_like_person(clean_person(match[match.lastindex or 0])):
@@ -260,15 +365,19 @@ def byline_author(
             return normalise(line)
     for raw in reversed(last_lines):
         line = normalise(raw)
-        patterns = [PHOTO_BYLINE, AFFILIATED_BYLINE, REPORTER_BYLINE, TRAILING_NAMES]
+        patterns = [PHOTO_BYLINE, AFFILIATED_BYLINE, AUTHOR_IS_BYLINE, REPORTER_BYLINE, TRAILING_NAMES]
         patterns += [LOOSE_REPORTER] if len(line) <= 60 else []
+        # A closing credit names the author's post first: the name ends it, the label is further back.
+        patterns += [ROLE_NAME_BYLINE]
         for pattern in patterns:
-            match = pattern.search(line[-60:])
+            match = pattern.search(line[-CREDIT_CHARS:] if pattern is ROLE_NAME_BYLINE else line[-60:])
             if match and looks_like_person(clean_person(match["names"])):
                 return clean_person(match["names"])
     return None
 
 
+# How many header lines a date line is looked for in.
+HEADER_LINES = 15
 DATE_HINT = re.compile(r"(?:19|20)\d\d\s*[-年./]\s*\d{1,2}")
 MEDIA_NAME = re.compile(
     r"^[\u4e00-\u9fa5A-Za-z0-9《》·\-]{2,20}?(?:网|报|社|台|刊|科技|新闻|财经|日报|时报|晚报|在线|频道|客户端)"
@@ -279,6 +388,30 @@ MEDIA_SPLIT = re.compile(r"[\s·|｜•]+")
 DATE_TIME = re.compile(
     r"(?:19|20)\d\d\s*[-年./]\s*\d{1,2}\s*[-月./]\s*\d{1,2}\s*日?(?:\s*\d{1,2}:\d{2}(?::\d{2})?)?"
 )
+
+
+PUBLICATION = re.compile(
+    r"^[\u4e00-\u9fa5A-Za-z0-9《》·]{2,20}?(?:网|报|社|台|刊|在线|新闻|消息|频道|客户端|传媒|媒体|杂志|周刊|资讯|发布"
+    r"|融媒体中心)$"
+)
+
+
+def publication(value: str | None) -> str | None:
+    """``value`` if it names a publication or a publishing account, not a person (国际在线, 掌上XX)."""
+    if not value or looks_like_person(value):
+        return None
+    return value if PUBLICATION.match(value) else None
+
+
+def publication_beside_date(value: str | None, lines: list[str]) -> str | None:
+    """A publication (from the page's meta author) that the date line of the header also shows."""
+    name = publication(value)
+    if name is None:
+        return None
+    for line in lines[:HEADER_LINES]:
+        if len(line) <= 80 and DATE_HINT.search(line) and name in MEDIA_SPLIT.split(line):
+            return name
+    return None
 
 
 def media_name_near_date(lines: list[str]) -> str | None:

@@ -33,7 +33,7 @@ from portalcrawl.extract.multipage import continuation_links
 from portalcrawl.extract.published import date_of, find_published
 from portalcrawl.extract.selectors import select
 from portalcrawl.extract.stages import Stage
-from portalcrawl.extract.structured import StructuredData, read_structured
+from portalcrawl.extract.structured import StructuredData, account_name, read_structured
 from portalcrawl.extract.title import HEADER_WINDOW, element_text, find_title, title_index
 from portalcrawl.items import Article
 
@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from portalcrawl.profiles import SiteProfile
 
 TRAILER_WINDOW = 12
+# The page's last lines, where a footer names the site's owner.
+FOOTER_LINES = 12
 PROFILE_LABEL = re.compile(r"^(?:来源|信息来源|作者|记者|发布时间|发布日期|日期|时间)\s*[:：]\s*")
 ATTACHMENT_LINE = re.compile(
     rf"^\s*(?:相关)?附件\s*\d*\s*[:：]|\.(?:{EXTENSION_ALTERNATION})\s*$",
@@ -233,6 +235,7 @@ class ArticlePage:
             body_node=self.body_node,
             site_name=government.get("sitename"),
             lines_before_body=self.page_lines[: first + 1 if first >= 0 else len(self.page_lines)],
+            closing_lines=self.page_lines[-FOOTER_LINES:],
         )
 
     def title(self) -> str | None:
@@ -269,6 +272,7 @@ class ArticlePage:
             trailer_fields=self.trailer_fields,
             government=self.gov_meta,
             structured_published=self.structured.published,
+            title=self.title(),
         )
 
     def published(self) -> ParsedDate | None:
@@ -283,11 +287,32 @@ class ArticlePage:
             (next((xxgk[k] for k in XXGK_SOURCE if xxgk.get(k)), None), Stage.XXGK),
             (self.gov_meta.get("contentsource"), Stage.GOV_META),
             (self.trailer_fields.source, Stage.META_LINE),
+            # A republished article names its publication where a person's name would go, beside the
+            # host's own name (``新浪网 作者 国际在线``, ``18:57 参考消息`` with meta author 参考消息).
+            (metaline.publication(self.header_fields.author), Stage.META_LINE),
+            (
+                metaline.publication_beside_date(self.structured.author, self.layout.header),
+                Stage.STRUCTURED_DATA,
+            ),
             (metaline.media_name_near_date(self.layout.header), Stage.META_LINE),
+            (self._header_account(), Stage.META_LINE),
         ):
             if value is not None:
                 return (value or None), stage
         return None, None
+
+    def _header_account(self) -> str | None:
+        """The publishing account the header shows, as the page's scripts name it (WeChat pages: no
+        来源, the account under the headline)."""
+        name = account_name(self.tree)
+        if name is None:
+            return None
+        shown = (
+            metaline.MEDIA_SPLIT.split(metaline.normalise(line))
+            for line in self.layout.header
+            if len(line) <= 40
+        )
+        return name if any(metaline.normalise(name) in tokens for tokens in shown) else None
 
     def source(self) -> str | None:
         return self.source_stage[0]
@@ -301,8 +326,12 @@ class ArticlePage:
         # Attachment links often close the body; the byline is the last line before them.
         closing = [line for line in layout.spaced_body if not ATTACHMENT_LINE.search(line)][-2:]
         byline = metaline.byline_author(
-            layout.spaced_body[: len(layout.leading_meta) + 6], closing + layout.trailer[:4], closing
+            layout.spaced_body[: len(layout.leading_meta) + 6],
+            closing + layout.trailer[:4],
+            closing,
+            header_lines=layout.header[:HEADER_WINDOW],
         )
+        header = self.layout.header
         for value, stage, may_be_editor in (
             (
                 self.selected_text(self.profile.selectors.author) if self.profile else None,
@@ -311,11 +340,17 @@ class ArticlePage:
             ),
             (self.header_fields.author, Stage.META_LINE, False),
             (byline, Stage.BYLINE, True),
+            (metaline.name_before_date(header, self.trailer_fields.author), Stage.META_LINE, False),
             (self.trailer_fields.author, Stage.META_LINE, False),
-            (self.structured.author, Stage.STRUCTURED_DATA, False),
+            (metaline.clean_person(self.structured.author or ""), Stage.STRUCTURED_DATA, False),
         ):
             # A CMS 作者 field that repeats the editor is the editor; a byline in the text is not.
-            if value and metaline.looks_like_person(value) and (may_be_editor or value != editor):
+            if not value or (value == editor and not may_be_editor):
+                continue
+            # A pen name in Latin letters counts where a 作者 label names it (作者 maomaobear).
+            if metaline.looks_like_person(value) or (
+                stage == Stage.META_LINE and metaline.is_pen_name(value)
+            ):
                 return value, stage
         return None, None
 

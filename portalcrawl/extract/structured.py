@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
 from lxml import etree
+
+from portalcrawl.extract import content
+
+# The publishing account a self-media page names in its scripts (WeChat's ``var nickname = "…"``).
+ACCOUNT_NAME = re.compile(r"""\bvar nickname\s*=\s*["'](?P<name>[^"'\n]{2,30})["']""")
 
 ARTICLE_TYPES = frozenset(("Article", "NewsArticle", "BlogPosting", "ReportageNewsArticle", "WebPage"))
 
@@ -62,3 +68,11 @@ def read_structured(tree: etree._Element, meta: dict[str, str]) -> StructuredDat
     found.author = found.author or meta.get("article:author")
     found.section = found.section or meta.get("article:section")
     return found
+
+
+def account_name(tree: etree._Element) -> str | None:
+    """The publishing account a script names, if any."""
+    for text in content.inline_scripts(tree):
+        if "nickname" in text and (match := ACCOUNT_NAME.search(text)):
+            return match["name"].strip() or None
+    return None
