@@ -1,4 +1,4 @@
-"""strip_boilerplate on real portal text, and the StripBoilerplatePipeline."""
+"""strip_boilerplate on portal text, extracted text clean on every path, and StripBoilerplatePipeline."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from scrapy.utils.test import get_crawler
 
 from portalcrawl.extract.article import content_hash, extract_article
 from portalcrawl.extract.boilerplate import strip_boilerplate
+from portalcrawl.extract.multipage import joined_body
 from portalcrawl.items import Article
 from portalcrawl.pipelines.boilerplate import LINES_REMOVED, StripBoilerplatePipeline
 from tests.shared import SEED as SHARED_SEED
@@ -97,59 +98,65 @@ def make_pipeline() -> tuple[StripBoilerplatePipeline, MemoryStatsCollector]:
     return StripBoilerplatePipeline.from_crawler(crawler), stats
 
 
-def test_pipeline_strips_counts_and_rehashes() -> None:
+def test_pipeline_strips_counts_and_rehashes_an_item_of_another_spider() -> None:
     pipeline, stats = make_pipeline()
-    article = Article(url="http://x.gov.cn/a.html", title="标题", body_text="正文。\n分享到：\n打印本页")
-    article.content_hash = content_hash(article.title, article.body_text)
-    result = pipeline.process_item(article)
-    assert result is article
-    assert article.body_text == "正文。"
-    assert article.content_hash == content_hash("标题", "正文。")
+    item = {"url": "http://x.gov.cn/a.html", "title": "标题", "body_text": "正文。\n分享到：\n打印本页"}
+    result = pipeline.process_item(item)
+    assert result is item
+    assert item["body_text"] == "正文。"
+    assert item["content_hash"] == content_hash("标题", "正文。")
     assert stats.get_value(LINES_REMOVED) == 2
 
 
 def test_pipeline_leaves_clean_text_alone() -> None:
     pipeline, stats = make_pipeline()
-    article = Article(url="http://x.gov.cn/a.html", title="标题", body_text="正文。", content_hash="kept")
-    pipeline.process_item(article)
-    assert article.content_hash == "kept"
+    item = {"url": "http://x.gov.cn/a.html", "title": "标题", "body_text": "正文。", "content_hash": "kept"}
+    pipeline.process_item(item)
+    assert item["content_hash"] == "kept"
+    assert stats.get_value(LINES_REMOVED) is None
+
+
+def test_pipeline_passes_an_article_as_extraction_made_it() -> None:
+    # Extraction owns an Article's cleaning, one page or several: the pipeline does not judge it again.
+    pipeline, stats = make_pipeline()
+    article = Article(
+        url="http://x.gov.cn/a.html",
+        title="标题",
+        body_text="第一页正文。\n分享到：",
+        content_hash="kept",
+        page_urls=["http://x.gov.cn/a.html", "http://x.gov.cn/a_1.html"],
+    )
+    assert pipeline.process_item(article) is article
+    assert (article.body_text, article.content_hash) == ("第一页正文。\n分享到：", "kept")
     assert stats.get_value(LINES_REMOVED) is None
 
 
 @pytest.mark.parametrize("page", ARTICLE_PAGES, ids=lambda page: f"{page.parent.name}/{page.stem}")
-def test_extraction_leaves_text_the_pipeline_need_not_strip(page: Path) -> None:
-    # What the pipeline relies on to pass extracted text untouched: it is already a fixed point.
+def test_extracted_text_is_boilerplate_clean(page: Path) -> None:
     article = extract_article(page.read_bytes(), f"http://www.example.gov.cn/{page.name}")
     assert article.field_stages.get("body_text")
     assert strip_boilerplate(article.body_text) == article.body_text
 
 
-def test_pipeline_passes_one_page_text_as_extraction_left_it() -> None:
-    # extract_article ends with strip_boilerplate; the stage it names shows the text is its own.
-    pipeline, stats = make_pipeline()
-    article = Article(
-        url="http://x.gov.cn/a.html",
-        title="标题",
-        body_text="正文。",
-        content_hash="kept",
-        field_stages={"body_text": "cms:trs"},
-        page_urls=["http://x.gov.cn/a.html"],
-    )
-    assert pipeline.process_item(article) is article
-    assert (article.body_text, article.content_hash) == ("正文。", "kept")
-    assert stats.get_value(LINES_REMOVED) is None
+PAGE_LINES = st.sampled_from(
+    [
+        "正文第一段。",
+        "相关阅读",
+        "推荐",
+        "分享到：",
+        "打印本页",
+        "A | B | C",
+        "第二段。",
+        "【打印】结尾。",
+        "",
+    ]
+)
 
 
-def test_pipeline_strips_the_joined_text_of_a_multi_page_article() -> None:
-    pipeline, stats = make_pipeline()
-    article = Article(
-        url="http://x.gov.cn/a.html",
-        title="标题",
-        body_text="第一页正文。\n第二页正文。\n分享到：",
-        field_stages={"body_text": "cms:trs"},
-        page_urls=["http://x.gov.cn/a.html", "http://x.gov.cn/a_1.html"],
-    )
-    pipeline.process_item(article)
-    assert article.body_text == "第一页正文。\n第二页正文。"
-    assert article.content_hash == content_hash("标题", article.body_text)
-    assert stats.get_value(LINES_REMOVED) == 1
+@given(st.lists(st.lists(PAGE_LINES, max_size=8), min_size=2, max_size=4))
+def test_the_join_of_a_multi_page_article_is_clean(pages: list[list[str]]) -> None:
+    # The join merge_pages makes of clean page texts needs no stripping after extraction.
+    texts = [strip_boilerplate("\n".join(lines)) for lines in pages]
+    body_text, body_hash = joined_body("标题", texts)
+    assert strip_boilerplate(body_text) == body_text
+    assert body_hash == content_hash("标题", body_text)
