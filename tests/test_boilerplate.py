@@ -69,6 +69,31 @@ def test_furniture_is_removed(text: str, expected: str) -> None:
     assert strip_boilerplate(text) == expected
 
 
+LONG_PARAGRAPH = "全市各级各部门认真落实会议部署，扎实推进各项重点工作，取得了阶段性成效。" * 3
+
+
+@pytest.mark.parametrize(
+    ("closing", "widgets"),
+    [
+        ("责任编辑：王晓", ["图片故事", "茶乡秋收采茶忙", "古厝焕新颜"]),
+        ("我要反馈", ["东南网公众号", "海上风电场迎来首台机组"]),
+        ("特别声明：以上内容仅代表作者本人观点，不代表本网立场。", ["图片新闻", "蕉城区举办农民丰收节"]),
+        ("推荐阅读：全县秋冬季农田水利建设现场会召开", ["平和蜜柚喜获丰收 果农笑开颜"]),
+        ("违法和不良信息举报电话：0591-87095403", ["行业专区"]),
+    ],
+)
+def test_a_closing_line_ends_the_text_even_before_more_widgets_than_text(
+    closing: str, widgets: list[str]
+) -> None:
+    text = "\n".join([LONG_PARAGRAPH, LONG_PARAGRAPH, closing, *widgets * 12])
+    assert strip_boilerplate(text) == "\n".join([LONG_PARAGRAPH, LONG_PARAGRAPH])
+
+
+def test_an_editor_row_above_the_text_does_not_end_it() -> None:
+    text = "\n".join(["编辑：林小雨", "审核：张建国", "第一段正文。", LONG_PARAGRAPH])
+    assert strip_boilerplate(text) == "\n".join(["第一段正文。", LONG_PARAGRAPH])
+
+
 def test_ordinary_punctuation_and_prose_are_kept() -> None:
     text = "他说：“我们要继续努力。”\n会议指出，要抓好落实；各单位要按时上报。\n（完）"
     assert strip_boilerplate(text) == text

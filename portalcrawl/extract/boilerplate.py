@@ -46,6 +46,18 @@ TAIL_MARKER = re.compile(
     r"热门(?:文章|推荐|新闻|阅读)|最新(?:文章|新闻|资讯)|点击排行|排行榜|打赏|\d*\s*相关评论|网友评论|我要评论|"
     r"发表评论|猜你喜欢|更多(?:新闻|阅读|精彩)|精彩推荐|热点新闻)\s*[:：>»]*$"
 )
+# A line that closes an article: past it come only the page's widgets (credits, disclaimers, feedback and
+# report lines, keyword lists, a 推荐阅读：title). Each is also furniture itself, so cleaning never keeps one.
+CLOSING_START = re.compile(
+    r"(?:责任编辑|编辑|责编|审核|校对|审校|终审|值班编辑)\s*[:：/]|【编辑\s*[:：]|\[\s*责编\s*[:：]|"
+    r"(?:特别|免责|版权)声明|(?:文章|本文)?关键[字词]\s*[:：]|推荐阅读\s*[:：]|往期(?:推荐|回顾|精选)|精彩回顾"
+)
+CLOSING_ANYWHERE = re.compile(
+    r"意见反馈|我要反馈|举报电话|举报邮箱|举报平台|权利保护声明|Notice to Right Holders"
+)
+# Kept characters after which a widget heading or closing line ends the text wherever it sits: a page's
+# widgets can outweigh a short article three to one.
+TEXT_BEFORE_END = 200
 NAV_SEPARATORS = re.compile(r"\s*[|｜│]\s*")
 CRUMB_SEPARATORS = re.compile(r"\s*(?:>>|>|»|＞|›|→)\s*")
 PAGER = re.compile(r"^(?:(?:上一页|下一页|首页|尾页|末页|共\d+页|\d{1,3}|[<>«»‹›]+|\.\.\.|…)\s*){3,}$")
@@ -64,10 +76,19 @@ def _is_navigation(line: str) -> bool:
     return False
 
 
+def closes_article(line: str) -> bool:
+    """Whether a line is furniture that ends an article's text (a credit, a disclaimer, a feedback line)."""
+    if len(line) <= SHORT_LINE and (CLOSING_START.match(line) or CLOSING_ANYWHERE.search(line)):
+        return True
+    return len(line) <= 160 and DISCLAIMER.search(line) is not None
+
+
 def is_boilerplate_line(line: str) -> bool:
     """Whether a whole line is furniture (navigation, toolbar, footer, disclaimer, widget heading)."""
     if len(line) <= SHORT_LINE and (
         SHORT_LINE_NOISE.search(line)
+        or CLOSING_START.match(line)
+        or CLOSING_ANYWHERE.search(line)
         or LINE_START_NOISE.match(line)
         or (LATIN_NOISE_INITIAL.search(line) and LATIN_LINE_NOISE.search(line))
         or _is_navigation(line)
@@ -78,11 +99,13 @@ def is_boilerplate_line(line: str) -> bool:
 
 
 def strip_boilerplate(text: str) -> str:
-    """Drop furniture lines and everything after a trailing widget heading; idempotent.
+    """Drop furniture lines and everything after a trailing widget heading or closing line; idempotent.
 
     Only whole lines and known bracketed fragments are removed, never ordinary punctuation. A widget
-    heading (相关阅读, 打赏, 推荐…) ends the text only in its last three quarters, so that an
-    article opening with a 推荐 box keeps its body.
+    heading (相关阅读, 打赏, 推荐…) or a closing line (责任编辑：, 特别声明, 意见反馈…) ends the text
+    once a quarter of the text or ``TEXT_BEFORE_END`` characters of kept text come before it, so that
+    an article opening with a 推荐 box or an editor row keeps its body, and one followed by more
+    widgets than text still ends.
     """
     lines = [
         (INLINE_NOISE.sub("", line) if INLINE_NOISE_WORD.search(line) else line).strip()
@@ -91,11 +114,14 @@ def strip_boilerplate(text: str) -> str:
     lines = [line for line in lines if line]
     total = sum(len(line) for line in lines)
     kept: list[str] = []
-    seen = 0
+    seen = kept_chars = 0
     for line in lines:
-        if TAIL_MARKER.match(line) and seen >= total * 0.25:
-            break
-        seen += len(line)
         if not is_boilerplate_line(line):
             kept.append(line)
+            kept_chars += len(line)
+        elif (seen >= total * 0.25 or kept_chars >= TEXT_BEFORE_END) and (
+            TAIL_MARKER.match(line) or closes_article(line)
+        ):
+            break
+        seen += len(line)
     return "\n".join(kept)
