@@ -28,6 +28,9 @@ PROSE_END = re.compile(r"[，。！？；、,.!?;]$")
 # Closing brackets and quotes after a sentence's full stop: ``（特此更正。）`` is still a sentence.
 CLOSING_MARKS = "）)」』】]》〕”’\"'"
 LEADING_META_LINES = 8
+# A tiny line above the text is a counter, an icon or a tab (``12``, ``A+``, ``正文``), but the first
+# header cell of a numbered table is where a table notice (公示, 处罚信息公开表) starts.
+SERIAL_HEADER = re.compile(r"^(?:序号|编号|序)$")
 SUMMARY_LABEL = re.compile(r"^\s*[【\[]?\s*(?:摘要|内容摘要|导读|提要|编者按|核心提示|划重点)")
 LEAD_MIN_CHARS = 120
 ORIGINAL_TITLE = re.compile(r"^原标题\s*[:：]")
@@ -123,7 +126,8 @@ def meta_line_body(lines: list[str], now: datetime | None, tz: str) -> tuple[lis
         parsed = metaline.parse_meta_lines([line])
         is_meta = bool(parsed.date_lines) or parsed.source is not None or parsed.author is not None
         is_date = is_date_line(line, now, tz)
-        if not (is_meta or is_date or len(line) <= 3 or is_boilerplate_line(line)):
+        is_counter = len(line) <= 3 and not SERIAL_HEADER.match(line)
+        if not (is_meta or is_date or is_counter or is_boilerplate_line(line)):
             break
         index += 1
     return lines[:index], lines[index:]
