@@ -31,6 +31,16 @@ LEADING_META_LINES = 8
 # A tiny line above the text is a counter, an icon or a tab (``12``, ``A+``, ``正文``), but the first
 # header cell of a numbered table is where a table notice (公示, 处罚信息公开表) starts.
 SERIAL_HEADER = re.compile(r"^(?:序号|编号|序)$")
+# A document number (``赣府厅字〔2024〕12号``) above a notice's text is its meta row, not its first line.
+DOCUMENT_NUMBER = re.compile(
+    r"^[\u4e00-\u9fff]{1,16}\s*[〔\[［(（【]\s*\d{4}\s*[〕\]］)）】]\s*第?\d{1,5}\s*号$"
+)
+# A notice's salutation (``各县（市、区）人民政府，市直各单位：``): organisations or people addressed,
+# ended by a colon. It opens the text, also where a template renders it above the text's container.
+ADDRESSEE = re.compile(
+    r"^[^。！？；]{2,100}(?:政府|单位|部门|机关|机构|委员会|党委|党组|[委办局厅处室院校所站会]|公司|企业|学校|医院|"
+    r"街道|乡镇|社区|同志|会员|人员|有关方面|各位)[:：]$"
+)
 SUMMARY_LABEL = re.compile(r"^\s*[【\[]?\s*(?:摘要|内容摘要|导读|提要|编者按|核心提示|划重点)")
 LEAD_MIN_CHARS = 120
 ORIGINAL_TITLE = re.compile(r"^原标题\s*[:：]")
@@ -127,10 +137,20 @@ def meta_line_body(lines: list[str], now: datetime | None, tz: str) -> tuple[lis
         is_meta = bool(parsed.date_lines) or parsed.source is not None or parsed.author is not None
         is_date = is_date_line(line, now, tz)
         is_counter = len(line) <= 3 and not SERIAL_HEADER.match(line)
-        if not (is_meta or is_date or is_counter or is_boilerplate_line(line)):
+        if not (is_meta or is_date or is_counter or is_boilerplate_line(line) or DOCUMENT_NUMBER.match(line)):
             break
         index += 1
     return lines[:index], lines[index:]
+
+
+def addressee_above(between: list[str], body: list[str]) -> list[str]:
+    """A notice's salutation rendered just above the body's container, which opens the text."""
+    if not between or (body and ADDRESSEE.match(body[0])):
+        return []
+    line = between[-1]
+    if ADDRESSEE.match(line) and not metaline.has_meta_label(line) and not is_boilerplate_line(line):
+        return [line]
+    return []
 
 
 def lead_paragraphs(between: list[str], body: list[str]) -> list[str]:

@@ -14,6 +14,7 @@ from portalcrawl.extract import cms, content, metaline
 from portalcrawl.extract.attachments import find_attachments
 from portalcrawl.extract.body import (
     ORIGINAL_TITLE,
+    addressee_above,
     body_images,
     clean_body_html,
     find_body,
@@ -239,13 +240,15 @@ class ArticlePage:
 
     @cached_property
     def body_text(self) -> str:
-        """The body's lines (with a teaser paragraph above a generically found body), boilerplate-clean."""
+        """The body's lines (with a teaser paragraph above a generically found body, and a notice's
+        salutation above any body), boilerplate-clean."""
         layout = self.layout
         lines = layout.body_lines
-        if self.body_container[1] == Stage.GENERIC and layout.header_from < layout.first_body_line:
-            lines = (
-                lead_paragraphs(self.page_lines[layout.header_from : layout.first_body_line], lines) + lines
-            )
+        if layout.header_from < layout.first_body_line:
+            between = self.page_lines[layout.header_from : layout.first_body_line]
+            if self.body_container[1] == Stage.GENERIC:
+                lines = lead_paragraphs(between, lines) + lines
+            lines = addressee_above(between, lines) + lines
         return strip_boilerplate("\n".join(line for line in lines if not ORIGINAL_TITLE.match(line)))
 
     def body(self) -> str:
