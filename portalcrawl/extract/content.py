@@ -403,10 +403,20 @@ def _iter_paragraphs(root: etree._Element) -> Iterator[tuple[etree._Element, str
         text = text_content(element)
         # A data-table row is a paragraph of short cells: several of them make one.
         least = MIN_ROW_CHARS if element.tag == "tr" and len(element) >= 2 else MIN_PARAGRAPH_CHARS
-        if len(text) >= least and element.find(".//script") is None:
-            text = clean_line(text)
-            if len(text) >= least:
-                yield element, text
+        if len(text) < least:
+            continue
+        if element.find(".//script") is not None:
+            # A script's source is no text. A table-layout page's text cell often holds one (a font-size
+            # or share script), so a row without nested tables is read without them; a layout row
+            # holding the page's other tables is not a paragraph.
+            if element.tag != "tr" or element.find(".//table") is not None:
+                continue
+            out: list[str] = []
+            _walk(element, out, (), "")
+            text = "".join(out).replace(LINE_BREAK, " ")
+        text = clean_line(text)
+        if len(text) >= least:
+            yield element, text
 
 
 def best_content_node(
@@ -417,7 +427,8 @@ def best_content_node(
     Each paragraph scores by its length and punctuation (prose has commas and full stops, link lists do
     not); the score goes to its parent and half to the grandparent; candidates are then discounted by
     their link density. Punctuation counts work for Chinese, English and German alike. A table row is
-    one paragraph credited to its table (data tables have short cells and little punctuation). A
+    one paragraph credited to its table (data tables have short cells and little punctuation), or to its
+    cell when it has only one (a table-layout page's text cell, beside the table's other rows). A
     candidate ``accept`` refuses (a box of disclaimers) gives way to the next best.
     """
     scores: dict[etree._Element, float] = {}
@@ -427,14 +438,22 @@ def best_content_node(
             continue
         score = 1 + len(PUNCTUATION.findall(text)) + min(len(text) / 100, 3)
         parent = paragraph.getparent()
-        if paragraph.tag == "tr" and parent is not None and parent.tag in ROW_GROUP_TAGS:
-            parent = parent.getparent()
-        if paragraph.tag in ("div", "section") or parent is None or _has_block_children(paragraph):
+        if paragraph.tag == "tr":
+            table = parent.getparent() if parent is not None and parent.tag in ROW_GROUP_TAGS else parent
+            if len(paragraph) == 1 and paragraph[0].tag in CELL_TAGS:
+                # A row of one cell (a table-layout page's text cell) credits the cell, and half the
+                # table: the table around it may also hold the page's header and metadata tables.
+                parent, grandparent = paragraph[0], table
+            else:
+                parent, grandparent = table, table.getparent() if table is not None else None
+            if parent is not None:
+                scores[parent] = scores.get(parent, 0.0) + score
+        elif paragraph.tag in ("div", "section") or parent is None or _has_block_children(paragraph):
             scores[paragraph] = scores.get(paragraph, 0.0) + score
-            parent = paragraph
+            grandparent = paragraph.getparent()
         else:
             scores[parent] = scores.get(parent, 0.0) + score
-        grandparent = parent.getparent()
+            grandparent = parent.getparent()
         if grandparent is not None:
             scores[grandparent] = scores.get(grandparent, 0.0) + score / 2
     best: etree._Element | None = None
