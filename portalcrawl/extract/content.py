@@ -88,6 +88,10 @@ NOISE_WORDS = (
 # Judged per class/id token: the word alone, as a prefix (share-box) or as a suffix (article-share);
 # inside a longer token (js_img_share_area) it says nothing.
 NOISE_HINT = re.compile(rf"^(?:{NOISE_WORDS})(?:[-_].*)?$|^.*[-_](?:{NOISE_WORDS})$", re.IGNORECASE)
+# The region a print button prints (``print_content``, ``printArea``) is the article, not furniture.
+PRINTED_REGION = re.compile(
+    r"^print[-_]?(?:content|area|main|body|text|con|zone|page|region|part|wrap|article)", re.IGNORECASE
+)
 # Shown as nothing, but separating words like a space.
 ZERO_WIDTH_SPACE = "\u200b"
 BYTE_ORDER_MARK = "\ufeff"
@@ -304,7 +308,9 @@ def is_noise(element: etree._Element) -> bool:
 @lru_cache(maxsize=4096)
 def is_noise_marker(marker: str) -> bool:
     """Whether any class or id token in ``marker`` names page furniture."""
-    return bool(NOISE_WORD.search(marker.lower())) and any(NOISE_HINT.match(t) for t in marker.split())
+    return bool(NOISE_WORD.search(marker.lower())) and any(
+        NOISE_HINT.match(t) and not PRINTED_REGION.match(t) for t in marker.split()
+    )
 
 
 def _walk(
