@@ -11,6 +11,7 @@ from urllib.parse import urljoin
 from lxml import etree
 
 from portalcrawl.extract import cms, content, metaline
+from portalcrawl.extract.attachments import document_url, names_document
 from portalcrawl.extract.boilerplate import is_boilerplate_line
 from portalcrawl.extract.dates import DEFAULT_TIMEZONE
 from portalcrawl.extract.lines import squash
@@ -43,6 +44,14 @@ ADDRESSEE = re.compile(
 )
 SUMMARY_LABEL = re.compile(r"^\s*[【\[]?\s*(?:摘要|内容摘要|导读|提要|编者按|核心提示|划重点)")
 LEAD_MIN_CHARS = 120
+# A closing list of links: at least this many link lines, each at most TRAILING_LINK_CHARS long, and
+# headings of at most LIST_HEADING_CHARS between them (``图片新闻``, ``热点博客``).
+MIN_TRAILING_LINKS = 2
+TRAILING_LINK_CHARS = 60
+LIST_HEADING_CHARS = 12
+LINK_DATE = re.compile(
+    r"\s*[\[(（【]?\d{2,4}[-/.年]\d{1,2}(?:[-/.月]\d{1,2}日?)?(?:\s+\d{1,2}:\d{2})?[\])）】]?$"
+)
 ORIGINAL_TITLE = re.compile(r"^原标题\s*[:：]")
 NOISE_ELEMENTS = frozenset(
     ("meta", "link", "script", "style", "noscript", "iframe", "form", "button", "select", "input", "textarea")
@@ -151,6 +160,42 @@ def addressee_above(between: list[str], body: list[str]) -> list[str]:
     if ADDRESSEE.match(line) and not metaline.has_meta_label(line) and not is_boilerplate_line(line):
         return [line]
     return []
+
+
+def without_trailing_links(lines: list[str], node: etree._Element | None, url: str) -> list[str]:
+    """The body's lines without a closing list of links to other pages (related, hot or recommended
+    stories under a heading no word list knows): ``MIN_TRAILING_LINKS`` lines or more at the end that
+    are each one link's text (a date beside it allowed), with their short headings. Document links
+    (attachments) and prose stay."""
+    if node is None or len(lines) <= MIN_TRAILING_LINKS:
+        return lines
+    link_keys: set[str] | None = None
+    start = len(lines)
+    links = 0
+    for at in range(len(lines) - 1, 0, -1):
+        line = lines[at]
+        if len(line) > TRAILING_LINK_CHARS:
+            break
+        if link_keys is None:
+            link_keys = page_link_keys(node, url)
+        if squash(LINK_DATE.sub("", line)) in link_keys:
+            links += 1
+        elif not (links and len(line) <= LIST_HEADING_CHARS and not content.PUNCTUATION.search(line)):
+            break
+        start = at
+    return lines[:start] if links >= MIN_TRAILING_LINKS else lines
+
+
+def page_link_keys(node: etree._Element, url: str) -> set[str]:
+    """``squash`` of the text of each link in ``node`` that leads to a page, not a document."""
+    keys = set()
+    for anchor in node.iter("a"):
+        text = content.text_content(anchor)
+        href = anchor.get("href") or ""
+        if text and href and document_url(href, url, named=names_document(text)) is None:
+            keys.add(squash(text))
+    keys.discard("")
+    return keys
 
 
 def lead_paragraphs(between: list[str], body: list[str]) -> list[str]:

@@ -20,6 +20,7 @@ from portalcrawl.extract.body import (
     find_body,
     lead_paragraphs,
     meta_line_body,
+    without_trailing_links,
 )
 from portalcrawl.extract.boilerplate import strip_boilerplate
 from portalcrawl.extract.column import find_column
@@ -241,7 +242,7 @@ class ArticlePage:
     @cached_property
     def body_text(self) -> str:
         """The body's lines (with a teaser paragraph above a generically found body, and a notice's
-        salutation above any body), boilerplate-clean."""
+        salutation above any body), without a closing list of links, boilerplate-clean."""
         layout = self.layout
         lines = layout.body_lines
         if layout.header_from < layout.first_body_line:
@@ -249,6 +250,7 @@ class ArticlePage:
             if self.body_container[1] == Stage.GENERIC:
                 lines = lead_paragraphs(between, lines) + lines
             lines = addressee_above(between, lines) + lines
+        lines = without_trailing_links(lines, self.body_node, self.url)
         return strip_boilerplate("\n".join(line for line in lines if not ORIGINAL_TITLE.match(line)))
 
     def body(self) -> str:
