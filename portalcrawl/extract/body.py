@@ -32,6 +32,8 @@ LEADING_META_LINES = 8
 # A tiny line above the text is a counter, an icon or a tab (``12``, ``A+``, ``正文``), but the first
 # header cell of a numbered table is where a table notice (公示, 处罚信息公开表) starts.
 SERIAL_HEADER = re.compile(r"^(?:序号|编号|序)$")
+# The label of a table of contents, which ``without_contents`` removes with its entries.
+CONTENTS_LABEL = re.compile(r"^\s*目\s*录\s*[:：]?\s*$")
 # A document number (``赣府厅字〔2024〕12号``) above a notice's text is its meta row, not its first line.
 DOCUMENT_NUMBER = re.compile(
     r"^[\u4e00-\u9fff]{1,16}\s*[〔\[［(（【]\s*\d{4}\s*[〕\]］)）】]\s*第?\d{1,5}\s*号$"
@@ -44,6 +46,10 @@ ADDRESSEE = re.compile(
 )
 SUMMARY_LABEL = re.compile(r"^\s*[【\[]?\s*(?:摘要|内容摘要|导读|提要|编者按|核心提示|划重点)")
 LEAD_MIN_CHARS = 120
+# A table of contents opening the body: where its label may sit, and what its entries look like.
+CONTENTS_WITHIN = 5
+CONTENTS_ENTRY_CHARS = 40
+MIN_CONTENTS_ENTRIES = 3
 # A closing list of links: at least this many link lines, each at most TRAILING_LINK_CHARS long, and
 # headings of at most LIST_HEADING_CHARS between them (``图片新闻``, ``热点博客``).
 MIN_TRAILING_LINKS = 2
@@ -145,7 +151,7 @@ def meta_line_body(lines: list[str], now: datetime | None, tz: str) -> tuple[lis
         parsed = metaline.parse_meta_lines([line])
         is_meta = bool(parsed.date_lines) or parsed.source is not None or parsed.author is not None
         is_date = is_date_line(line, now, tz)
-        is_counter = len(line) <= 3 and not SERIAL_HEADER.match(line)
+        is_counter = len(line) <= 3 and not (SERIAL_HEADER.match(line) or CONTENTS_LABEL.match(line))
         if not (is_meta or is_date or is_counter or is_boilerplate_line(line) or DOCUMENT_NUMBER.match(line)):
             break
         index += 1
@@ -160,6 +166,28 @@ def addressee_above(between: list[str], body: list[str]) -> list[str]:
     if ADDRESSEE.match(line) and not metaline.has_meta_label(line) and not is_boilerplate_line(line):
         return [line]
     return []
+
+
+def without_contents(lines: list[str]) -> list[str]:
+    """The body's lines without a leading table of contents: a 目录 line among the first
+    ``CONTENTS_WITHIN`` lines (only headings above it), and its entries up to the first entry's
+    heading repeated, or up to the first prose line."""
+    label_at = next((at for at, line in enumerate(lines[:CONTENTS_WITHIN]) if CONTENTS_LABEL.match(line)), -1)
+    if label_at < 0 or any(
+        len(line) > CONTENTS_ENTRY_CHARS or content.SENTENCE_PUNCTUATION.search(line)
+        for line in lines[:label_at]
+    ):
+        return lines
+    entries = lines[label_at + 1 :]
+    if not entries:
+        return lines
+    first_entry = squash(entries[0])
+    for offset, entry in enumerate(entries[1:], start=1):
+        if squash(entry) == first_entry:
+            return entries[offset:]
+        if len(entry) > CONTENTS_ENTRY_CHARS or content.SENTENCE_PUNCTUATION.search(entry):
+            return entries[offset:] if offset >= MIN_CONTENTS_ENTRIES else lines
+    return lines
 
 
 def without_trailing_links(lines: list[str], node: etree._Element | None, url: str) -> list[str]:

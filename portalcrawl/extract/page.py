@@ -20,6 +20,7 @@ from portalcrawl.extract.body import (
     find_body,
     lead_paragraphs,
     meta_line_body,
+    without_contents,
     without_trailing_links,
 )
 from portalcrawl.extract.boilerplate import strip_boilerplate
@@ -242,9 +243,10 @@ class ArticlePage:
     @cached_property
     def body_text(self) -> str:
         """The body's lines (with a teaser paragraph above a generically found body, and a notice's
-        salutation above any body), without a closing list of links, boilerplate-clean."""
+        salutation above any body), without a table of contents or a closing list of links,
+        boilerplate-clean."""
         layout = self.layout
-        lines = layout.body_lines
+        lines = without_contents(layout.body_lines)
         if layout.header_from < layout.first_body_line:
             between = self.page_lines[layout.header_from : layout.first_body_line]
             if self.body_container[1] == Stage.GENERIC:
