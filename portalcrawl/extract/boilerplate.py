@@ -46,10 +46,11 @@ TAIL_MARKER = re.compile(
     r"热门(?:文章|推荐|新闻|阅读)|最新(?:文章|新闻|资讯)|点击排行|排行榜|打赏|\d*\s*相关评论|网友评论|我要评论|"
     r"发表评论|猜你喜欢|更多(?:新闻|阅读|精彩)|精彩推荐|热点新闻)\s*[:：>»]*$"
 )
-# A line that closes an article: past it come only the page's widgets (credits, disclaimers, feedback and
-# report lines, keyword lists, a 推荐阅读：title). Each is also furniture itself, so cleaning never keeps one.
+# A line that closes an article: past it come only the page's widgets (credits, also written ``编辑|X``
+# as WeChat accounts do; disclaimers, feedback and report lines, keyword lists, a 推荐阅读：title).
+# Each is also furniture itself, so cleaning never keeps one.
 CLOSING_START = re.compile(
-    r"(?:责任编辑|编辑|责编|审核|校对|审校|终审|值班编辑)\s*[:：/]|【编辑\s*[:：]|\[\s*责编\s*[:：]|"
+    r"(?:责任编辑|编辑|责编|审核|校对|审校|终审|值班编辑)\s*[:：/|｜丨]|【编辑\s*[:：]|\[\s*责编\s*[:：]|"
     r"(?:特别|免责|版权)声明|(?:文章|本文)?关键[字词]\s*[:：]|推荐阅读\s*[:：]|往期(?:推荐|回顾|精选)|精彩回顾"
 )
 CLOSING_ANYWHERE = re.compile(
