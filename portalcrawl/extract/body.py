@@ -58,7 +58,16 @@ LIST_HEADING_CHARS = 12
 LINK_DATE = re.compile(
     r"\s*[\[(（【]?\d{2,4}[-/.年]\d{1,2}(?:[-/.月]\d{1,2}日?)?(?:\s+\d{1,2}:\d{2})?[\])）】]?$"
 )
-ORIGINAL_TITLE = re.compile(r"^原标题\s*[:：]")
+ORIGINAL_TITLE = re.compile(r"^(?:本文)?原标题\s*[:：]")
+# Quotes a headline repeated in the body may write differently (``"上天"`` in the title, “上天” below).
+QUOTES = str.maketrans("", "", "\"'“”‘’「」『』")
+
+
+def headline_key(text: str) -> str:
+    """``squash`` of a headline without its quotes: how a headline repeated atop the body is recognised."""
+    return squash(text).translate(QUOTES)
+
+
 NOISE_ELEMENTS = frozenset(
     ("meta", "link", "script", "style", "noscript", "iframe", "form", "button", "select", "input", "textarea")
 )

@@ -18,6 +18,7 @@ from portalcrawl.extract.body import (
     body_images,
     clean_body_html,
     find_body,
+    headline_key,
     lead_paragraphs,
     meta_line_body,
     without_contents,
@@ -29,7 +30,7 @@ from portalcrawl.extract.dates import DEFAULT_TIMEZONE, ParsedDate
 from portalcrawl.extract.encoding import decode_html
 from portalcrawl.extract.html import page_bytes, parse_tree
 from portalcrawl.extract.language import language
-from portalcrawl.extract.lines import LineKeys, content_hash, index_of, squash
+from portalcrawl.extract.lines import LineKeys, content_hash, index_of
 from portalcrawl.extract.meta import gov_meta, read_meta
 from portalcrawl.extract.multipage import continuation_links
 from portalcrawl.extract.published import date_of, find_published
@@ -152,8 +153,8 @@ class ArticlePage:
     def layout(self) -> Layout:
         page_lines, keys = self.page_lines, self.page_keys
         lines = list(self.container_lines)
-        title_key = squash(self.title() or "")
-        while lines and title_key and squash(lines[0]) == title_key:
+        title_key = headline_key(self.title() or "")
+        while lines and title_key and headline_key(lines[0]) == title_key:
             lines.pop(0)
         leading_meta, lines = meta_line_body(lines, self.fetched_at, self.timezone)
         body_start = index_of(keys, lines[0]) if lines else -1
