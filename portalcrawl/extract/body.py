@@ -46,6 +46,10 @@ ADDRESSEE = re.compile(
 )
 SUMMARY_LABEL = re.compile(r"^\s*[【\[]?\s*(?:摘要|内容摘要|导读|提要|编者按|核心提示|划重点)")
 LEAD_MIN_CHARS = 120
+# A headline block repeated atop the body: at most this many lines, each at most this long.
+HEADLINE_BLOCK_LINES = 4
+HEADLINE_CHARS = 60
+HEADLINE_EXTRA_CHARS = 20
 # A table of contents opening the body: where its label may sit, and what its entries look like.
 CONTENTS_WITHIN = 5
 CONTENTS_ENTRY_CHARS = 40
@@ -66,6 +70,31 @@ QUOTES = str.maketrans("", "", "\"'“”‘’「」『』")
 def headline_key(text: str) -> str:
     """``squash`` of a headline without its quotes: how a headline repeated atop the body is recognised."""
     return squash(text).translate(QUOTES)
+
+
+def without_headline(lines: list[str], title: str | None) -> list[str]:
+    """The container's lines without the headline repeated atop them: the title itself (quotes aside),
+    or a headline block of several lines (引题, 主题, 副题) whose first line holds the title, up to
+    ``HEADLINE_BLOCK_LINES`` short lines without punctuation."""
+    title_key = headline_key(title or "")
+    if not title_key:
+        return list(lines)
+    at = 0
+    while at < len(lines) and headline_key(lines[at]) == title_key:
+        at += 1
+    first = headline_key(lines[0]) if at == 0 and lines and len(lines[0]) <= HEADLINE_CHARS else ""
+    # The title with a few more words (``…座谈会强调``, a footnote mark), not a sentence telling it.
+    rest = first.replace(title_key, "", 1) if title_key in first else None
+    if rest is not None and len(rest) <= HEADLINE_EXTRA_CHARS and not content.PUNCTUATION.search(rest):
+        at = 1
+    if at:
+        while (
+            at < min(len(lines) - 1, HEADLINE_BLOCK_LINES)
+            and len(lines[at]) <= HEADLINE_CHARS
+            and not content.PUNCTUATION.search(lines[at])
+        ):
+            at += 1
+    return list(lines[at:])
 
 
 NOISE_ELEMENTS = frozenset(

@@ -18,10 +18,10 @@ from portalcrawl.extract.body import (
     body_images,
     clean_body_html,
     find_body,
-    headline_key,
     lead_paragraphs,
     meta_line_body,
     without_contents,
+    without_headline,
     without_trailing_links,
 )
 from portalcrawl.extract.boilerplate import strip_boilerplate
@@ -152,10 +152,7 @@ class ArticlePage:
     @cached_property
     def layout(self) -> Layout:
         page_lines, keys = self.page_lines, self.page_keys
-        lines = list(self.container_lines)
-        title_key = headline_key(self.title() or "")
-        while lines and title_key and headline_key(lines[0]) == title_key:
-            lines.pop(0)
+        lines = without_headline(self.container_lines, self.title())
         leading_meta, lines = meta_line_body(lines, self.fetched_at, self.timezone)
         body_start = index_of(keys, lines[0]) if lines else -1
         if body_start < 0:
