@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from portalcrawl.profiles import SiteProfile
 
 MIN_BODY_CHARS = 30
+# A generic selector's match is left for one of its columns holding this share of its text outside
+# links (the rest being link lists), at most this many levels down.
+MAIN_COLUMN_SHARE = 0.8
+MAX_COLUMN_DEPTH = 3
 # A line ending like a sentence or clause is prose; one ending in a colon may be a meta row whose value
 # a script fills in (``点击：``).
 PROSE_END = re.compile(r"[，。！？；、,.!?;]$")
@@ -130,7 +134,9 @@ def find_body(
             (text_length(e, index, body_lines), e) for e in visible_candidates(elements, index.hidden)
         ]
         if long_enough := [c for c in candidates if c[0] >= MIN_BODY_CHARS]:
-            return max(long_enough, key=lambda c: c[0])[1], stage
+            chosen = max(long_enough, key=lambda c: c[0])[1]
+            # A generic class names the article column on some portals, its wrapper on others.
+            return (main_column(chosen, index) if stage == Stage.SELECTOR else chosen), stage
         if short is None:
             short = next(
                 (
@@ -146,6 +152,35 @@ def find_body(
     if short is not None and (best is None or best in short[0].iterancestors()):
         return short
     return best, Stage.GENERIC
+
+
+def main_column(element: etree._Element, index: content.PageIndex) -> etree._Element:
+    """The column of ``element`` that holds its text, when the rest is links: a wrapper around the
+    article and a sidebar of related, hot or picture stories. Descends while one child holds
+    ``MAIN_COLUMN_SHARE`` of the text outside links and the other children's text is mostly links."""
+    node = element
+    for _ in range(MAX_COLUMN_DEPTH):
+        measured = []
+        for child in node:
+            if (
+                isinstance(child.tag, str)
+                and child.tag not in content.SKIP_TAGS
+                and child not in index.hidden
+            ):
+                text = len(content.joined_text(child, index))
+                if text:
+                    links = sum(len(content.clean_line(content.text_content(a))) for a in child.iter("a"))
+                    measured.append((max(text - links, 0), text, child))
+        if len(measured) < 2:
+            break
+        unlinked = sum(m[0] for m in measured)
+        main = max(measured, key=lambda m: m[0])
+        rest_text = sum(m[1] for m in measured) - main[1]
+        rest_unlinked = unlinked - main[0]
+        if not unlinked or main[0] < MAIN_COLUMN_SHARE * unlinked or rest_unlinked * 2 > rest_text:
+            break
+        node = main[2]
+    return node
 
 
 def text_length(
