@@ -54,6 +54,11 @@ LEAD_MIN_CHARS = 120
 HEADLINE_BLOCK_LINES = 4
 HEADLINE_CHARS = 60
 HEADLINE_EXTRA_CHARS = 20
+# A caption of a picture or video opening the body: how it starts or ends, and how long it may be.
+CAPTION_START = re.compile(r"^(?:图为|图[:：]|图片[:：]|[▲△]|(?:视频|图集)\s*[-－—:：｜|])")
+CAPTION_END = re.compile(r"[（(][^）)]{0,24}(?:摄|供图|资料图|视频截图|截图|图片来源[^）)]*)\s*[）)]$")
+CAPTION_CHARS = 120
+LEADING_CAPTIONS = 3
 # A table of contents opening the body: where its label may sit, and what its entries look like.
 CONTENTS_WITHIN = 5
 CONTENTS_ENTRY_CHARS = 40
@@ -239,6 +244,18 @@ def addressee_above(between: list[str], body: list[str]) -> list[str]:
     if ADDRESSEE.match(line) and not metaline.has_meta_label(line) and not is_boilerplate_line(line):
         return [line]
     return []
+
+
+def without_leading_captions(lines: list[str]) -> list[str]:
+    """The body's lines without the captions of the pictures or video that open it (up to
+    ``LEADING_CAPTIONS``): ``图为…（刘通摄）``, ``视频-…``, ``…（资料图）``."""
+    at = 0
+    while at < min(LEADING_CAPTIONS, len(lines) - 1) and len(lines[at]) <= CAPTION_CHARS:
+        line = lines[at]
+        if not (CAPTION_START.match(line) or CAPTION_END.search(line)):
+            break
+        at += 1
+    return lines[at:]
 
 
 def without_contents(lines: list[str]) -> list[str]:

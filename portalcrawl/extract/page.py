@@ -22,6 +22,7 @@ from portalcrawl.extract.body import (
     meta_line_body,
     without_contents,
     without_headline,
+    without_leading_captions,
     without_trailing_links,
 )
 from portalcrawl.extract.boilerplate import strip_boilerplate
@@ -241,17 +242,18 @@ class ArticlePage:
     @cached_property
     def body_text(self) -> str:
         """The body's lines (with a teaser paragraph above a generically found body, and a notice's
-        salutation above any body), without a table of contents or a closing list of links,
-        boilerplate-clean."""
+        salutation above any body), without a table of contents, opening captions or a closing list of
+        links, boilerplate-clean."""
         layout = self.layout
-        lines = without_contents(layout.body_lines)
+        lines = [line for line in layout.body_lines if not ORIGINAL_TITLE.match(line)]
+        lines = without_leading_captions(without_contents(lines))
         if layout.header_from < layout.first_body_line:
             between = self.page_lines[layout.header_from : layout.first_body_line]
             if self.body_container[1] == Stage.GENERIC:
                 lines = lead_paragraphs(between, lines) + lines
             lines = addressee_above(between, lines) + lines
         lines = without_trailing_links(lines, self.body_node, self.url)
-        return strip_boilerplate("\n".join(line for line in lines if not ORIGINAL_TITLE.match(line)))
+        return strip_boilerplate("\n".join(lines))
 
     def body(self) -> str:
         return self.body_text
