@@ -50,6 +50,19 @@ ADDRESSEE = re.compile(
 )
 SUMMARY_LABEL = re.compile(r"^\s*[【\[]?\s*(?:摘要|内容摘要|导读|提要|编者按|核心提示|划重点)")
 LEAD_MIN_CHARS = 120
+# The labels of a 信息公开 metadata block's rows (compared squashed: ``索 引 号`` is ``索引号``); the
+# block opens within XXGK_BLOCK_WITHIN lines, holds MIN_XXGK_LABELS labels, and a label's value takes at
+# most XXGK_VALUE_LINES lines.
+XXGK_BLOCK_LABELS = (
+    r"索引号|主题分类|组配分类|体裁分类|信息分类|服务对象|分类|发文机关|发布机构|责任部门|成文日期|发文日期|"
+    r"发布日期|生成日期|施行日期|文号|发文字号|有效性|效力状态|标题|名称|主题词|关键词|公开方式|公开范围|"
+    r"公开时限|信息来源|公文种类"
+)
+XXGK_ROW = re.compile(rf"^(?:{XXGK_BLOCK_LABELS})(?:[:：]|$)")
+XXGK_BARE_LABEL = re.compile(rf"^(?:{XXGK_BLOCK_LABELS})[:：]?$")
+XXGK_BLOCK_WITHIN = 3
+MIN_XXGK_LABELS = 3
+XXGK_VALUE_LINES = 2
 # A headline block repeated atop the body: at most this many lines, each at most this long.
 HEADLINE_BLOCK_LINES = 4
 HEADLINE_CHARS = 60
@@ -79,6 +92,26 @@ QUOTES = str.maketrans("", "", "\"'“”‘’「」『』")
 def headline_key(text: str) -> str:
     """``squash`` of a headline without its quotes: how a headline repeated atop the body is recognised."""
     return squash(text).translate(QUOTES)
+
+
+def without_xxgk_block(lines: list[str]) -> list[str]:
+    """The container's lines without a 信息公开 metadata block opening them (索引号, 主题分类, 发文机关,
+    成文日期… as rows, cells or list items, each label with its value beside or below it)."""
+    at = labels = 0
+    last_label = -1
+    # The first label within XXGK_BLOCK_WITHIN lines, each next one within XXGK_VALUE_LINES of it.
+    while at < len(lines) and at - last_label <= (XXGK_VALUE_LINES if last_label >= 0 else XXGK_BLOCK_WITHIN):
+        if XXGK_ROW.match(squash(lines[at])):
+            last_label = at
+            labels += 1
+        at += 1
+    if labels < MIN_XXGK_LABELS:
+        return list(lines)
+    end = last_label + 1
+    # A label in a cell of its own has its value on the next line.
+    if XXGK_BARE_LABEL.match(squash(lines[last_label])) and end < len(lines):
+        end += 1
+    return list(lines[end:])
 
 
 def without_headline(lines: list[str], title: str | None) -> list[str]:

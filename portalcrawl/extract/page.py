@@ -24,6 +24,7 @@ from portalcrawl.extract.body import (
     without_headline,
     without_leading_captions,
     without_trailing_links,
+    without_xxgk_block,
 )
 from portalcrawl.extract.boilerplate import strip_boilerplate
 from portalcrawl.extract.column import find_column
@@ -153,7 +154,7 @@ class ArticlePage:
     @cached_property
     def layout(self) -> Layout:
         page_lines, keys = self.page_lines, self.page_keys
-        lines = without_headline(self.container_lines, self.title())
+        lines = without_headline(without_xxgk_block(self.container_lines), self.title())
         leading_meta, lines = meta_line_body(lines, self.fetched_at, self.timezone)
         body_start = index_of(keys, lines[0]) if lines else -1
         if body_start < 0:
