@@ -77,8 +77,10 @@ CONTENTS_WITHIN = 5
 CONTENTS_ENTRY_CHARS = 40
 MIN_CONTENTS_ENTRIES = 3
 # A closing list of links: at least this many link lines, each at most TRAILING_LINK_CHARS long, and
-# headings of at most LIST_HEADING_CHARS between them (``图片新闻``, ``热点博客``).
+# headings of at most LIST_HEADING_CHARS between them (``图片新闻``, ``热点博客``), after at least
+# TEXT_BEFORE_LINKS characters of text.
 MIN_TRAILING_LINKS = 2
+TEXT_BEFORE_LINKS = 100
 TRAILING_LINK_CHARS = 60
 LIST_HEADING_CHARS = 12
 LINK_DATE = re.compile(
@@ -134,6 +136,8 @@ def without_headline(lines: list[str], title: str | None) -> list[str]:
             at < min(len(lines) - 1, HEADLINE_BLOCK_LINES)
             and len(lines[at]) <= HEADLINE_CHARS
             and not content.PUNCTUATION.search(lines[at])
+            and not SERIAL_HEADER.match(lines[at])
+            and not CONTENTS_LABEL.match(lines[at])
         ):
             at += 1
     return list(lines[at:])
@@ -316,8 +320,9 @@ def without_contents(lines: list[str]) -> list[str]:
 def without_trailing_links(lines: list[str], node: etree._Element | None, url: str) -> list[str]:
     """The body's lines without a closing list of links to other pages (related, hot or recommended
     stories under a heading no word list knows): ``MIN_TRAILING_LINKS`` lines or more at the end that
-    are each one link's text (a date beside it allowed), with their short headings. Document links
-    (attachments) and prose stay."""
+    are each one link's text (a date beside it allowed), with their short headings, after
+    ``TEXT_BEFORE_LINKS`` characters of text that do not announce them. Document links (attachments)
+    and prose stay."""
     if node is None or len(lines) <= MIN_TRAILING_LINKS:
         return lines
     link_keys: set[str] | None = None
@@ -334,7 +339,14 @@ def without_trailing_links(lines: list[str], node: etree._Element | None, url: s
         elif not (links and len(line) <= LIST_HEADING_CHARS and not content.PUNCTUATION.search(line)):
             break
         start = at
-    return lines[:start] if links >= MIN_TRAILING_LINKS else lines
+    # A list the text announces (``…情况如下：``), or that is most of it, is the text's own.
+    if (
+        links < MIN_TRAILING_LINKS
+        or lines[start - 1].endswith((":", "："))
+        or sum(len(line) for line in lines[:start]) < TEXT_BEFORE_LINKS
+    ):
+        return lines
+    return lines[:start]
 
 
 def page_link_keys(node: etree._Element, url: str) -> set[str]:
