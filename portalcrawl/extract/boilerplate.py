@@ -60,7 +60,7 @@ CLOSING_START = re.compile(
 )
 CLOSING_ANYWHERE = re.compile(
     r"意见反馈|我要反馈|举报电话|举报邮箱|举报平台|权利保护声明|Notice to Right Holders|"
-    r"网友提问|老师回答|热门评论|全部评论|最新评论|阅读原文|点个在看|点亮在看|分享、点赞、在看|"
+    r"网友提问|老师回答|热门评论|全部评论|最新评论|阅读原文(?!件)|点个在看|点亮在看|分享、点赞、在看|"
     r"长按识别二维码|长按二维码|扫描下方二维码|"
     # A comment or live-feed entry's header: a name and the time it was posted.
     r"(?:今天|昨天|前天)\s*\d{1,2}:\d{2}(?::\d{2})?$|\d{1,2}\s*(?:分钟|小时)前$"
