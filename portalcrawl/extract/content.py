@@ -433,8 +433,7 @@ def best_content_node(
     Each paragraph scores by its length and punctuation (prose has commas and full stops, link lists do
     not); the score goes to its parent and half to the grandparent; candidates are then discounted by
     their link density. Punctuation counts work for Chinese, English and German alike. A table row is
-    one paragraph credited to its table (data tables have short cells and little punctuation), or to its
-    cell when it has only one (a table-layout page's text cell, beside the table's other rows). A
+    one paragraph credited to its table (data tables have short cells and little punctuation). A
     candidate ``accept`` refuses (a box of disclaimers) gives way to the next best.
     """
     scores: dict[etree._Element, float] = {}
@@ -444,22 +443,14 @@ def best_content_node(
             continue
         score = 1 + len(PUNCTUATION.findall(text)) + min(len(text) / 100, 3)
         parent = paragraph.getparent()
-        if paragraph.tag == "tr":
-            table = parent.getparent() if parent is not None and parent.tag in ROW_GROUP_TAGS else parent
-            if len(paragraph) == 1 and paragraph[0].tag in CELL_TAGS:
-                # A row of one cell (a table-layout page's text cell) credits the cell, and half the
-                # table: the table around it may also hold the page's header and metadata tables.
-                parent, grandparent = paragraph[0], table
-            else:
-                parent, grandparent = table, table.getparent() if table is not None else None
-            if parent is not None:
-                scores[parent] = scores.get(parent, 0.0) + score
-        elif paragraph.tag in ("div", "section") or parent is None or _has_block_children(paragraph):
+        if paragraph.tag == "tr" and parent is not None and parent.tag in ROW_GROUP_TAGS:
+            parent = parent.getparent()
+        if paragraph.tag in ("div", "section") or parent is None or _has_block_children(paragraph):
             scores[paragraph] = scores.get(paragraph, 0.0) + score
-            grandparent = paragraph.getparent()
+            parent = paragraph
         else:
             scores[parent] = scores.get(parent, 0.0) + score
-            grandparent = parent.getparent()
+        grandparent = parent.getparent()
         if grandparent is not None:
             scores[grandparent] = scores.get(grandparent, 0.0) + score / 2
     best: etree._Element | None = None
