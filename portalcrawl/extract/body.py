@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import re
+from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING
 from urllib.parse import urljoin
@@ -159,6 +160,8 @@ def find_body(
     family: cms.CmsFamily | None,
     profile: SiteProfile | None,
     body_lines: dict[etree._Element, list[str]],
+    *,
+    url: str,
 ) -> tuple[etree._Element | None, str]:
     """The body container and the stage that found it; ``body_lines`` keeps the text lines of the
     candidates it had to read."""
@@ -178,7 +181,7 @@ def find_body(
         if long_enough := [c for c in candidates if c[0] >= MIN_BODY_CHARS]:
             chosen = max(long_enough, key=lambda c: c[0])[1]
             # A generic class names the article column on some portals, its wrapper on others.
-            return (main_column(chosen, index) if stage == Stage.SELECTOR else chosen), stage
+            return (main_column(chosen, index, url) if stage == Stage.SELECTOR else chosen), stage
         if short is None:
             short = next(
                 (
@@ -196,10 +199,11 @@ def find_body(
     return best, Stage.GENERIC
 
 
-def main_column(element: etree._Element, index: content.PageIndex) -> etree._Element:
-    """The column of ``element`` that holds its text, when the rest is links: a wrapper around the
-    article and a sidebar of related, hot or picture stories. Descends while one child holds
-    ``MAIN_COLUMN_SHARE`` of the text outside links and the other children's text is mostly links."""
+def main_column(element: etree._Element, index: content.PageIndex, url: str) -> etree._Element:
+    """The column of ``element`` that holds its text, when the rest is links to other pages: a wrapper
+    around the article and a sidebar of related, hot or picture stories. Descends while one child
+    holds ``MAIN_COLUMN_SHARE`` of the text outside such links and the other children's text is mostly
+    such links (a block of document links, the article's attachments, keeps the wrapper)."""
     node = element
     for _ in range(MAX_COLUMN_DEPTH):
         measured = []
@@ -211,7 +215,7 @@ def main_column(element: etree._Element, index: content.PageIndex) -> etree._Ele
             ):
                 text = len(content.joined_text(child, index))
                 if text:
-                    links = sum(len(content.clean_line(content.text_content(a))) for a in child.iter("a"))
+                    links = page_link_chars(child, url)
                     measured.append((max(text - links, 0), text, child))
         if len(measured) < 2:
             break
@@ -349,16 +353,25 @@ def without_trailing_links(lines: list[str], node: etree._Element | None, url: s
     return lines[:start]
 
 
-def page_link_keys(node: etree._Element, url: str) -> set[str]:
-    """``squash`` of the text of each link in ``node`` that leads to a page, not a document."""
-    keys = set()
+def page_links(node: etree._Element, url: str) -> Iterator[str]:
+    """The text of each link in ``node`` that leads to a page, not a document."""
     for anchor in node.iter("a"):
         text = content.text_content(anchor)
         href = anchor.get("href") or ""
         if text and href and document_url(href, url, named=names_document(text)) is None:
-            keys.add(squash(text))
+            yield text
+
+
+def page_link_keys(node: etree._Element, url: str) -> set[str]:
+    """``squash`` of the text of each link in ``node`` that leads to a page."""
+    keys = {squash(text) for text in page_links(node, url)}
     keys.discard("")
     return keys
+
+
+def page_link_chars(node: etree._Element, url: str) -> int:
+    """How many characters of ``node``'s text are links to other pages."""
+    return sum(len(content.clean_line(text)) for text in page_links(node, url))
 
 
 def lead_paragraphs(between: list[str], body: list[str]) -> list[str]:

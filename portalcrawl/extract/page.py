@@ -121,7 +121,7 @@ class ArticlePage:
 
     @cached_property
     def body_container(self) -> tuple[etree._Element | None, str]:
-        return find_body(self.tree, self.index, self.family, self.profile, self.body_candidates)
+        return find_body(self.tree, self.index, self.family, self.profile, self.body_candidates, url=self.url)
 
     @property
     def body_node(self) -> etree._Element | None:
