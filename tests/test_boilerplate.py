@@ -1,4 +1,4 @@
-"""strip_boilerplate on real portal text, and the StripBoilerplatePipeline."""
+"""strip_boilerplate on portal text, extracted text clean on every path, and StripBoilerplatePipeline."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from scrapy.utils.test import get_crawler
 
 from portalcrawl.extract.article import content_hash, extract_article
 from portalcrawl.extract.boilerplate import strip_boilerplate
+from portalcrawl.extract.multipage import joined_body
 from portalcrawl.items import Article
 from portalcrawl.pipelines.boilerplate import LINES_REMOVED, StripBoilerplatePipeline
 from tests.shared import SEED as SHARED_SEED
@@ -68,6 +69,34 @@ def test_furniture_is_removed(text: str, expected: str) -> None:
     assert strip_boilerplate(text) == expected
 
 
+LONG_PARAGRAPH = "全市各级各部门认真落实会议部署，扎实推进各项重点工作，取得了阶段性成效。" * 3
+
+
+@pytest.mark.parametrize(
+    ("closing", "widgets"),
+    [
+        ("责任编辑：王晓", ["图片故事", "茶乡秋收采茶忙", "古厝焕新颜"]),
+        ("我要反馈", ["东南网公众号", "海上风电场迎来首台机组"]),
+        ("特别声明：以上内容仅代表作者本人观点，不代表本网立场。", ["图片新闻", "蕉城区举办农民丰收节"]),
+        ("推荐阅读：全县秋冬季农田水利建设现场会召开", ["平和蜜柚喜获丰收 果农笑开颜"]),
+        ("违法和不良信息举报电话：0591-87095403", ["行业专区"]),
+        ("- END -", ["往期推荐", "这个秋天，来平和看红叶"]),
+        ("编辑|吴小燕", ["回复【村BA】查看赛程"]),
+        ("飞杨看市今天 12:05:07", ["网友提问：老师，上实发展能持有吗"]),
+    ],
+)
+def test_a_closing_line_ends_the_text_even_before_more_widgets_than_text(
+    closing: str, widgets: list[str]
+) -> None:
+    text = "\n".join([LONG_PARAGRAPH, LONG_PARAGRAPH, closing, *widgets * 12])
+    assert strip_boilerplate(text) == "\n".join([LONG_PARAGRAPH, LONG_PARAGRAPH])
+
+
+def test_an_editor_row_above_the_text_does_not_end_it() -> None:
+    text = "\n".join(["编辑：林小雨", "审核：张建国", "第一段正文。", LONG_PARAGRAPH])
+    assert strip_boilerplate(text) == "\n".join(["第一段正文。", LONG_PARAGRAPH])
+
+
 def test_ordinary_punctuation_and_prose_are_kept() -> None:
     text = "他说：“我们要继续努力。”\n会议指出，要抓好落实；各单位要按时上报。\n（完）"
     assert strip_boilerplate(text) == text
@@ -97,59 +126,65 @@ def make_pipeline() -> tuple[StripBoilerplatePipeline, MemoryStatsCollector]:
     return StripBoilerplatePipeline.from_crawler(crawler), stats
 
 
-def test_pipeline_strips_counts_and_rehashes() -> None:
+def test_pipeline_strips_counts_and_rehashes_an_item_of_another_spider() -> None:
     pipeline, stats = make_pipeline()
-    article = Article(url="http://x.gov.cn/a.html", title="标题", body_text="正文。\n分享到：\n打印本页")
-    article.content_hash = content_hash(article.title, article.body_text)
-    result = pipeline.process_item(article)
-    assert result is article
-    assert article.body_text == "正文。"
-    assert article.content_hash == content_hash("标题", "正文。")
+    item = {"url": "http://x.gov.cn/a.html", "title": "标题", "body_text": "正文。\n分享到：\n打印本页"}
+    result = pipeline.process_item(item)
+    assert result is item
+    assert item["body_text"] == "正文。"
+    assert item["content_hash"] == content_hash("标题", "正文。")
     assert stats.get_value(LINES_REMOVED) == 2
 
 
 def test_pipeline_leaves_clean_text_alone() -> None:
     pipeline, stats = make_pipeline()
-    article = Article(url="http://x.gov.cn/a.html", title="标题", body_text="正文。", content_hash="kept")
-    pipeline.process_item(article)
-    assert article.content_hash == "kept"
+    item = {"url": "http://x.gov.cn/a.html", "title": "标题", "body_text": "正文。", "content_hash": "kept"}
+    pipeline.process_item(item)
+    assert item["content_hash"] == "kept"
+    assert stats.get_value(LINES_REMOVED) is None
+
+
+def test_pipeline_passes_an_article_as_extraction_made_it() -> None:
+    # Extraction owns an Article's cleaning, one page or several: the pipeline does not judge it again.
+    pipeline, stats = make_pipeline()
+    article = Article(
+        url="http://x.gov.cn/a.html",
+        title="标题",
+        body_text="第一页正文。\n分享到：",
+        content_hash="kept",
+        page_urls=["http://x.gov.cn/a.html", "http://x.gov.cn/a_1.html"],
+    )
+    assert pipeline.process_item(article) is article
+    assert (article.body_text, article.content_hash) == ("第一页正文。\n分享到：", "kept")
     assert stats.get_value(LINES_REMOVED) is None
 
 
 @pytest.mark.parametrize("page", ARTICLE_PAGES, ids=lambda page: f"{page.parent.name}/{page.stem}")
-def test_extraction_leaves_text_the_pipeline_need_not_strip(page: Path) -> None:
-    # What the pipeline relies on to pass extracted text untouched: it is already a fixed point.
+def test_extracted_text_is_boilerplate_clean(page: Path) -> None:
     article = extract_article(page.read_bytes(), f"http://www.example.gov.cn/{page.name}")
     assert article.field_stages.get("body_text")
     assert strip_boilerplate(article.body_text) == article.body_text
 
 
-def test_pipeline_passes_one_page_text_as_extraction_left_it() -> None:
-    # extract_article ends with strip_boilerplate; the stage it names shows the text is its own.
-    pipeline, stats = make_pipeline()
-    article = Article(
-        url="http://x.gov.cn/a.html",
-        title="标题",
-        body_text="正文。",
-        content_hash="kept",
-        field_stages={"body_text": "cms:trs"},
-        page_urls=["http://x.gov.cn/a.html"],
-    )
-    assert pipeline.process_item(article) is article
-    assert (article.body_text, article.content_hash) == ("正文。", "kept")
-    assert stats.get_value(LINES_REMOVED) is None
+PAGE_LINES = st.sampled_from(
+    [
+        "正文第一段。",
+        "相关阅读",
+        "推荐",
+        "分享到：",
+        "打印本页",
+        "A | B | C",
+        "第二段。",
+        "【打印】结尾。",
+        "",
+    ]
+)
 
 
-def test_pipeline_strips_the_joined_text_of_a_multi_page_article() -> None:
-    pipeline, stats = make_pipeline()
-    article = Article(
-        url="http://x.gov.cn/a.html",
-        title="标题",
-        body_text="第一页正文。\n第二页正文。\n分享到：",
-        field_stages={"body_text": "cms:trs"},
-        page_urls=["http://x.gov.cn/a.html", "http://x.gov.cn/a_1.html"],
-    )
-    pipeline.process_item(article)
-    assert article.body_text == "第一页正文。\n第二页正文。"
-    assert article.content_hash == content_hash("标题", article.body_text)
-    assert stats.get_value(LINES_REMOVED) == 1
+@given(st.lists(st.lists(PAGE_LINES, max_size=8), min_size=2, max_size=4))
+def test_the_join_of_a_multi_page_article_is_clean(pages: list[list[str]]) -> None:
+    # The join merge_pages makes of clean page texts needs no stripping after extraction.
+    texts = [strip_boilerplate("\n".join(lines)) for lines in pages]
+    body_text, body_hash = joined_body("标题", texts)
+    assert strip_boilerplate(body_text) == body_text
+    assert body_hash == content_hash("标题", body_text)

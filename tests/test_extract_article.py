@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -320,3 +321,37 @@ def test_script_dates_stand_in_only_for_a_date_not_shown(
 ) -> None:
     page = SCRIPT_DATE_PAGE.format(title="县城管局开展夜市占道经营专项整治", shown=shown, script=script)
     assert extract_article(page, "http://www.example.cn/a/b").published_at == published
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        # A table layout of 20,000 text cells, each holding a script: every row is read once.
+        "<table>"
+        + "".join(
+            f"<tr><td><script>var s{i}=1;</script>第{i}行的说明文字，这一行足够长，算一个段落。</td></tr>"
+            for i in range(20_000)
+        )
+        + "</table>",
+        # A body class on a wrapper of 30,000 columns: each column is measured once a level.
+        '<div class="article-content"><div class="main"><p>'
+        + "正文内容，很长的一段话。" * 200
+        + "</p></div>"
+        + "".join(f'<div class="col"><a href="/n/{i}.html">链接{i}</a>文字</div>' for i in range(30_000))
+        + "</div>",
+        # A body closing with 40,000 link lines: the link texts are collected once.
+        '<div class="article-content"><p>'
+        + "正文内容，很长的一段话。" * 20
+        + "</p>"
+        + "".join(f'<p><a href="/n/{i}.html">相关新闻标题第{i}条</a></p>' for i in range(40_000))
+        + "</div>",
+    ],
+    ids=["script-cells", "wrapper-columns", "closing-links"],
+)
+def test_body_layout_rules_stay_linear_on_megabyte_pages(page: str) -> None:
+    html = f"<html><body>{page}</body></html>"
+    assert len(html.encode()) > 1_000_000
+    started = time.process_time()
+    article = extract_article(html, "http://127.0.0.1/a.html")
+    assert time.process_time() - started < 5.0
+    assert article.body_text

@@ -88,6 +88,10 @@ NOISE_WORDS = (
 # Judged per class/id token: the word alone, as a prefix (share-box) or as a suffix (article-share);
 # inside a longer token (js_img_share_area) it says nothing.
 NOISE_HINT = re.compile(rf"^(?:{NOISE_WORDS})(?:[-_].*)?$|^.*[-_](?:{NOISE_WORDS})$", re.IGNORECASE)
+# The region a print button prints (``print_content``, ``printArea``) is the article, not furniture.
+PRINTED_REGION = re.compile(
+    r"^print[-_]?(?:content|area|main|body|text|con|zone|page|region|part|wrap|article)", re.IGNORECASE
+)
 # Shown as nothing, but separating words like a space.
 ZERO_WIDTH_SPACE = "\u200b"
 BYTE_ORDER_MARK = "\ufeff"
@@ -304,7 +308,9 @@ def is_noise(element: etree._Element) -> bool:
 @lru_cache(maxsize=4096)
 def is_noise_marker(marker: str) -> bool:
     """Whether any class or id token in ``marker`` names page furniture."""
-    return bool(NOISE_WORD.search(marker.lower())) and any(NOISE_HINT.match(t) for t in marker.split())
+    return bool(NOISE_WORD.search(marker.lower())) and any(
+        NOISE_HINT.match(t) and not PRINTED_REGION.match(t) for t in marker.split()
+    )
 
 
 def _walk(
@@ -403,10 +409,20 @@ def _iter_paragraphs(root: etree._Element) -> Iterator[tuple[etree._Element, str
         text = text_content(element)
         # A data-table row is a paragraph of short cells: several of them make one.
         least = MIN_ROW_CHARS if element.tag == "tr" and len(element) >= 2 else MIN_PARAGRAPH_CHARS
-        if len(text) >= least and element.find(".//script") is None:
-            text = clean_line(text)
-            if len(text) >= least:
-                yield element, text
+        if len(text) < least:
+            continue
+        if element.find(".//script") is not None:
+            # A script's source is no text. A table-layout page's text cell often holds one (a font-size
+            # or share script), so a row without nested tables is read without them; a layout row
+            # holding the page's other tables is not a paragraph.
+            if element.tag != "tr" or element.find(".//table") is not None:
+                continue
+            out: list[str] = []
+            _walk(element, out, (), "")
+            text = "".join(out).replace(LINE_BREAK, " ")
+        text = clean_line(text)
+        if len(text) >= least:
+            yield element, text
 
 
 def best_content_node(

@@ -84,12 +84,22 @@ def continuation_links(tree: etree._Element, url: str) -> list[str]:
     return further[:MAX_CONTINUATION_PAGES]
 
 
+def joined_body(title: str | None, texts: list[str]) -> tuple[str, str]:
+    """The body text of an article from its pages' body texts, and its ``content_hash``.
+
+    Each page's text is ``strip_boilerplate``'s output, and their join is too: stripping judges each
+    line alone and ends a text only at a widget heading, a line it never keeps. So the joined text is
+    as clean as its pages, and nothing after extraction needs to strip it again.
+    """
+    body_text = "\n".join(text for text in texts if text)
+    return body_text, content_hash(title, body_text)
+
+
 def merge_pages(first: Article, others: list[Article]) -> Article:
     """One article from its first page and its continuation pages (text, HTML, files and images joined)."""
     if not others:
         return first
-    texts = [first.body_text, *(o.body_text for o in others)]
-    body_text = "\n".join(t for t in texts if t)
+    body_text, body_hash = joined_body(first.title, [first.body_text, *(o.body_text for o in others)])
     attachments = {a["url"]: a for page in (first, *others) for a in page.attachments}
     images = dict.fromkeys(i for page in (first, *others) for i in page.images)
     # The pages joined, not every page the pager named: a continuation that failed is not in the text.
@@ -111,6 +121,6 @@ def merge_pages(first: Article, others: list[Article]) -> Article:
         attachments=list(attachments.values()),
         images=list(images),
         page_urls=page_urls,
-        content_hash=content_hash(first.title, body_text),
+        content_hash=body_hash,
         field_stages=stages,
     )

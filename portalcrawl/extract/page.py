@@ -14,11 +14,17 @@ from portalcrawl.extract import content, families, metaline
 from portalcrawl.extract.attachments import find_attachments
 from portalcrawl.extract.body import (
     ORIGINAL_TITLE,
+    addressee_above,
     body_images,
     clean_body_html,
     find_body,
     lead_paragraphs,
     meta_line_body,
+    without_contents,
+    without_headline,
+    without_leading_captions,
+    without_trailing_links,
+    without_xxgk_block,
 )
 from portalcrawl.extract.boilerplate import strip_boilerplate
 from portalcrawl.extract.column import find_column
@@ -27,7 +33,7 @@ from portalcrawl.extract.documents import EXTENSION_ALTERNATION
 from portalcrawl.extract.encoding import decode_html
 from portalcrawl.extract.html import page_bytes, parse_tree
 from portalcrawl.extract.language import language
-from portalcrawl.extract.lines import LineKeys, content_hash, index_of, squash
+from portalcrawl.extract.lines import LineKeys, content_hash, index_of
 from portalcrawl.extract.meta import gov_meta, read_meta
 from portalcrawl.extract.multipage import continuation_links
 from portalcrawl.extract.published import date_of, find_published
@@ -118,7 +124,7 @@ class ArticlePage:
 
     @cached_property
     def body_container(self) -> tuple[etree._Element | None, str]:
-        return find_body(self.tree, self.index, self.family, self.profile, self.body_candidates)
+        return find_body(self.tree, self.index, self.family, self.profile, self.body_candidates, url=self.url)
 
     @property
     def body_node(self) -> etree._Element | None:
@@ -151,10 +157,7 @@ class ArticlePage:
     @cached_property
     def layout(self) -> Layout:
         page_lines, keys = self.page_lines, self.page_keys
-        lines = list(self.container_lines)
-        title_key = squash(self.title() or "")
-        while lines and title_key and squash(lines[0]) == title_key:
-            lines.pop(0)
+        lines = without_headline(without_xxgk_block(self.container_lines), self.title())
         leading_meta, lines = meta_line_body(lines, self.fetched_at, self.timezone)
         body_start = index_of(keys, lines[0]) if lines else -1
         if body_start < 0:
@@ -243,14 +246,19 @@ class ArticlePage:
 
     @cached_property
     def body_text(self) -> str:
-        """The body's lines (with a teaser paragraph above a generically found body), boilerplate-clean."""
+        """The body's lines (with a teaser paragraph above a generically found body, and a notice's
+        salutation above any body), without a table of contents, opening captions or a closing list of
+        links, boilerplate-clean."""
         layout = self.layout
-        lines = layout.body_lines
-        if self.body_container[1] == Stage.GENERIC and layout.header_from < layout.first_body_line:
-            lines = (
-                lead_paragraphs(self.page_lines[layout.header_from : layout.first_body_line], lines) + lines
-            )
-        return strip_boilerplate("\n".join(line for line in lines if not ORIGINAL_TITLE.match(line)))
+        lines = [line for line in layout.body_lines if not ORIGINAL_TITLE.match(line)]
+        lines = without_leading_captions(without_contents(lines))
+        if layout.header_from < layout.first_body_line:
+            between = self.page_lines[layout.header_from : layout.first_body_line]
+            if self.body_container[1] == Stage.GENERIC:
+                lines = lead_paragraphs(between, lines) + lines
+            lines = addressee_above(between, lines) + lines
+        lines = without_trailing_links(lines, self.body_node, self.url)
+        return strip_boilerplate("\n".join(lines))
 
     def body(self) -> str:
         return self.body_text

@@ -1,4 +1,4 @@
-"""Strip portal furniture lines (toolbars, share blocks, related links, footers) from each article's text."""
+"""Strip portal furniture lines from the body text of items that did not come from portalcrawl.extract."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Self
 
 from itemadapter import ItemAdapter
 
-from portalcrawl.extract.article import content_hash
 from portalcrawl.extract.boilerplate import strip_boilerplate
+from portalcrawl.extract.lines import content_hash
 from portalcrawl.items import Article
 
 if TYPE_CHECKING:
@@ -18,13 +18,14 @@ LINES_REMOVED = "portalcrawl/boilerplate/lines_removed"
 
 
 class StripBoilerplatePipeline:
-    """Runs ``strip_boilerplate`` on ``body_text``, refreshes ``content_hash`` when the text changed and
-    counts removed lines in ``portalcrawl/boilerplate/lines_removed``.
+    """Runs ``strip_boilerplate`` on the ``body_text`` of every item that is not an ``Article``,
+    refreshes its ``content_hash`` when the text changed and counts removed lines in
+    ``portalcrawl/boilerplate/lines_removed``.
 
-    The text of a one-page article as ``extract_article`` made it (it names the stage that found the
-    body in ``field_stages``) is what ``strip_boilerplate`` returned, and stripping is idempotent, so it
-    is passed without being stripped a second time (a fifth of a millisecond an article). The joined
-    text of a multi-page article is not what ``strip_boilerplate`` returned, so it is stripped.
+    An ``Article`` is portalcrawl.extract's output, clean on every path (one page: ``ArticlePage.body``;
+    several: ``multipage.merge_pages``), so it passes untouched. Other items (dicts or itemadapter
+    items that a spider of one's own sends through portalcrawl's pipelines to the archive) are cleaned
+    here, the same way.
     """
 
     def __init__(self, stats: StatsCollector | None) -> None:
@@ -35,7 +36,7 @@ class StripBoilerplatePipeline:
         return cls(crawler.stats)
 
     def process_item(self, item: object) -> object:
-        if isinstance(item, Article) and item.field_stages.get("body_text") and len(item.page_urls) <= 1:
+        if isinstance(item, Article):
             return item
         adapter = ItemAdapter(item)
         text = adapter.get("body_text") or ""
