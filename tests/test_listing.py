@@ -281,3 +281,19 @@ def test_the_crawl_reaches_page_2_through_each_pager_class(tmp_db: Path, run_cra
     assert missed == {name: set() for name in columns}
     # The extension came from the script: no guessed .html page was asked for.
     assert "/zwgk/xzdt/index_1.html" not in server.requests
+
+
+def test_an_undated_item_of_the_dated_items_shape_stays_in_the_list() -> None:
+    # A withdrawn or pinned notice shows no date but is an item; the tab above it is furniture.
+    items = "".join(
+        f'<li><a href="/xwzx/202601/t2026011{n}_{n}.html">第{n}号通知</a><span>2026-01-1{n}</span></li>'
+        for n in range(1, 7)
+    )
+    html = (
+        '<html><body><ul class="list"><li><a href="/xwzx/">新闻中心</a></li>'
+        f'{items}<li><a href="/xwzx/202601/t20260120_901.html">撤下的通知</a></li></ul></body></html>'
+    )
+    links = extract_listing(html, "http://www.a.gov.cn/xwzx/").article_links
+    assert links[-1] == "http://www.a.gov.cn/xwzx/202601/t20260120_901.html"
+    assert "http://www.a.gov.cn/xwzx/" not in links
+    assert len(links) == 7

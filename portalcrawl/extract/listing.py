@@ -22,6 +22,7 @@ from portalcrawl.extract.links import LinkResolver, base_url
 from portalcrawl.extract.listing_request import ListingRequest
 from portalcrawl.extract.pagination import next_listing_pages
 from portalcrawl.extract.selectors import selected_anchors
+from portalcrawl.link_patterns import common_shape, link_shape
 from portalcrawl.safetext import clean_text
 
 if TYPE_CHECKING:
@@ -507,7 +508,8 @@ def _without_undated_edges(links: list[str], dates: Container[str]) -> list[str]
 
     When every item from the first dated link to the last shows its date, the one or two undated
     links before or after them are furniture the same path reaches (a column tab or heading above the
-    list, a "more" link or a footer's record-number link below it), not items.
+    list, a "more" link or a footer's record-number link below it), not items — unless their URL has
+    the dated items' shape: an item whose date is not shown (a pinned or withdrawn notice) is an item.
     """
     dated = [place for place, link in enumerate(links) if link in dates]
     if len(dated) < MIN_DATED_RUN:
@@ -515,7 +517,10 @@ def _without_undated_edges(links: list[str], dates: Container[str]) -> list[str]
     first, last = dated[0], dated[-1]
     if len(dated) != last - first + 1 or first > MAX_UNDATED_EDGE or len(links) - 1 - last > MAX_UNDATED_EDGE:
         return links
-    return links[first : last + 1]
+    shape = common_shape([links[place] for place in dated])
+    edges = [*links[:first], *links[last + 1 :]]
+    items = {link for link in edges if shape is not None and link_shape(link) == shape[0]}
+    return [link for place, link in enumerate(links) if first <= place <= last or link in items]
 
 
 def _best_group(groups: Iterable[_Group], page: _PageLinks) -> tuple[float, _Group]:
