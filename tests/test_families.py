@@ -217,3 +217,26 @@ def test_a_listing_of_destoon_rewritten_links_is_not_mistaken_for_a_script_fille
         f"http://www.example.com/news/show-htm-itemid-{n}.html" for n in (1, 2, 3)
     ]
     assert listing.child_listings == []
+
+
+@pytest.mark.parametrize(
+    ("script", "url", "page_2"),
+    [
+        # The literal call spells out name and extension.
+        ("createPageHTML(5, 0, 'index', 'shtml');", "http://a.gov.cn/xwdt/", "index_1.shtml"),
+        ("createPageHTML('page_div', 5, 0, 'index', 'htm');", "http://a.gov.cn/xwdt/", "index_1.htm"),
+        # Only the variables an external pager script reads: the column page's own extension.
+        ("var countPage = 5; var currentPage = 0;", "http://a.gov.cn/xwdt/index.shtml", "index_1.shtml"),
+    ],
+)
+def test_a_family_pager_hook_pages_a_column_whatever_its_detected_family(
+    script: str, url: str, page_2: str
+) -> None:
+    # No TRS fingerprint and a URL of no family: the hooks are asked for every listing.
+    html = (
+        "<html><body><ul>"
+        + "".join(f'<li><a href="./202601/t2026011{i}_{i}.html">公告{i}</a></li>' for i in range(5))
+        + f"</ul><script>{script}</script></body></html>"
+    )
+    assert detect_family(html.replace("createPageHTML", ""), url) is None
+    assert extract_listing(html, url).next_pages[0] == url.rsplit("/", 1)[0] + "/" + page_2

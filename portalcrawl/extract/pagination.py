@@ -37,10 +37,11 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import lxml.etree
 
+from portalcrawl.extract import families
 from portalcrawl.extract.content import text_content
 from portalcrawl.extract.html import HTML_PARSER, page_bytes
 from portalcrawl.extract.links import SKIPPED_HREF
-from portalcrawl.extract.pager_scripts import HOLE, PagerScripts, Value, pager_scripts
+from portalcrawl.extract.pager_scripts import HOLE, PagerScripts, PageSequence, Value, pager_scripts
 
 NEXT_TEXTS = {
     "下一页",
@@ -69,14 +70,6 @@ NEXT_DECORATION = "[]【】()（）<>《》«»‹›〉〈>→ \u00a0·.。:：
 NEXT_MARKER = re.compile(r"\bnext\b|\bnxt\b|next[-_]?page|pagenext|page[-_]next", re.IGNORECASE)
 PAGE_NUMBER = re.compile(r"^\[?\s*(\d{1,5})\s*\]?$")
 PAGER_CONTAINER = re.compile(r"page|pag|pg\b|fenye|fy\b|pages|paging|pager|nav", re.IGNORECASE)
-# createPageHTML(count, current, 'index', 'html') and the 6-argument form with a div id first.
-CREATE_PAGE_HTML = re.compile(
-    r"createPageHTML\(\s*(?:['\"][^'\"]*['\"]\s*,\s*)?(\d+)\s*,\s*(\d+)\s*,\s*['\"](\w+)['\"]\s*,\s*['\"](\w+)['\"]"
-)
-# ``\bvar`` written as ``var(?<=\bvar)``: a pattern opening with a literal is searched for that literal,
-# one opening with ``\b`` is tried at every position of the scripts (~40 µs a KB).
-COUNT_PAGE = re.compile(r"var(?<=\bvar)\s+countPage\s*=\s*['\"]?(\d+)")
-CURRENT_PAGE = re.compile(r"var(?<=\bvar)\s+currentPage\s*=\s*['\"]?(\d+)")
 # The pager script generates at most this many candidates past the current page per listing page.
 MAX_SCRIPT_CANDIDATES = 500
 # ``javascript:gotoPage('2')``, ``goto(2, 'list')``: the function and its arguments.
@@ -115,9 +108,10 @@ def next_listing_pages(
     texts = {anchor: _text(anchor) for anchor in root.iter("a")}
     static_next = [page for page in _next_links(root, texts, resolve) if page != here]
     joined = "\n".join(scripts)
-    literal_sequence = CREATE_PAGE_HTML.search(joined)
-    # A page whose own markup links its next page, or whose createPageHTML call spells out its
-    # sequence, needs no script read (most pages: that keeps them cheap).
+    literal_sequence = next((found for hook in families.PAGER_CALLS if (found := hook(joined))), None)
+    # A page whose own markup links its next page, or whose pager call spells out its sequence
+    # (a family's ``pager_call``: TRS's createPageHTML), needs no script read (most pages: that keeps
+    # them cheap).
     evaluated = PagerScripts() if static_next or literal_sequence else pager_scripts(scripts, url)
     written = _written_pager(evaluated)
     written_texts = {anchor: _text(anchor) for anchor in written.iter("a")} if written is not None else {}
@@ -259,19 +253,22 @@ def _next_two(
 
 
 def _script_pages(
-    scripts: str, match: re.Match[str] | None, url: str, written_next: list[str], evaluated: PagerScripts
+    scripts: str,
+    literal: PageSequence | None,
+    url: str,
+    written_next: list[str],
+    evaluated: PagerScripts,
 ) -> list[str]:
-    """The pages of a script pager's sequence: ``match`` is the page's literal createPageHTML call."""
-    if match:
-        count, current, name, extension = int(match[1]), int(match[2]), match[3], match[4]
-    elif sequence := evaluated.sequence:
-        count, current, name, extension = sequence.count, sequence.current, sequence.name, sequence.extension
-    else:
-        count_match, current_match = COUNT_PAGE.search(scripts), CURRENT_PAGE.search(scripts)
-        if not (count_match and current_match):
-            return []
-        count, current, name = int(count_match[1]), int(current_match[1]), "index"
-        extension = _extension_of(url)
+    """The pages of a script pager's sequence: the page's literal pager call, else the call of a pager
+    function the scripts define, else a family's page-count variables (``pager_variables``)."""
+    sequence = (
+        literal
+        or evaluated.sequence
+        or next((found for hook in families.PAGER_VARIABLES if (found := hook(scripts, url))), None)
+    )
+    if sequence is None:
+        return []
+    name, extension = sequence.name, sequence.extension
     # The page the script writes as next, else the pages it writes in a loop (``index_1.shtml``,
     # ``"index_" + i + ".shtml"``), name the sequence: no guessed extension.
     shape = next((m for link in written_next if (m := SEQUENCE_PAGE.search(urlsplit(link).path))), None)
@@ -279,13 +276,8 @@ def _script_pages(
     if shape:
         name, extension = shape[1], shape[2]
     directory = urljoin(url, "./")
-    last = min(count, current + 1 + MAX_SCRIPT_CANDIDATES)
-    return [f"{directory}{name}_{n}.{extension}" for n in range(current + 1, last + 1)]
-
-
-def _extension_of(url: str) -> str:
-    match = re.search(r"\.(s?html?)$", urlsplit(url).path)
-    return match.group(1) if match else "html"
+    last = min(sequence.count, sequence.current + 1 + MAX_SCRIPT_CANDIDATES)
+    return [f"{directory}{name}_{n}.{extension}" for n in range(sequence.current + 1, last + 1)]
 
 
 class _PagerCalls:

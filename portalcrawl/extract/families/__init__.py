@@ -12,7 +12,10 @@ A family module (``trs.py``, ``hanweb.py`` …) holds its tables as module const
 (URL patterns are regex sources, case-insensitive except ``URL_DATES``) and, where it has them, hooks
 for its listings: ``is_data_answer(head)`` (a response is its data answer, not a page),
 ``listed_records(text)`` (the records a page or answer lists), ``data_requests(text, base, url)`` and
-``script_feeds(scripts, base)``. ``generic.py`` holds the URL and body tables no one platform owns.
+``script_feeds(scripts, base)``; for its script pagers, ``pager_call(scripts)`` (a call that spells
+out the page sequence) and ``pager_variables(scripts, url)`` (page-count variables an external pager
+script reads). Listings ask every family's hooks, whatever the page's platform: a page's family is not
+known before its pages are. ``generic.py`` holds the URL and body tables no one platform owns.
 
 Adding a family is adding its module and naming it in ``MODULES``, whose order is detection order.
 """
@@ -42,12 +45,15 @@ from portalcrawl.extract.families import (
     trs,
 )
 from portalcrawl.extract.listing_request import ListingRequest
+from portalcrawl.extract.pager_scripts import PageSequence
 
 IsDataAnswer = Callable[[str], bool]
 ListedRecords = Callable[[str], list[str]]
 DataRequests = Callable[[str, str, str], list[ListingRequest]]
 ScriptFeeds = Callable[[str, str], list[str]]
-HOOKS = ("is_data_answer", "listed_records", "data_requests", "script_feeds")
+PagerCall = Callable[[str], PageSequence | None]
+PagerVariables = Callable[[str, str], PageSequence | None]
+HOOKS = ("is_data_answer", "listed_records", "data_requests", "script_feeds", "pager_call", "pager_variables")
 
 
 # Identity is equality: each family is one module, and a Family is hashable whatever its tables hold.
@@ -70,6 +76,8 @@ class Family:
     listed_records: ListedRecords | None = None
     data_requests: DataRequests | None = None
     script_feeds: ScriptFeeds | None = None
+    pager_call: PagerCall | None = None
+    pager_variables: PagerVariables | None = None
 
     @classmethod
     def from_module(cls, module: ModuleType) -> Family:
@@ -117,6 +125,8 @@ DATA_ANSWERS = tuple(family.is_data_answer for family in FAMILIES if family.is_d
 LISTED_RECORDS = tuple(family.listed_records for family in FAMILIES if family.listed_records)
 DATA_REQUESTS = tuple(family.data_requests for family in FAMILIES if family.data_requests)
 SCRIPT_FEEDS = tuple(family.script_feeds for family in FAMILIES if family.script_feeds)
+PAGER_CALLS = tuple(family.pager_call for family in FAMILIES if family.pager_call)
+PAGER_VARIABLES = tuple(family.pager_variables for family in FAMILIES if family.pager_variables)
 
 
 def family_named(name: str) -> Family | None:
