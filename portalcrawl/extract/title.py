@@ -127,7 +127,8 @@ def find_title(
         starts = [
             _whole_headline(line, lines_before_body[at:], page_title_key)
             for at, line in enumerate(lines_before_body)
-            if len(squash(line)) >= 6 and page_title_key.startswith(title_key(line))
+            # title_key maps character to character: its length is the squashed line's.
+            if len(key := title_key(line)) >= 6 and page_title_key.startswith(key)
         ]
         if starts:
             return max(starts, key=len), Stage.GENERIC
