@@ -109,6 +109,11 @@ def test_merged_shards_equal_the_single_machine_archive_and_a_second_merge_adds_
     db = sqlite_utils.Database(central)
     nodes = dict(db.execute("select node, count(*) from crawl_runs group by node").fetchall())
     assert nodes == {"a": 4, "b": 4}
+    runs = portalcrawl("runs", "--db", str(central))
+    assert runs.returncode == 0, runs.stderr
+    header, *rows = runs.stdout.splitlines()
+    assert header.split()[:3] == ["run", "site", "node"]
+    assert sorted(row.split()[2] for row in rows) == ["a"] * 4 + ["b"] * 4
     assert db.execute("select count(*) from articles where first_seen_run_id is null").fetchone()[0] == 0
     db.close()
     second = portalcrawl("merge", "--db", str(central), *shards)

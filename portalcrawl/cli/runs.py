@@ -70,7 +70,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="list recent crawl runs and their outcome",
         description="List recent crawl runs, newest first: when (UTC), which site, status (ok, partial, "
         "failed, blocked, running), reason (why it failed or stopped, which cap it hit; `killed` when its "
-        "process died before it could finish), articles new/updated/unchanged, pages and errors.",
+        "process died before it could finish), articles new/updated/unchanged, pages and errors; in an "
+        "archive merged from several machines, also the node that ran each run.",
     )
     parser.add_argument("--site", metavar="SITE", help="only this site")
     parser.add_argument("--limit", type=count, default=20, metavar="N", help="runs to show (default: 20)")
@@ -92,7 +93,7 @@ def handle(args: argparse.Namespace) -> int:
     rows = db.conn.execute(
         "SELECT id, site, replace(substr(started_at, 1, 16), 'T', ' '), "
         "replace(substr(finished_at, 1, 16), 'T', ' '), status, coalesce(blocked_kind, reason), "
-        "new_articles, updated_articles, unchanged_articles, pages_fetched, errors, pid, started_at "
+        "new_articles, updated_articles, unchanged_articles, pages_fetched, errors, pid, started_at, node "
         f"FROM crawl_runs {where} ORDER BY id DESC LIMIT ?",
         [*params, args.limit],
     ).fetchall()
@@ -100,7 +101,7 @@ def handle(args: argparse.Namespace) -> int:
     if not rows:
         print("no crawl runs recorded", file=sys.stderr)
         return EXIT_OK
-    headers = (
+    headers: tuple[str, ...] = (
         "run",
         "site",
         "started",
@@ -113,12 +114,12 @@ def handle(args: argparse.Namespace) -> int:
         "pages",
         "errors",
     )
-    print(
-        format_table(
-            headers,
-            [(*row[:4], *shown_outcome(row[4], row[5], row[11], row[12]), *row[6:11]) for row in rows],
-        )
-    )
+    table = [(*row[:4], *shown_outcome(row[4], row[5], row[11], row[12]), *row[6:11]) for row in rows]
+    if any(row[13] for row in rows):
+        # Runs merged from cluster nodes (`portalcrawl merge`) name the machine that ran them.
+        headers = (*headers[:2], "node", *headers[2:])
+        table = [(*shown[:2], row[13] or "-", *shown[2:]) for shown, row in zip(table, rows, strict=True)]
+    print(format_table(headers, table))
     return EXIT_OK
 
 
