@@ -31,55 +31,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from portalcrawl.demo.server import DEMO_PORTAL_DIR, PortalServer  # noqa: E402  (after the repository is importable)
+from tests.test_crawl_evidence import GBK_PORTAL  # noqa: E402
+from tests.test_listing_resume import HANWEB_TOML  # noqa: E402
+from tests.test_published_date import AFTER_MIDNIGHT_PORTAL  # noqa: E402
 
 PORTALS_DIR = ROOT / "tests" / "portals"
 FIRST_PORT = 20311
 # Portal files the tests write for themselves (tests/test_*.py), plus option values no fixture uses.
 WRITTEN_PORTALS = {
-    "gbk-trs": """\
-name = "GBK 示例市"
-[[columns]]
-name = "gbk"
-title = "通知公告"
-family = "trs"
-path = "/gbk/"
-articles = 3
-encoding = "gbk"
-[[columns]]
-name = "utf8"
-title = "今日聚焦"
-family = "trs"
-path = "/utf8/"
-articles = 3
-first_id = 7000000
-""",
-    "after-midnight": """\
-name = "凌晨发布测试市"
-[[columns]]
-name = "jrjj"
-title = "今日聚焦"
-family = "trs"
-path = "/xwzx/jrjj/"
-articles = 4
-per_page = 10
-start = "2026-01-10T00:30:00"
-step_seconds = 86400
-""",
-    "resume-hanweb": """\
-name = "示例省发展和改革委员会"
-site_code = "3300000001"
-[[columns]]
-name = "bmdt"
-title = "部门动态"
-family = "hanweb"
-articles = 450
-first_id = 30332600
-start = "2024-02-10T10:05:00"
-step_seconds = 43200
-[columns.options]
-col_id = 123
-unit_id = 456
-""",
+    "gbk-trs": GBK_PORTAL,
+    "after-midnight": AFTER_MIDNIGHT_PORTAL,
+    "resume-hanweb": HANWEB_TOML,
     "options": """\
 name = "选项示例"
 [[columns]]

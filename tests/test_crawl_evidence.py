@@ -103,18 +103,34 @@ def test_timezone_setting_is_the_default_and_a_profile_zone_wins(
     assert stored[DATED_ARTICLE]["published_at"] == "2026-01-17T09:30+01:00"
 
 
+# A GBK column beside a UTF-8 one, on one TRS portal.
+GBK_PORTAL = """\
+name = "GBK 示例市"
+
+[[columns]]
+name = "gbk"
+title = "通知公告"
+family = "trs"
+path = "/gbk/"
+articles = 3
+encoding = "gbk"
+
+[[columns]]
+name = "utf8"
+title = "今日聚焦"
+family = "trs"
+path = "/utf8/"
+articles = 3
+first_id = 7000000
+"""
+
+
 def test_the_encoding_a_page_was_decoded_with_is_stored(
     tmp_path: Path, tmp_db: Path, run_crawl: CrawlRunner
 ) -> None:
     portal = tmp_path / "portal"
     portal.mkdir()
-    (portal / "portal.toml").write_text(
-        'name = "GBK 示例市"\n\n[[columns]]\nname = "gbk"\ntitle = "通知公告"\nfamily = "trs"\n'
-        'path = "/gbk/"\narticles = 3\nencoding = "gbk"\n\n'
-        '[[columns]]\nname = "utf8"\ntitle = "今日聚焦"\nfamily = "trs"\npath = "/utf8/"\narticles = 3\n'
-        "first_id = 7000000\n",
-        encoding="utf-8",
-    )
+    (portal / "portal.toml").write_text(GBK_PORTAL, encoding="utf-8")
     server = PortalServer(portal).start()
     try:
         result = run_crawl(["-a", f"url={server.url('/gbk/')},{server.url('/utf8/')}"], tmp_db)
